@@ -1,0 +1,131 @@
+"""What an LLM-driven tool may open: local roots and URL prefixes the user allowed.
+
+Tools called by a model take untrusted arguments. :class:`AccessPolicy` decides whether a video argument
+(a path or a URL) may be opened; anything else is refused with an
+:class:`~gens_tools.errors.AccessDeniedError` whose message an agent can read and act on. Integrations
+(LangChain, LlamaIndex) share this one policy.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from gens_tools.errors import AccessDeniedError, InvalidArgumentError
+
+_URL_SCHEMES = ("http", "https")
+
+
+def is_url(text: str) -> bool:
+    """Whether ``text`` looks like a URL with a scheme (``http://``, ``file://``, ``rtsp://``…)."""
+    return "://" in text[:16]
+
+
+@dataclass(frozen=True)
+class AccessPolicy:
+    """Allowed local roots and URL prefixes.
+
+    Args:
+        roots: directories whose files (recursively, after resolving symlinks and ``..``) may be opened.
+        url_prefixes: URL prefixes that may be opened, e.g. ``"https://cdn.example.com/videos/"``. Only
+            http(s) URLs are ever allowed. A prefix must include the scheme and host.
+        max_duration: longest video (seconds) a tool call may process, or ``None``.
+        max_k: most frames a tool call may request.
+    """
+
+    roots: tuple[Path, ...] = ()
+    url_prefixes: tuple[str, ...] = ()
+    max_duration: float | None = None
+    max_k: int = 64
+    _resolved_roots: tuple[Path, ...] = field(init=False, repr=False, compare=False, default=())
+
+    def __post_init__(self) -> None:
+        resolved = tuple(Path(os.path.expanduser(str(r))).resolve() for r in self.roots)
+        object.__setattr__(self, "_resolved_roots", resolved)
+        for prefix in self.url_prefixes:
+            parts = urlsplit(prefix)
+            if parts.scheme not in _URL_SCHEMES or not parts.netloc:
+                raise InvalidArgumentError(
+                    f"URL prefix {prefix!r} must be an http(s) URL with a host, e.g. 'https://host/path/'"
+                )
+        if self.max_k <= 0:
+            raise InvalidArgumentError("max_k must be positive")
+
+    @classmethod
+    def allow(
+        cls,
+        roots: Iterable[str | os.PathLike[str]] = (),
+        url_prefixes: Sequence[str] = (),
+        *,
+        max_duration: float | None = None,
+        max_k: int = 64,
+    ) -> AccessPolicy:
+        """Build a policy from plain strings or paths."""
+        return cls(
+            roots=tuple(Path(r) for r in roots),
+            url_prefixes=tuple(url_prefixes),
+            max_duration=max_duration,
+            max_k=max_k,
+        )
+
+    def check(self, video: str) -> str:
+        """Return the normalised source (a resolved path or the URL) if allowed; raise
+        :class:`AccessDeniedError` otherwise."""
+        if not isinstance(video, str) or not video.strip():
+            raise AccessDeniedError("video must be a non-empty path or URL string")
+        video = video.strip()
+        if "\x00" in video:
+            raise AccessDeniedError("video path contains a NUL character")
+        if is_url(video):
+            return self._check_url(video)
+        return str(self._check_path(video))
+
+    def _check_url(self, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in _URL_SCHEMES:
+            raise AccessDeniedError(
+                f"URL scheme {parts.scheme!r} is not allowed; only http(s) URLs can be opened"
+            )
+        if parts.username or parts.password:
+            raise AccessDeniedError("URLs with embedded credentials are not allowed")
+        if not self.url_prefixes:
+            raise AccessDeniedError("opening URLs is not allowed by this tool's configuration")
+        normalized = parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()).geturl()
+        for prefix in self.url_prefixes:
+            pp = urlsplit(prefix)
+            p_norm = pp._replace(scheme=pp.scheme.lower(), netloc=pp.netloc.lower()).geturl()
+            if normalized.startswith(p_norm) and ".." not in parts.path.split("/"):
+                # Prefix must end at a path boundary so that "https://a.com/v" does not allow "https://a.com/v2".
+                rest = normalized[len(p_norm):]
+                if p_norm.endswith("/") or rest == "" or rest[0] in "/?#":
+                    return url
+        raise AccessDeniedError(
+            f"URL {url!r} is not under an allowed prefix; allowed: {', '.join(self.url_prefixes)}"
+        )
+
+    def _check_path(self, video: str) -> Path:
+        if not self._resolved_roots:
+            raise AccessDeniedError("opening local files is not allowed by this tool's configuration")
+        candidate = Path(video).expanduser()
+        if not candidate.is_absolute():
+            # Relative paths are taken relative to the first allowed root, never to the working directory.
+            candidate = self._resolved_roots[0] / candidate
+        resolved = candidate.resolve()
+        for root in self._resolved_roots:
+            if resolved == root or resolved.is_relative_to(root):
+                return resolved
+        allowed = ", ".join(str(r) for r in self._resolved_roots)
+        raise AccessDeniedError(f"{video!r} is outside the allowed folders ({allowed})")
+
+    def check_k(self, k: int | None) -> int | None:
+        """Validate a requested frame count against ``max_k``."""
+        if k is None:
+            return None
+        if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
+            raise InvalidArgumentError(f"k must be a positive integer, got {k!r}")
+        if k > self.max_k:
+            raise InvalidArgumentError(f"k={k} is more than this tool allows ({self.max_k})")
+        return k

@@ -1,0 +1,264 @@
+"""The data model: timestamped frames, scored spans and the result of a frame selection."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from PIL import Image
+
+ImageMode = Literal["base64", "paths", "none"]
+
+
+def format_timestamp(seconds: float, *, decimals: int = 1) -> str:
+    """Format seconds as ``hh:mm:ss.s`` (``decimals=0`` gives ``hh:mm:ss``)."""
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"timestamp must be a finite number of seconds >= 0, got {seconds!r}")
+    scale = 10**decimals
+    total = round(seconds * scale)
+    whole, frac = divmod(total, scale)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours:02d}:{minutes:02d}:{secs:02d}"
+    if decimals > 0:
+        text += f".{frac:0{decimals}d}"
+    return text
+
+
+def encode_jpeg(image: Image.Image, *, quality: int = 90, max_side: int | None = None) -> bytes:
+    """Encode a PIL image as JPEG bytes, optionally shrunk so its longer side is at most ``max_side``."""
+    if max_side is not None and max(image.size) > max_side:
+        image = image.copy()
+        image.thumbnail((max_side, max_side), Image.Resampling.BICUBIC)
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    buf = io.BytesIO()
+    image.save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+@dataclass(slots=True)
+class Frame:
+    """One video frame at its real presentation time.
+
+    Attributes:
+        timestamp: presentation time in seconds from the start of the video.
+        image: the decoded RGB picture, or ``None`` when only the time is known.
+        score: merged relevance score (GenS scale 0–5; 0 = not relevant), ``None`` when not scored.
+        index: position in the sampling grid (frame ``i`` of the 1 fps grid), when known.
+        path: where the image was written, when it was.
+    """
+
+    timestamp: float
+    image: Image.Image | None = None
+    score: float | None = None
+    index: int | None = None
+    path: Path | None = None
+
+    @property
+    def label(self) -> str:
+        """The timestamp as ``hh:mm:ss.s``."""
+        return format_timestamp(self.timestamp)
+
+    def require_image(self) -> Image.Image:
+        """Return the image or raise a clear error if this frame carries none."""
+        if self.image is not None:
+            return self.image
+        if self.path is not None:
+            with Image.open(self.path) as img:
+                return img.convert("RGB")
+        raise ValueError(f"frame at {self.label} has no image")
+
+    def to_jpeg(self, *, quality: int = 90, max_side: int | None = None) -> bytes:
+        """The image as JPEG bytes."""
+        return encode_jpeg(self.require_image(), quality=quality, max_side=max_side)
+
+    def to_base64(self, *, quality: int = 90, max_side: int | None = None) -> str:
+        """The image as base64-encoded JPEG."""
+        return base64.b64encode(self.to_jpeg(quality=quality, max_side=max_side)).decode("ascii")
+
+    def to_data_url(self, *, quality: int = 90, max_side: int | None = None) -> str:
+        """The image as a ``data:image/jpeg;base64,…`` URL (for chat APIs)."""
+        return "data:image/jpeg;base64," + self.to_base64(quality=quality, max_side=max_side)
+
+    def with_score(self, score: float | None) -> Frame:
+        """A copy of this frame with another score."""
+        return replace(self, score=score)
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredSpan:
+    """A time span (inclusive start, exclusive end, in seconds) that the sampler scored."""
+
+    start: float
+    end: float
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "start_label": format_timestamp(self.start),
+            "end_label": format_timestamp(self.end),
+            "score": self.score,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WindowReport:
+    """What happened to one scoring window (for diagnostics and the JSON output)."""
+
+    index: int
+    start: float
+    end: float
+    n_frames: int
+    scored: bool
+    repaired: bool = False
+    issues: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "index": self.index,
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "n_frames": self.n_frames,
+            "scored": self.scored,
+            "repaired": self.repaired,
+            "issues": list(self.issues),
+        }
+
+
+@dataclass(slots=True)
+class FrameSelection:
+    """The result of choosing frames from a video for a question.
+
+    ``frames`` are sorted by time. ``spans`` are the contiguous runs of scored frames the sampler found
+    relevant (score > 0), in time order. ``timings`` holds seconds per stage (``decode``, ``score``,
+    ``select``, ``total``).
+    """
+
+    video: str
+    question: str
+    frames: list[Frame]
+    spans: list[ScoredSpan] = field(default_factory=list)
+    sampler: str = "uniform"
+    fps: float = 1.0
+    duration: float | None = None
+    start: float | None = None
+    end: float | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    windows: list[WindowReport] = field(default_factory=list)
+    lost_spans: list[tuple[float, float]] = field(default_factory=list)
+    n_candidates: int = 0
+
+    @property
+    def timestamps(self) -> list[float]:
+        """The chosen frames' timestamps in seconds."""
+        return [f.timestamp for f in self.frames]
+
+    def to_dict(self, *, images: ImageMode = "none", jpeg_quality: int = 90) -> dict[str, Any]:
+        """JSON-ready form. ``images="base64"`` inlines each frame as base64 JPEG; ``"paths"`` gives the
+        ``path`` of frames that were written with :meth:`save`; ``"none"`` leaves images out."""
+        frames: list[dict[str, Any]] = []
+        for f in self.frames:
+            item: dict[str, Any] = {
+                "timestamp": round(f.timestamp, 3),
+                "label": f.label,
+                "score": f.score,
+                "index": f.index,
+            }
+            if images == "base64":
+                item["image_base64"] = f.to_base64(quality=jpeg_quality)
+                item["mime_type"] = "image/jpeg"
+            elif images == "paths" and f.path is not None:
+                item["path"] = str(f.path)
+            frames.append(item)
+        return {
+            "video": self.video,
+            "question": self.question,
+            "sampler": self.sampler,
+            "fps": self.fps,
+            "duration": self.duration,
+            "start": self.start,
+            "end": self.end,
+            "n_candidates": self.n_candidates,
+            "frames": frames,
+            "spans": [s.to_dict() for s in self.spans],
+            "windows": [w.to_dict() for w in self.windows],
+            "lost_spans": [[round(a, 3), round(b, 3)] for a, b in self.lost_spans],
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }
+
+    def to_json(self, *, images: ImageMode = "none", indent: int | None = 2) -> str:
+        """The selection as a JSON string (see :meth:`to_dict`)."""
+        return json.dumps(self.to_dict(images=images), indent=indent, ensure_ascii=False)
+
+    def save(self, directory: str | os.PathLike[str], *, jpeg_quality: int = 92) -> Path:
+        """Write each chosen frame as a JPEG file and ``selection.json`` into ``directory``.
+
+        Sets each frame's ``path`` and returns the path of ``selection.json``.
+        """
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        for n, f in enumerate(self.frames):
+            name = f"frame_{n:03d}_{f.label.replace(':', '-')}.jpg"
+            target = out / name
+            target.write_bytes(f.to_jpeg(quality=jpeg_quality))
+            f.path = target
+        manifest = out / "selection.json"
+        tmp = manifest.with_suffix(".json.tmp")
+        tmp.write_text(self.to_json(images="paths"), encoding="utf-8")
+        os.replace(tmp, manifest)
+        return manifest
+
+
+def spans_from_scores(
+    timestamps: Sequence[float], scores: Sequence[float | None], step: float
+) -> list[ScoredSpan]:
+    """Group consecutive grid frames with the same positive score into spans (time order).
+
+    ``step`` is the grid interval (1/fps); a span ends ``step`` after its last frame.
+    """
+    spans: list[ScoredSpan] = []
+    run_start: float | None = None
+    run_score: float | None = None
+    prev_t: float | None = None
+    for t, s in zip(timestamps, scores, strict=True):
+        positive = s is not None and s > 0
+        contiguous = prev_t is not None and abs(t - prev_t - step) <= step * 0.5
+        if run_start is not None and (not positive or s != run_score or not contiguous):
+            assert prev_t is not None
+            assert run_score is not None
+            spans.append(ScoredSpan(run_start, prev_t + step, run_score))
+            run_start = None
+        if positive and run_start is None:
+            run_start, run_score = t, s
+        prev_t = t
+    if run_start is not None and prev_t is not None and run_score is not None:
+        spans.append(ScoredSpan(run_start, prev_t + step, run_score))
+    return spans
+
+
+def frames_from_mapping(items: Sequence[Mapping[str, Any]]) -> list[Frame]:
+    """Rebuild frames (without images) from the ``frames`` list of :meth:`FrameSelection.to_dict`."""
+    out = []
+    for it in items:
+        path = it.get("path")
+        out.append(
+            Frame(
+                timestamp=float(it["timestamp"]),
+                score=it.get("score"),
+                index=it.get("index"),
+                path=Path(path) if path else None,
+            )
+        )
+    return out

@@ -1,0 +1,99 @@
+"""The video reader interface shared by every decoding backend."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Protocol, runtime_checkable
+
+from gens_tools.errors import InvalidArgumentError, TimeRangeError
+from gens_tools.frames import Frame
+
+
+@dataclass(slots=True)
+class VideoInfo:
+    """What we know about a video before decoding it.
+
+    ``duration`` is in seconds from the first frame's presentation time (which is time 0 for every
+    timestamp gens-tools reports). ``fps`` is the container's average frame rate (``None`` for a frame folder
+    without a rate). ``rotation`` is the display rotation in degrees (counter-clockwise, as in the display
+    matrix) that decoded frames are corrected for; ``width``/``height`` are the displayed size (after
+    rotation).
+    """
+
+    source: str
+    duration: float
+    fps: float | None
+    width: int
+    height: int
+    codec: str
+    rotation: int = 0
+    n_frames: int | None = None
+    container: str | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+@runtime_checkable
+class VideoReader(Protocol):
+    """A source of frames at chosen presentation times.
+
+    Implementations stream: ``iter_frames`` decodes lazily and never holds the whole video in memory.
+    ``lost_spans`` lists time spans (seconds) that could not be decoded (truncated or corrupt data); frames
+    for targets inside them are not yielded.
+    """
+
+    info: VideoInfo
+    lost_spans: list[tuple[float, float]]
+
+    def iter_frames(self, targets: Sequence[float], *, max_side: int | None = None) -> Iterator[Frame]:
+        """Yield, for each target time (seconds, ascending), the frame on screen at that time: the last frame
+        whose presentation time is <= target. ``Frame.timestamp`` is that frame's real presentation time,
+        ``Frame.index`` the target's position in ``targets``. Frames are RGB, shrunk so the longer side is at
+        most ``max_side`` (never enlarged), with rotation metadata applied."""
+        ...
+
+    def close(self) -> None:
+        """Release the decoder and file handles."""
+        ...
+
+    def __enter__(self) -> VideoReader: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+def sampling_grid(
+    info: VideoInfo, fps: float = 1.0, start: float | None = None, end: float | None = None
+) -> list[float]:
+    """Target times ``start, start + 1/fps, …`` strictly before ``end`` (default: the whole video).
+
+    Raises :class:`TimeRangeError` when the range is reversed, empty or outside the video.
+    """
+    if not (isinstance(fps, int | float) and math.isfinite(fps) and fps > 0):
+        raise InvalidArgumentError(f"fps must be a positive number, got {fps!r}")
+    duration = info.duration
+    s = 0.0 if start is None else float(start)
+    e = duration if end is None else float(end)
+    if not (math.isfinite(s) and math.isfinite(e)):
+        raise TimeRangeError(
+            f"start and end must be finite numbers of seconds, got start={start!r}, end={end!r}"
+        )
+    if s < 0:
+        raise TimeRangeError(f"start={s:g}s is negative; the video runs from 0 to {duration:.3f}s")
+    if s >= duration:
+        raise TimeRangeError(f"start={s:g}s is at or past the end of the video ({duration:.3f}s)")
+    if e <= s:
+        raise TimeRangeError(f"end={e:g}s must be after start={s:g}s")
+    if e > duration + 1e-6:
+        if end is not None:
+            raise TimeRangeError(f"end={e:g}s is past the end of the video ({duration:.3f}s)")
+        e = duration
+    step = 1.0 / fps
+    n = max(1, math.ceil((e - s) / step - 1e-9))
+    return [round(s + i * step, 6) for i in range(n)]
