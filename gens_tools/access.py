@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from gens_tools.errors import AccessDeniedError, InvalidArgumentError
 
@@ -97,7 +97,7 @@ class AccessPolicy:
         for prefix in self.url_prefixes:
             pp = urlsplit(prefix)
             p_norm = pp._replace(scheme=pp.scheme.lower(), netloc=pp.netloc.lower()).geturl()
-            if normalized.startswith(p_norm) and ".." not in parts.path.split("/"):
+            if normalized.startswith(p_norm) and ".." not in unquote(parts.path).split("/"):
                 # Prefix must end at a path boundary so that "https://a.com/v" does not allow "https://a.com/v2".
                 rest = normalized[len(p_norm):]
                 if p_norm.endswith("/") or rest == "" or rest[0] in "/?#":

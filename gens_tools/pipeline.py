@@ -16,8 +16,6 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from gens_tools.video.cache import FrameCache
-
 from gens_tools.access import AccessPolicy
 from gens_tools.errors import InvalidArgumentError
 from gens_tools.frames import Frame, FrameSelection, WindowReport, spans_from_scores
@@ -30,6 +28,7 @@ from gens_tools.sampling.uniform import UniformSampler
 from gens_tools.sampling.windows import merge_window_scores, plan_windows
 from gens_tools.video import open_video, sampling_grid
 from gens_tools.video.base import VideoReader
+from gens_tools.video.cache import CacheMissError, FrameCache
 
 #: Frame size (longer side, px) decoded when neither the caller nor the sampler asks for another.
 DEFAULT_MAX_SIDE = 448
@@ -211,17 +210,7 @@ def sample_frames(
             chosen = select_indices(scores, k, min_gap_frames=_gap_frames(min_gap, fps))
             timings["select"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            entry = store.lookup(key)
-            if entry is not None:
-                chosen_frames = store.load(key, chosen)
-            else:
-                targets = [grid[i] for i in chosen]
-                chosen_frames = []
-                decoded = reader.iter_frames(targets, max_side=side)
-                for frame in _decode_progress(decoded, len(targets), progress):
-                    assert frame.index is not None
-                    frame.index = chosen[frame.index]
-                    chosen_frames.append(frame)
+            chosen_frames = _chosen_frames(store, key, reader, grid, chosen, side, progress)
             timings["decode"] = time.perf_counter() - t0
         else:
             plan = plan_windows(n, sampler_obj.window_size)
@@ -254,8 +243,11 @@ def sample_frames(
                 scores, k, min_gap_frames=_gap_frames(min_gap, fps), available=available
             )
             timings["select"] = time.perf_counter() - t0
-            chosen_frames = store.load(key, chosen)
+            chosen_frames = _chosen_frames(store, key, reader, grid, chosen, side, None)
 
+        lost_spans = list(reader.lost_spans)
+        if not lost_spans and (entry := store.lookup(key)) is not None:
+            lost_spans = [tuple(span) for span in entry.lost_spans]  # type: ignore[misc]
         for frame in chosen_frames:
             if frame.index is not None and frame.index < n:
                 frame.score = scores[frame.index]
@@ -275,9 +267,34 @@ def sample_frames(
             end=end,
             timings=timings,
             windows=reports,
-            lost_spans=list(reader.lost_spans),
+            lost_spans=lost_spans,
             n_candidates=n if available is None else sum(available),
         )
+
+
+def _chosen_frames(
+    store: FrameCache,
+    key: str,
+    reader: VideoReader,
+    grid: Sequence[float],
+    chosen: Sequence[int],
+    side: int,
+    progress: ProgressCallback | None,
+) -> list[Frame]:
+    """The chosen grid positions as frames with images: from the frame cache when it holds them, else
+    decoded (only those frames; the reader seeks when they are sparse)."""
+    if store.lookup(key) is not None:
+        try:
+            return store.load(key, chosen)
+        except CacheMissError:
+            pass  # the entry was damaged and removed: decode just the chosen frames instead
+    targets = [grid[i] for i in chosen]
+    out: list[Frame] = []
+    for frame in _decode_progress(reader.iter_frames(targets, max_side=side), len(targets), progress):
+        assert frame.index is not None
+        frame.index = chosen[frame.index]
+        out.append(frame)
+    return out
 
 
 def _gap_frames(min_gap: float, fps: float) -> int:

@@ -81,10 +81,12 @@ def _parse_key(key: str) -> tuple[float, float] | None:
 def _candidate_text(text: str) -> tuple[str, list[str]]:
     """The part of ``text`` most likely to hold the JSON object, and the repairs that implied."""
     issues: list[str] = []
-    fence = _FENCE.search(text)
-    if fence:
-        issues.append("removed a code fence")
-        text = fence.group(1)
+    if "```" in text:
+        for fence in _FENCE.finditer(text):
+            if "{" in fence.group(1):
+                issues.append("removed a code fence")
+                text = fence.group(1)
+                break
     start = text.find("{")
     if start > 0 and text[:start].strip():
         issues.append("ignored text before the JSON object")
@@ -141,6 +143,7 @@ def parse_gens_output(text: str, n_frames: int, *, clamp_ranges: bool = True) ->
 
     scores = [0.0] * n_frames
     entries: list[tuple[int, int, float]] = []
+    readable = 0
     for raw_key, raw_val in pairs:
         key = str(raw_key).strip()
         span = _parse_key(key)
@@ -158,6 +161,7 @@ def parse_gens_output(text: str, n_frames: int, *, clamp_ranges: bool = True) ->
             clipped = min(max(value, 0.0), MAX_SCORE)
             issues.append(f"score {value:g} for {key!r} clipped to {clipped:g}")
             value = clipped
+        readable += 1
         a, b = span
         if a != int(a) or b != int(b):
             issues.append(f"rounded fractional index in {key!r}")
@@ -178,7 +182,7 @@ def parse_gens_output(text: str, n_frames: int, *, clamp_ranges: bool = True) ->
         for i in range(first, last + 1):
             if value > scores[i]:
                 scores[i] = value
-    if pairs and not entries:
+    if pairs and not readable:
         return ParsedOutput(None, repaired=True, issues=[*issues, "no usable frame/score pair in the output"])
     return ParsedOutput(scores, entries=entries, repaired=bool(issues), issues=issues)
 

@@ -1,0 +1,564 @@
+"""Read frames at chosen times from a video file or an http(s) URL with PyAV (FFmpeg).
+
+The reader decodes sequentially, with FFmpeg's decoder threads, and turns into pictures only the frames
+that are on screen at a requested time, shrinking them while converting. When two consecutive requested
+times are far apart (longer than ``seek_threshold`` seconds, i.e. far longer than a typical keyframe
+interval), it seeks to the keyframe before the next time instead of decoding everything in between; both
+paths return the same frames. Memory does not grow with the length of the video: at most a few decoded
+frames are held at once.
+
+Damaged input is read as far as it goes: every decodable frame is returned, and time spans that could not
+be decoded (a cut-off tail, a run of corrupt packets) are recorded in :attr:`PyAVReader.lost_spans`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from types import TracebackType
+from typing import Any, NamedTuple
+
+from PIL import Image
+
+from gens_tools.errors import (
+    EmptyVideoError,
+    InvalidArgumentError,
+    NotAVideoError,
+    UnsupportedCodecError,
+    VideoError,
+    VideoNotFoundError,
+)
+from gens_tools.frames import Frame
+from gens_tools.video.base import VideoInfo
+
+__all__ = ["PyAVReader", "ReadStats", "fit_within", "is_url", "validate_max_side", "validate_targets"]
+
+_EPS = 1e-6
+# Demuxers FFmpeg uses for single pictures and text: such inputs are not videos.
+_NOT_VIDEO_FORMATS = {"image2", "tty", "lrc", "srt", "webvtt", "ass"}
+_TRANSPOSE = {
+    90: Image.Transpose.ROTATE_90,
+    180: Image.Transpose.ROTATE_180,
+    270: Image.Transpose.ROTATE_270,
+}
+
+
+def is_url(source: object) -> bool:
+    """Whether ``source`` is an http(s) URL (as opposed to a local path)."""
+    return isinstance(source, str) and source.lower().startswith(("http://", "https://"))
+
+
+def fit_within(width: int, height: int, max_side: int | None) -> tuple[int, int]:
+    """The size ``(width, height)`` shrunk, aspect ratio kept, so the longer side is at most ``max_side``.
+
+    Never enlarges; ``max_side=None`` keeps the size.
+    """
+    longest = max(width, height)
+    if max_side is None or longest <= max_side:
+        return width, height
+    scale = max_side / longest
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def validate_max_side(max_side: int | None) -> int | None:
+    """Check ``max_side`` (``None`` or an integer >= 1) and return it."""
+    if max_side is None:
+        return None
+    if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 1:
+        raise InvalidArgumentError(f"max_side must be a positive integer number of pixels, got {max_side!r}")
+    return max_side
+
+
+def validate_targets(targets: Sequence[float]) -> list[tuple[float, int]]:
+    """Check target times (finite, >= 0) and return ``(time, position)`` pairs sorted by time."""
+    if isinstance(targets, str | bytes) or not isinstance(targets, Sequence):
+        raise InvalidArgumentError(f"targets must be a sequence of times in seconds, got {type(targets).__name__}")
+    pairs: list[tuple[float, int]] = []
+    for i, t in enumerate(targets):
+        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or t < 0:
+            raise InvalidArgumentError(f"target times must be finite numbers of seconds >= 0; targets[{i}] = {t!r}")
+        pairs.append((float(t), i))
+    pairs.sort()
+    return pairs
+
+
+@dataclass(slots=True)
+class ReadStats:
+    """Work done by a reader so far (for benchmarks and diagnostics)."""
+
+    decoded: int = 0
+    """Frames decoded."""
+    converted: int = 0
+    """Frames converted to pictures (only the chosen ones)."""
+    seeks: int = 0
+    """Seeks made on the sparse path."""
+    decode_errors: int = 0
+    """Packets the decoder rejected (corrupt or cut-off data)."""
+
+
+class _Decoded(NamedTuple):
+    time: float  # seconds from the first frame
+    end: float  # when the next frame is due (time + frame duration)
+    frame: Any  # av.VideoFrame
+    errors_before: int  # decode errors seen between the previous frame and this one
+
+
+def _map_open_error(source: str, exc: BaseException) -> VideoError:
+    import av
+
+    if isinstance(exc, av.error.FileNotFoundError | av.error.HTTPNotFoundError):
+        return VideoNotFoundError(f"video not found: {source}")
+    if isinstance(exc, av.error.HTTPError):
+        return VideoError(f"could not fetch {source}: {exc}")
+    if isinstance(exc, av.error.ConnectionRefusedError):
+        return VideoError(f"could not connect to {source}: connection refused")
+    if isinstance(exc, av.error.ExitError | av.error.TimeoutError):
+        return VideoError(f"timed out opening {source}")
+    if isinstance(exc, av.error.PermissionError):
+        return VideoError(f"permission denied reading {source}")
+    if isinstance(exc, av.error.InvalidDataError):
+        return NotAVideoError(f"{source} is not a readable video (FFmpeg found no known container format)")
+    if isinstance(exc, av.error.FFmpegError | OSError):
+        return VideoError(f"could not open {source}: {exc}")
+    return VideoError(f"could not open {source}: {type(exc).__name__}: {exc}")
+
+
+class PyAVReader:
+    """A :class:`~gens_tools.video.base.VideoReader` backed by PyAV.
+
+    Args:
+        source: path of a video file, or an http(s) URL (streamed by FFmpeg, not downloaded first).
+        threads: decoder threads (FFmpeg's ``thread_count``; 0 = as many as CPU cores).
+        thread_type: FFmpeg threading mode, ``"FRAME"``, ``"SLICE"`` or ``"AUTO"``.
+        timeout: seconds to wait for data from a URL (connect and each read) before giving up.
+        seek_threshold: seek instead of decoding on when the next requested time is more than this many
+            seconds ahead of the decoder (``math.inf`` = always decode sequentially).
+        options: extra FFmpeg demuxer/protocol options.
+
+    Raises:
+        VideoNotFoundError: the file does not exist (or the URL answers 404).
+        NotAVideoError: the input is not a video (garbage bytes, text, a still image).
+        EmptyVideoError: the input is empty or holds no video frames (e.g. audio only).
+        UnsupportedCodecError: FFmpeg has no decoder for the video's codec.
+        VideoError: any other failure to open (connection refused, timeout…).
+    """
+
+    def __init__(
+        self,
+        source: str | os.PathLike[str],
+        *,
+        threads: int = 2,
+        thread_type: str = "FRAME",
+        timeout: float | None = 30.0,
+        seek_threshold: float = 20.0,
+        options: Mapping[str, str] | None = None,
+    ) -> None:
+        if not isinstance(threads, int) or threads < 0:
+            raise InvalidArgumentError(f"threads must be an integer >= 0, got {threads!r}")
+        if thread_type.upper() not in ("FRAME", "SLICE", "AUTO", "NONE"):
+            raise InvalidArgumentError(f"thread_type must be FRAME, SLICE, AUTO or NONE, got {thread_type!r}")
+        if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+            raise InvalidArgumentError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if not (seek_threshold > 0):
+            raise InvalidArgumentError(f"seek_threshold must be > 0 seconds, got {seek_threshold!r}")
+        self.source = source if is_url(source) else os.fspath(source)
+        self.threads = threads
+        self.thread_type = thread_type.upper()
+        self.timeout = timeout
+        self.seek_threshold = float(seek_threshold)
+        self._options = dict(options or {})
+        self.lost_spans: list[tuple[float, float]] = []
+        self.stats = ReadStats()
+        self._closed = False
+        self._is_url = is_url(self.source)
+        if not self._is_url:
+            if not os.path.exists(self.source):
+                raise VideoNotFoundError(f"video file not found: {self.source}")
+            if os.path.isdir(self.source):
+                raise NotAVideoError(f"{self.source} is a folder; open it with FolderReader or open_video()")
+            if os.path.getsize(self.source) == 0:
+                raise EmptyVideoError(f"video file is empty (0 bytes): {self.source}")
+        self.info = self._probe()
+
+    # --- opening -----------------------------------------------------------------------------------------
+
+    def _open_container(self) -> Any:
+        import av
+
+        options = dict(self._options)
+        kwargs: dict[str, Any] = {}
+        if self._is_url and self.timeout is not None:
+            options.setdefault("rw_timeout", str(int(self.timeout * 1_000_000)))
+            kwargs["timeout"] = (self.timeout, self.timeout)
+        try:
+            return av.open(self.source, "r", options=options, **kwargs)
+        except Exception as exc:
+            raise _map_open_error(str(self.source), exc) from exc
+
+    def _video_stream(self, container: Any) -> Any:
+        import av
+
+        fmt = container.format.name
+        if fmt in _NOT_VIDEO_FORMATS or fmt.endswith("_pipe"):
+            raise NotAVideoError(f"{self.source} is not a video (FFmpeg reads it as {fmt!r}: a picture or text)")
+        streams = [
+            s
+            for s in container.streams.video
+            if not (s.disposition & av.stream.Disposition.attached_pic)  # cover art of an audio file
+        ]
+        if not streams:
+            kinds = sorted({s.type for s in container.streams}) or ["nothing"]
+            raise EmptyVideoError(f"{self.source} holds no video stream (it has: {', '.join(kinds)})")
+        stream = max(streams, key=lambda s: ((s.disposition & av.stream.Disposition.default) != 0, s.frames))
+        if stream.codec_context is None:
+            raise UnsupportedCodecError(
+                f"{self.source}: FFmpeg in this PyAV build has no decoder for the video stream's codec"
+            )
+        return stream
+
+    def _configure(self, stream: Any) -> None:
+        ctx = stream.codec_context
+        if self.thread_type != "NONE" and self.threads != 1:
+            ctx.thread_type = self.thread_type
+            ctx.thread_count = self.threads
+        else:
+            ctx.thread_count = 1
+
+    def _probe(self) -> VideoInfo:
+        """Open the input, check it holds decodable video and read its properties (decodes one frame)."""
+        container = self._open_container()
+        try:
+            stream = self._video_stream(container)
+            self._configure(stream)
+            tb: Fraction = stream.time_base or Fraction(1, 1000)
+            self._time_base = tb
+            self._nominal = 1.0 / 30
+            first = None
+            frames = self._raw_frames(container, stream, count=False)
+            for _, frame in frames:
+                first = frame
+                break
+            frames.close()
+            if first is None:
+                raise EmptyVideoError(f"{self.source} holds no decodable video frames")
+            self._start_pts = self._frame_pts(first, None)
+            rotation = round(first.rotation) % 360 if first.rotation else 0
+            if rotation not in _TRANSPOSE:
+                rotation = 0  # only quarter turns are applied
+            self._rotation = rotation
+            sar = stream.sample_aspect_ratio
+            self._sar = Fraction(sar) if sar and sar > 0 else Fraction(1)
+            coded_w, coded_h = first.width, first.height
+            shown_w = max(1, round(coded_w * self._sar))
+            width, height = (coded_h, shown_w) if rotation in (90, 270) else (shown_w, coded_h)
+            rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+            fps = float(rate) if rate else None
+            self._nominal = 1.0 / fps if fps and 0 < fps < 1000 else 1.0 / 30
+            duration = self._duration(container, stream)
+            if duration is None:
+                raise VideoError(f"cannot tell the duration of {self.source} (a live stream?)")
+            n_frames = stream.frames or None
+            codec = stream.codec_context.name
+            extra: dict[str, object] = {
+                "start_time": float(self._start_pts * tb),
+                "time_base": str(tb),
+                "has_b_frames": bool(getattr(stream.codec_context, "has_b_frames", False)),
+                "sample_aspect_ratio": str(self._sar),
+                "coded_size": [coded_w, coded_h],
+            }
+            if container.bit_rate:
+                extra["bit_rate"] = int(container.bit_rate)
+            return VideoInfo(
+                source=str(self.source),
+                duration=duration,
+                fps=fps,
+                width=width,
+                height=height,
+                codec=codec,
+                rotation=rotation,
+                n_frames=n_frames,
+                container=container.format.name,
+                extra=extra,
+            )
+        except VideoError:
+            raise
+        except Exception as exc:
+            raise _map_open_error(str(self.source), exc) from exc
+        finally:
+            container.close()
+
+    def _duration(self, container: Any, stream: Any) -> float | None:
+        """Seconds from the first frame to the end of the video, from the container's metadata; for a local
+        file without it, from a quick scan of packet times (no decoding)."""
+        start = float(self._start_pts * self._time_base)
+        end: float | None = None
+        if stream.duration:
+            s0 = stream.start_time if stream.start_time is not None else self._start_pts
+            end = float((s0 + stream.duration) * self._time_base)
+        elif container.duration:
+            c0 = container.start_time or 0
+            end = (c0 + container.duration) / 1_000_000
+        if end is not None and end - start > 0:
+            return end - start
+        if self._is_url:
+            return None
+        last = None
+        for packet in container.demux(stream):
+            if packet.pts is not None:
+                stop = packet.pts + (packet.duration or 0)
+                last = stop if last is None else max(last, stop)
+        if last is None:
+            return None
+        return max(float((last - self._start_pts) * self._time_base), self._nominal)
+
+    # --- decoding ----------------------------------------------------------------------------------------
+
+    def _frame_pts(self, frame: Any, previous: int | None) -> int:
+        if frame.pts is not None:
+            return int(frame.pts)
+        if frame.dts is not None:
+            return int(frame.dts)
+        step = max(1, round(self._nominal / float(self._time_base)))
+        return 0 if previous is None else previous + step
+
+    def _raw_frames(self, container: Any, stream: Any, *, count: bool = True) -> Iterator[tuple[int, Any]]:
+        """Yield ``(errors_before, frame)`` for each decoded frame, then ``(errors, None)`` if the pass ended
+        on errors. Decode errors are counted, never raised."""
+        import av
+
+        errors = 0
+        demux = container.demux(stream)
+        while True:
+            try:
+                packet = next(demux)
+            except StopIteration:
+                break
+            except av.error.FFmpegError:
+                errors += 1
+                if count:
+                    self.stats.decode_errors += 1
+                break
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError:
+                errors += 1
+                if count:
+                    self.stats.decode_errors += 1
+                continue
+            for frame in frames:
+                if count:
+                    self.stats.decoded += 1
+                yield errors, frame
+                errors = 0
+        if errors:
+            yield errors, None
+
+    def _add_lost(self, start: float, end: float) -> None:
+        if end - start <= _EPS:
+            return
+        spans = sorted([*self.lost_spans, (round(start, 6), round(end, 6))])
+        merged: list[tuple[float, float]] = []
+        for a, b in spans:
+            if merged and a <= merged[-1][1] + _EPS:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+            else:
+                merged.append((a, b))
+        self.lost_spans = merged
+
+    def _picture(self, frame: Any, max_side: int | None) -> Image.Image:
+        coded_w, coded_h = frame.width, frame.height
+        shown_w = max(1, round(coded_w * self._sar))
+        out_w, out_h = fit_within(shown_w, coded_h, max_side)
+        self.stats.converted += 1
+        if (out_w, out_h) == (coded_w, coded_h):
+            image = frame.to_image()
+        else:
+            interpolation = "AREA" if out_w <= coded_w and out_h <= coded_h else "BICUBIC"
+            image = frame.to_image(width=out_w, height=out_h, interpolation=interpolation)
+        if self._rotation:
+            image = image.transpose(_TRANSPOSE[self._rotation])
+        return image
+
+    def iter_frames(self, targets: Sequence[float], *, max_side: int | None = None) -> Iterator[Frame]:
+        """Yield, for each target time (seconds from the first frame), the frame on screen at that time.
+
+        Frames come in ascending time order (ties in the order given); ``Frame.index`` is the target's
+        position in ``targets`` and ``Frame.timestamp`` the frame's real presentation time. Targets past the
+        end of the video or inside a lost span yield nothing. Several targets on the same frame share one
+        converted picture.
+        """
+        if self._closed:
+            raise VideoError(f"reader for {self.source} is closed")
+        pairs = validate_targets(targets)
+        max_side = validate_max_side(max_side)
+        if not pairs:
+            return iter(())
+        return self._iter(pairs, max_side)
+
+    def _iter(self, pairs: list[tuple[float, int]], max_side: int | None) -> Iterator[Frame]:
+        cursor = _Cursor(self)
+        try:
+            picture_of: tuple[int, Image.Image] | None = None
+            for t, index in pairs:
+                if t > self.info.duration + self._nominal:
+                    break  # past the end: nothing is on screen
+                if cursor.should_seek(t):
+                    cursor.seek_to(t)
+                shown = cursor.shown_at(t)
+                if shown is None:
+                    continue
+                if picture_of is None or picture_of[0] != id(shown.frame):
+                    picture_of = (id(shown.frame), self._picture(shown.frame, max_side))
+                yield Frame(timestamp=round(shown.time, 6), image=picture_of[1], index=index)
+        finally:
+            cursor.close()
+
+    # --- lifecycle ---------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Mark the reader closed (each :meth:`iter_frames` call holds its own decoder, closed when done)."""
+        self._closed = True
+
+    def __enter__(self) -> PyAVReader:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        i = self.info
+        return f"PyAVReader({str(self.source)!r}, {i.width}x{i.height}, {i.duration:.3f}s, {i.codec})"
+
+
+class _Cursor:
+    """One decoding pass over the video: the frame on screen (``cur``) and the next one (``ahead``)."""
+
+    def __init__(self, reader: PyAVReader) -> None:
+        self.r = reader
+        self.container = reader._open_container()
+        try:
+            self.stream = reader._video_stream(self.container)
+            reader._configure(self.stream)
+        except BaseException:
+            self.container.close()
+            raise
+        self.can_seek = math.isfinite(reader.seek_threshold)
+        self._restart()
+
+    def _restart(self) -> None:
+        self.frames = self.r._raw_frames(self.container, self.stream)
+        self.cur: _Decoded | None = None
+        self.ahead: _Decoded | None = None
+        self.done = False
+        self.broken = False  # the pass ended on an error, not a clean end of file
+        self._last_pts: int | None = None
+
+    def close(self) -> None:
+        self.frames.close()
+        self.container.close()
+
+    def _pull(self) -> _Decoded | None:
+        for errors, frame in self.frames:
+            if frame is None:
+                self.broken = True
+                break
+            pts = self.r._frame_pts(frame, self._last_pts)
+            self._last_pts = pts
+            tb = self.r._time_base
+            t = float((pts - self.r._start_pts) * tb)
+            dur = float(frame.duration * tb) if frame.duration else self.r._nominal
+            return _Decoded(t, t + dur, frame, errors)
+        self.done = True
+        return None
+
+    def position(self) -> float:
+        """Time of the newest decoded frame (0 before the first)."""
+        if self.ahead is not None:
+            return self.ahead.time
+        return self.cur.time if self.cur is not None else 0.0
+
+    def should_seek(self, t: float) -> bool:
+        return self.can_seek and not self.done and t - self.position() > self.r.seek_threshold
+
+    def _advance(self, t: float) -> None:
+        while True:
+            if self.ahead is None and not self.done:
+                self.ahead = self._pull()
+            if self.ahead is None or self.ahead.time > t + _EPS:
+                return
+            new, self.ahead = self.ahead, None
+            self._note_gap(self.cur, new)
+            self.cur = new
+
+    def _note_gap(self, before: _Decoded | None, after: _Decoded) -> None:
+        if before is not None and after.errors_before and after.time - before.end > self.r._nominal + _EPS:
+            self.r._add_lost(before.end, after.time)
+
+    def shown_at(self, t: float) -> _Decoded | None:
+        """The frame on screen at ``t`` (decoding forward as needed), or ``None`` if it was lost."""
+        self._advance(t)
+        cur = self.cur
+        if cur is None:
+            return None
+        if self.ahead is not None:
+            self._note_gap(cur, self.ahead)
+            if self.ahead.errors_before and t >= cur.end - _EPS and self.ahead.time - cur.end > self.r._nominal:
+                return None  # inside a run of undecodable data
+            return cur
+        # The decoder is exhausted: was that the real end of the video?
+        tolerance = 2 * self.r._nominal + 0.05
+        if self.broken or self.r.info.duration - cur.end > tolerance:
+            self.r._add_lost(cur.end, max(self.r.info.duration, cur.end))
+            return cur if t < cur.end - _EPS else None
+        return cur
+
+    def seek_to(self, t: float) -> None:
+        """Jump to the keyframe before ``t`` (then decode forward to it), keeping exact-frame semantics."""
+        anchor = self.cur.time if self.cur is not None else 0.0
+        back = 0.0
+        while True:
+            goal = max(0.0, t - back)
+            if not self._seek(goal):
+                if back > 0.0 and not self._seek(anchor):
+                    self._reopen()
+                self.can_seek = False  # not seekable (e.g. a server without range requests): decode on
+                return
+            self.r.stats.seeks += 1
+            self.ahead = self._pull()
+            if self.ahead is None:
+                # Nothing decodable from there on (cut-off file): go back and decode forward to find the end.
+                self.can_seek = False
+                if not self._seek(anchor):
+                    self._reopen()
+                return
+            if self.ahead.time <= t + _EPS or goal <= 0.0:
+                return
+            back = max(1.0, back * 4)  # landed after t (inexact index, open GOP): seek further back
+
+    def _seek(self, seconds: float) -> bool:
+        import av
+
+        pts = self.r._start_pts + int(seconds / self.r._time_base)
+        try:
+            self.container.seek(pts, backward=True, any_frame=False, stream=self.stream)
+        except (av.error.FFmpegError, OSError):
+            return False
+        self.frames.close()
+        self._restart()
+        return True
+
+    def _reopen(self) -> None:
+        self.frames.close()
+        self.container.close()
+        self.container = self.r._open_container()
+        self.stream = self.r._video_stream(self.container)
+        self.r._configure(self.stream)
+        self._restart()

@@ -1,0 +1,176 @@
+"""``GenSFrameRetriever``: a LlamaIndex retriever whose "documents" are the frames of a video.
+
+A query is a question about the video; the retriever asks a gens-tools sampler (GenS, or the uniform
+baseline) which frames matter and returns one :class:`~llama_index.core.schema.ImageNode` per chosen frame,
+in time order, scored with the sampler's relevance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from gens_tools.access import AccessPolicy
+from gens_tools.frames import FrameSelection
+from gens_tools.sampling.base import FrameSampler
+from gens_tools.sampling.registry import make_sampler
+from gens_tools.sampling.uniform import UniformSampler
+from llama_index.core.base.base_retriever import BaseRetriever
+from llama_index.core.callbacks import CallbackManager
+from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType
+
+from llama_index.tools.gens.arguments import FrameRequest, check_k, check_range, validate_frame_request
+from llama_index.tools.gens.nodes import selection_nodes
+
+__all__ = ["GenSFrameRetriever", "VideoQueryBundle"]
+
+
+@dataclass
+class VideoQueryBundle(QueryBundle):
+    """A query that also says which video (and which part of it) to look at.
+
+    Any field left ``None`` falls back to what the retriever was built with. ``start``/``end`` take seconds
+    or ``[hh:]mm:ss`` strings.
+    """
+
+    video: str | None = None
+    start: float | str | None = None
+    end: float | str | None = None
+    k: int | None = None
+
+
+def as_video_query(query: QueryType) -> VideoQueryBundle:
+    """Any query (a string, a plain :class:`QueryBundle`) as a :class:`VideoQueryBundle`."""
+    if isinstance(query, VideoQueryBundle):
+        return query
+    if isinstance(query, QueryBundle):
+        return VideoQueryBundle(query_str=query.query_str)
+    return VideoQueryBundle(query_str=query)
+
+
+class GenSFrameRetriever(BaseRetriever):
+    """Retrieve the frames of a video most relevant to a question.
+
+    Args:
+        video: the video to bind (path, frame folder or http(s) URL); ``None`` to take it from each
+            query's :class:`VideoQueryBundle`.
+        sampler: a :class:`gens_tools.FrameSampler`, a sampler name (``"uniform"``, ``"gens-3b"``, ``"gens"``,
+            ``"remote"``…, built once and reused for every query) or ``None`` for uniform sampling.
+        k: frames per query (a query bundle may ask for another number).
+        fps, start, end, max_side, min_gap, cache, backend: as in :func:`gens_tools.sample_frames`.
+        policy: an :class:`gens_tools.AccessPolicy`; when given, every video (bound or from a query) must be
+            allowed by it, and ``k`` and the range length are capped by it. Use one whenever the video or the
+            query comes from a model or a user.
+        jpeg_quality: JPEG quality of the node images.
+        image_max_side: longer side (px) of the node images; ``None`` keeps the decoded size.
+        sampler_options: options for :func:`gens_tools.make_sampler` when ``sampler`` is a name.
+
+    Each returned :class:`NodeWithScore` holds an :class:`ImageNode` with the base64 JPEG
+    (``image_mimetype="image/jpeg"``), a caption with the timestamp, and metadata ``timestamp_s``, ``start``,
+    ``end``, ``score``, ``source``. Nodes come in time order.
+    """
+
+    def __init__(
+        self,
+        video: str | os.PathLike[str] | None = None,
+        *,
+        sampler: FrameSampler | str | None = None,
+        k: int = 8,
+        fps: float = 1.0,
+        start: float | str | None = None,
+        end: float | str | None = None,
+        max_side: int | None = None,
+        min_gap: float = 0.0,
+        cache: Any = True,
+        backend: str = "auto",
+        policy: AccessPolicy | None = None,
+        jpeg_quality: int = 85,
+        image_max_side: int | None = None,
+        sampler_options: dict[str, Any] | None = None,
+        callback_manager: CallbackManager | None = None,
+        verbose: bool = False,
+    ) -> None:
+        super().__init__(callback_manager=callback_manager, verbose=verbose)
+        self.policy = policy
+        self.video = os.fspath(video) if video is not None else None
+        self.k = k
+        self.start = start
+        self.end = end
+        self.fps = fps
+        self.max_side = max_side
+        self.min_gap = min_gap
+        self.cache = cache
+        self.backend = backend
+        self.jpeg_quality = jpeg_quality
+        self.image_max_side = image_max_side
+        # Check the bound settings now, so a bad configuration fails at construction, not at the first query.
+        if self.video is not None and policy is not None:
+            self.video = policy.check(self.video)
+        check_k(k, policy=policy)
+        check_range(start, end, policy=policy)
+        if isinstance(sampler, str):
+            self.sampler: FrameSampler = make_sampler(sampler, **(sampler_options or {}))
+        elif sampler is None:
+            self.sampler = UniformSampler()
+        else:
+            self.sampler = sampler
+
+    # -- requests ------------------------------------------------------------------------------------------
+
+    def request_for(self, query: QueryType) -> FrameRequest:
+        """The checked frame request for ``query`` (bound settings filled in, policy applied)."""
+        bundle = as_video_query(query)
+        return validate_frame_request(
+            bundle.video if bundle.video is not None else self.video,
+            bundle.query_str,
+            k=bundle.k,
+            start=bundle.start if bundle.start is not None else self.start,
+            end=bundle.end if bundle.end is not None else self.end,
+            default_k=self.k,
+            policy=self.policy,
+        )
+
+    def _sample_kwargs(self, request: FrameRequest) -> dict[str, Any]:
+        return {
+            "sampler": self.sampler,
+            "k": request.k,
+            "fps": self.fps,
+            "start": request.start,
+            "end": request.end,
+            "max_side": self.max_side,
+            "min_gap": self.min_gap,
+            "cache": self.cache,
+            "backend": self.backend,
+            "policy": self.policy,
+        }
+
+    def retrieve_selection(self, query: QueryType) -> FrameSelection:
+        """Run the sampler for ``query`` and return the whole :class:`~gens_tools.FrameSelection` (frames,
+        spans, timings), not just nodes."""
+        from gens_tools.pipeline import sample_frames
+
+        request = self.request_for(query)
+        return sample_frames(request.video, request.question, **self._sample_kwargs(request))
+
+    async def aretrieve_selection(self, query: QueryType) -> FrameSelection:
+        """Async :meth:`retrieve_selection` (decoding and scoring run in a worker thread)."""
+        return await asyncio.to_thread(self.retrieve_selection, query)
+
+    def nodes_for(self, selection: FrameSelection, frames: Any = None) -> list[NodeWithScore]:
+        """Image nodes for the selection's frames (or the given subset), in time order."""
+        return selection_nodes(selection, frames, jpeg_quality=self.jpeg_quality, image_max_side=self.image_max_side)
+
+    # -- BaseRetriever -------------------------------------------------------------------------------------
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return self.nodes_for(self.retrieve_selection(query_bundle))
+
+    async def _aretrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        selection = await self.aretrieve_selection(query_bundle)
+        return await asyncio.to_thread(self.nodes_for, selection)
+
+    def close(self) -> None:
+        """Release the sampler (models, HTTP clients)."""
+        self.sampler.close()

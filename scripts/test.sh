@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Install everything (scripts/install.sh) and run the whole test suite, offline.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+. .venv/bin/activate
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GENS_TOOLS_CACHE_DIR="${GENS_TOOLS_CACHE_DIR:-$(mktemp -d)}"
+ruff check .
+python -m pytest -q "$@"
