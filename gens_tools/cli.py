@@ -9,7 +9,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from gens_tools.errors import GensToolsError
 from gens_tools.progress import ProgressEvent
@@ -26,15 +26,22 @@ class _Bars:
         self.enabled = enabled
         self._bars: dict[str, Any] = {}
 
+    _LABELS: ClassVar[dict[str, tuple[str, str]]] = {
+        "open": ("loading model", "shard"),
+        "decode": ("decoding frames", "frame"),
+        "score": ("scoring windows", "window"),
+        "write": ("writing", "file"),
+    }
+
     def __call__(self, event: ProgressEvent) -> None:
-        if not self.enabled or event.stage not in ("decode", "score"):
+        # "open" without a total is the pipeline opening the video: nothing to draw.
+        if not self.enabled or event.stage not in self._LABELS or (event.stage == "open" and not event.total):
             return
         from tqdm import tqdm
 
         bar = self._bars.get(event.stage)
         if bar is None:
-            desc = {"decode": "decoding frames", "score": "scoring windows"}[event.stage]
-            unit = "frame" if event.stage == "decode" else "window"
+            desc, unit = self._LABELS[event.stage]
             bar = tqdm(total=event.total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True)
             self._bars[event.stage] = bar
         bar.n = event.done
@@ -75,7 +82,12 @@ def add_selection_options(parser: argparse.ArgumentParser, *, default_k: int | N
     """The options that shape the frame selection (shared by ``sample`` and ``ask``)."""
     parser.add_argument("video", help="video file, folder of frame images, or http(s) URL")
     parser.add_argument("question", help="what the frames should help answer")
-    parser.add_argument("-k", type=int, default=default_k, help=f"number of frames (default: {default_k})")
+    k_help = (
+        f"number of frames (default: {default_k})"
+        if default_k
+        else "number of frames (default: as many as the assistant's budget planner fits)"
+    )
+    parser.add_argument("-k", type=int, default=default_k, help=k_help)
     parser.add_argument("--fps", type=float, default=1.0, help="candidate frames per second (default: 1)")
     parser.add_argument("--start", type=_time_arg, help="start of the time range (seconds or [hh:]mm:ss)")
     parser.add_argument("--end", type=_time_arg, help="end of the time range (seconds or [hh:]mm:ss)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import io
 import json
 import math
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from PIL import Image
+
+from gens_tools.errors import InvalidArgumentError
 
 ImageMode = Literal["base64", "paths", "none"]
 
@@ -198,6 +201,63 @@ class FrameSelection:
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FrameSelection:
+        """Rebuild a selection from its :meth:`to_dict` form (or that JSON, parsed): the inverse of
+        :meth:`to_dict`.
+
+        Frames, spans, window reports, lost spans and timings come back; ``image_base64`` is decoded into a
+        PIL image and ``path`` is kept (the image then loads from there when needed). Display-only keys
+        (``label``, ``mime_type``, the spans' ``start_label``/``end_label``) are ignored.
+
+        Raises:
+            InvalidArgumentError: ``data`` is not the dict form of a selection, or a frame's image cannot
+                be read.
+        """
+        if not _looks_like_selection(data):
+            raise InvalidArgumentError(
+                "not the JSON form of a FrameSelection (needs video, question and a frames list whose "
+                "items have a timestamp)"
+            )
+        try:
+            frames = [_frame_from_dict(item) for item in data["frames"]]
+            spans = [
+                ScoredSpan(float(s["start"]), float(s["end"]), float(s["score"])) for s in data.get("spans") or ()
+            ]
+            windows = [
+                WindowReport(
+                    index=int(w["index"]),
+                    start=float(w["start"]),
+                    end=float(w["end"]),
+                    n_frames=int(w["n_frames"]),
+                    scored=bool(w["scored"]),
+                    repaired=bool(w.get("repaired", False)),
+                    issues=tuple(str(i) for i in w.get("issues") or ()),
+                )
+                for w in data.get("windows") or ()
+            ]
+            lost = [(float(a), float(b)) for a, b in data.get("lost_spans") or ()]
+            timings = {str(k): float(v) for k, v in (data.get("timings") or {}).items()}
+            return cls(
+                video=str(data["video"]),
+                question=str(data["question"]),
+                frames=frames,
+                spans=spans,
+                sampler=str(data.get("sampler") or "uniform"),
+                fps=float(data.get("fps", 1.0)),
+                duration=_optional_float(data.get("duration")),
+                start=_optional_float(data.get("start")),
+                end=_optional_float(data.get("end")),
+                timings=timings,
+                windows=windows,
+                lost_spans=lost,
+                n_candidates=int(data.get("n_candidates") or 0),
+            )
+        except InvalidArgumentError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InvalidArgumentError(f"not the JSON form of a FrameSelection: {type(exc).__name__}: {exc}") from None
+
     def to_json(self, *, images: ImageMode = "none", indent: int | None = 2) -> str:
         """The selection as a JSON string (see :meth:`to_dict`)."""
         return json.dumps(self.to_dict(images=images), indent=indent, ensure_ascii=False)
@@ -219,6 +279,42 @@ class FrameSelection:
         tmp.write_text(self.to_json(images="paths"), encoding="utf-8")
         os.replace(tmp, manifest)
         return manifest
+
+
+def _looks_like_selection(data: object) -> bool:
+    return (
+        isinstance(data, Mapping)
+        and all(key in data for key in ("video", "question", "frames"))
+        and isinstance(data["frames"], list)
+        and all(isinstance(f, Mapping) and "timestamp" in f for f in data["frames"])
+    )
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _decode_image(data: object) -> Image.Image:
+    try:
+        raw = base64.b64decode(str(data), validate=True)
+        with Image.open(io.BytesIO(raw)) as img:
+            return img.convert("RGB")
+    except (binascii.Error, OSError, ValueError) as exc:  # PIL's UnidentifiedImageError is an OSError
+        raise InvalidArgumentError(f"a frame's image_base64 is not a readable image: {exc}") from None
+
+
+def _frame_from_dict(item: Mapping[str, Any]) -> Frame:
+    encoded = item.get("image_base64")
+    path = item.get("path")
+    score = item.get("score")
+    index = item.get("index")
+    return Frame(
+        timestamp=float(item["timestamp"]),
+        image=_decode_image(encoded) if encoded else None,
+        score=None if score is None else float(score),
+        index=None if index is None else int(index),
+        path=Path(path) if path else None,
+    )
 
 
 def spans_from_scores(

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from gens_tools.access import AccessPolicy
-from gens_tools.errors import InvalidArgumentError
+from gens_tools.errors import InvalidArgumentError, TimeRangeError
 from gens_tools.frames import Frame, FrameSelection, WindowReport, spans_from_scores
 from gens_tools.progress import ProgressCallback, emit
 from gens_tools.sampling.base import FrameSampler, Window, WindowScores
@@ -176,7 +176,7 @@ def sample_frames(
         if policy is not None and policy.max_duration is not None:
             span = (grid[-1] - grid[0]) + 1.0 / fps
             if span > policy.max_duration + 1e-6:
-                raise InvalidArgumentError(
+                raise TimeRangeError(
                     f"the requested range is {span:.0f}s long; this tool processes at most "
                     f"{policy.max_duration:.0f}s per call: pass start/end to narrow it"
                 )

@@ -10,12 +10,14 @@ carries no code makes :func:`read_time_code` raise :class:`ValueError` instead o
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -61,6 +63,7 @@ def _code_bits(ms: int) -> list[int]:
     return [*_SYNC, *data, *chk]
 
 
+@functools.lru_cache(maxsize=16)
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     try:
         return ImageFont.load_default(size=max(8, size))
@@ -182,10 +185,12 @@ def _pick_encoder(codec: str) -> str:
 
 def _encoder_options(encoder: str, bframes: bool, gop: int | None) -> dict[str, str]:
     if encoder == "libx264":
-        opts = {"preset": "veryfast", "crf": "18"}
+        # ultrafast keeps test videos quick to write; a fixed B-frame pattern with B-pyramid makes decode
+        # order differ from presentation order on most frames.
+        params = ["bframes=3", "b-adapt=0", "b-pyramid=normal"] if bframes else ["bframes=0"]
         if gop is not None:
-            opts["x264-params"] = f"keyint={gop}:min-keyint={min(gop, 25)}:scenecut=0"
-        return opts
+            params += [f"keyint={gop}", f"min-keyint={min(gop, 25)}", "scenecut=0"]
+        return {"preset": "ultrafast", "crf": "18", "x264-params": ":".join(params)}
     if encoder == "libx265":
         params = ["log-level=error"] + ([] if bframes else ["bframes=0"])
         if gop is not None:
@@ -292,6 +297,8 @@ def make_test_video(
             stream.codec_context.qscale = 3
         if rotation:
             stream.set_display_rotation(rotation)
+        default_step = ticks[-1] - ticks[-2] if len(ticks) > 1 else max(1, round(1 / (rate * time_base)))
+        durations = {tick: nxt - tick for tick, nxt in itertools.pairwise(ticks)} | {ticks[-1]: default_step}
         for t, tick in zip(times, ticks, strict=True):
             picture = np.asarray(paint_time_code(t, (disp_w, disp_h), progress=t / total))
             if rotation:
@@ -300,11 +307,19 @@ def make_test_video(
             frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
             frame.pts = tick
             frame.time_base = time_base
+            frame.duration = durations[tick]
             for packet in stream.encode(frame):
-                container.mux(packet)
+                _mux(container, packet, durations)
         for packet in stream.encode(None):
-            container.mux(packet)
+            _mux(container, packet, durations)
     return out
+
+
+def _mux(container: Any, packet: Any, durations: dict[int, int]) -> None:
+    """Mux ``packet`` with the display duration of its frame (encoders guess 1/fps, wrong for VFR)."""
+    if packet.pts is not None and packet.pts in durations:
+        packet.duration = durations[packet.pts]
+    container.mux(packet)
 
 
 # --- demo video ------------------------------------------------------------------------------------------

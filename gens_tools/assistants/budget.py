@@ -60,7 +60,8 @@ class ModelLimits:
         tile_base, tile_tokens: ``openai_tile`` prices (``low`` costs ``tile_base``).
         patch_multiplier, patch_cap: ``openai_patch`` prices.
         level_tokens: ``gemini_level`` price per ``media_resolution`` level; ``default_level`` is what the
-            model uses when none is sent.
+            model uses when none is sent; ``start_level`` is the best level the planner tries (it always
+            sends the level it picks).
         default_frames: frames to ask the sampler for when the caller gives no ``k``.
         default_max_side: longest image side sent at the best setting the planner tries.
         chars_per_token: conservative characters-per-token for text estimates.
@@ -81,6 +82,7 @@ class ModelLimits:
     patch_cap: int = 1536
     level_tokens: Mapping[str, int] = field(default_factory=dict)
     default_level: str | None = None
+    start_level: str | None = None
     default_frames: int = 32
     default_max_side: int = 768
     chars_per_token: float = 3.0
@@ -164,9 +166,12 @@ MODEL_TABLE: dict[str, dict[str, Any]] = {
         **_GEMINI, "context_window": 1_048_576, "output_reserve": 32_768, "image_rule": "gemini_tile",
     },
     # Gemini 3 and anything newer or unlisted ("gemini-flash-latest"…): priced per media_resolution level.
+    # Images default to "high" (1120 tokens), but these are video frames (≤ 448 px unless asked otherwise),
+    # which Gemini 3 itself reads at 70 tokens a frame in native video: the planner starts at "low" (280,
+    # about what Gemini 2.x charges for a small image). Ask for more with media_resolution="high".
     "gemini": {
         **_GEMINI, "context_window": 1_048_576, "output_reserve": 32_768, "image_rule": "gemini_level",
-        "level_tokens": _GEMINI3_LEVELS, "default_level": "high",
+        "level_tokens": _GEMINI3_LEVELS, "default_level": "high", "start_level": "low",
     },
 }
 
@@ -216,6 +221,9 @@ def resolve_limits(
                 f"unknown budget override(s) {unknown}; valid: {', '.join(sorted(names))}"
             )
         clean = {k: v for k, v in overrides.items() if v is not None}
+        if "context_window" in clean and "output_reserve" not in clean and isinstance(clean["context_window"], int):
+            # A smaller context keeps a proportionate answer reserve unless one is given.
+            clean["output_reserve"] = min(base.output_reserve, clean["context_window"] // 4)
         base = dataclasses.replace(base, **clean)
     _check_limits(base)
     return base
@@ -237,8 +245,15 @@ def _check_limits(limits: ModelLimits) -> None:
             raise InvalidArgumentError(f"budget {name} must be a positive integer or None, got {value!r}")
     if limits.image_rule not in ("openai_tile", "openai_patch", "gemini_tile", "gemini_level"):
         raise InvalidArgumentError(f"unknown image_rule {limits.image_rule!r}")
-    if limits.image_rule == "gemini_level" and not limits.level_tokens:
-        raise InvalidArgumentError("image_rule 'gemini_level' needs level_tokens")
+    if limits.image_rule == "gemini_level":
+        if not limits.level_tokens:
+            raise InvalidArgumentError("image_rule 'gemini_level' needs level_tokens")
+        for name in ("default_level", "start_level"):
+            value = getattr(limits, name)
+            if value is not None and value not in limits.level_tokens:
+                raise InvalidArgumentError(
+                    f"budget {name} must be one of {', '.join(limits.level_tokens)}, got {value!r}"
+                )
 
 
 # --- image token rules --------------------------------------------------------------------------------------
@@ -477,11 +492,10 @@ def _ladder(
     side = max_side or limits.default_max_side
     if level is not None:
         return [_Setting(side, None, level)]
-    ordered = sorted(limits.level_tokens, key=lambda k: limits.level_tokens[k], reverse=True)
-    default = limits.default_level or ordered[0]
-    cheaper = [k for k in ordered if limits.level_tokens[k] < limits.level_tokens[default]]
-    # The default level is sent as "no setting" (the model's own default), the cheaper ones explicitly.
-    return [_Setting(side, None, None)] + [_Setting(side, None, k) for k in cheaper]
+    tokens = limits.level_tokens
+    ordered = sorted(tokens, key=lambda k: tokens[k], reverse=True)
+    start = limits.start_level or limits.default_level or ordered[0]
+    return [_Setting(side, None, k) for k in ordered if tokens[k] <= tokens[start]]
 
 
 def _van_der_corput(i: int) -> float:

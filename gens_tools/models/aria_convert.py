@@ -322,9 +322,11 @@ def aria_config_from_yi_vl(config_dict: Mapping[str, Any] | Any) -> Any:
 
 def convert_key(key: str) -> str | None:
     """The native Aria name of a non-expert yi_vl weight, or ``None`` for weights native Aria does not use
-    (the vision tower's unused head/post-layernorm, rotary caches).
+    (the vision tower's unused head/post-layernorm, position-id and rotary buffers).
 
     Raises :class:`UnsupportedCheckpointError` for a key that has no place in native Aria."""
+    if key.endswith((".position_ids", "rotary_emb.inv_freq")):
+        return None  # index/rotary buffers some savers include; the model rebuilds them
     if key.startswith("vision_tower.vision_model."):
         rest = key[len("vision_tower.vision_model."):]
         if rest.startswith(("head.", "post_layernorm.")):
@@ -342,14 +344,15 @@ def convert_key(key: str) -> str | None:
             name = name.replace(old, new)
         return "model.multi_modal_projector" + name
     elif key.startswith("language_model."):
-        if key.endswith("rotary_emb.inv_freq"):
-            return None
         if key == "language_model.lm_head.weight":
             return "lm_head.weight"
         if key.startswith("language_model.model."):
             rest = key[len("language_model.model."):]
             if ".mlp.experts." in rest:
-                raise InvalidArgumentError(f"{key!r} is a routed-expert weight: pack it with convert_state_dict")
+                raise UnsupportedCheckpointError(
+                    f"checkpoint weight {key!r}: routed experts map only as gate/up/down_proj weights, packed by "
+                    "convert_state_dict"
+                )
             rest = re.sub(r"^(layers\.\d+\.mlp)\.gate\.weight$", r"\1.router.weight", rest)
             if re.match(r"^layers\.\d+\.mlp\.(gate|up|down)_proj\.", rest):
                 raise UnsupportedCheckpointError(f"checkpoint weight {key!r} is a dense MLP; native Aria is all-MoE")

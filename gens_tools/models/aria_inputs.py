@@ -93,9 +93,9 @@ def tokenize_pieces(tokenizer: Any, text: str, *, image_token_id: int = IMAGE_TO
     """Token ids of ``text`` the official way: split at ``<|img|>``, tokenise each piece on its own, keep a
     leading BOS only once (at the very start), join the pieces with one ``image_token_id`` per image."""
     pieces = [list(tokenizer(piece).input_ids) for piece in text.split(IMAGE_TOKEN)]
-    bos = getattr(tokenizer, "bos_token_id", None)
+    bos: int | None = getattr(tokenizer, "bos_token_id", None)
     has_bos = bos is not None and bool(pieces[0]) and pieces[0][0] == bos
-    ids: list[int] = [bos] if has_bos else []
+    ids: list[int] = [bos] if has_bos and bos is not None else []
     for i, piece in enumerate(pieces):
         if i > 0:
             ids.append(image_token_id)
@@ -103,7 +103,9 @@ def tokenize_pieces(tokenizer: Any, text: str, *, image_token_id: int = IMAGE_TO
     return ids
 
 
-def expand_image_tokens(ids: Sequence[int], tokens_per_image: int, *, image_token_id: int = IMAGE_TOKEN_ID) -> list[int]:
+def expand_image_tokens(
+    ids: Sequence[int], tokens_per_image: int, *, image_token_id: int = IMAGE_TOKEN_ID
+) -> list[int]:
     """Repeat every image token ``tokens_per_image`` times (what native Aria's forward expects)."""
     if tokens_per_image <= 0:
         raise InvalidArgumentError(f"tokens_per_image must be positive, got {tokens_per_image}")

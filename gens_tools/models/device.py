@@ -62,8 +62,8 @@ def require_transformers() -> ModuleType:
     return transformers
 
 
-def _parse_dtype(torch: ModuleType, dtype: str | torch.dtype) -> torch.dtype:
-    if isinstance(dtype, torch.dtype):
+def _parse_dtype(th: ModuleType, dtype: str | torch.dtype) -> torch.dtype:
+    if isinstance(dtype, th.dtype):
         return dtype
     if not isinstance(dtype, str):
         raise InvalidArgumentError(f"dtype must be a string such as 'bfloat16', got {dtype!r}")
@@ -72,27 +72,27 @@ def _parse_dtype(torch: ModuleType, dtype: str | torch.dtype) -> torch.dtype:
         raise InvalidArgumentError(
             f"unknown dtype {dtype!r}; use one of: bfloat16 (bf16), float16 (fp16), float32 (fp32), auto"
         )
-    result: torch.dtype = getattr(torch, name)
+    result: torch.dtype = getattr(th, name)
     return result
 
 
-def _parse_device(torch: ModuleType, device: str | torch.device) -> torch.device:
+def _parse_device(th: ModuleType, device: str | torch.device) -> torch.device:
     try:
-        dev = torch.device(device)
+        dev = th.device(device)
     except (RuntimeError, TypeError) as exc:
         raise InvalidArgumentError(f"unknown device {device!r}; use 'cuda', 'cuda:N', 'cpu' or 'mps'") from exc
     if dev.type == "cuda":
-        if not torch.cuda.is_available():
+        if not th.cuda.is_available():
             raise InvalidArgumentError(
-                f"device {device!r} was requested but CUDA is not available (torch {torch.__version__}); "
+                f"device {device!r} was requested but CUDA is not available (torch {th.__version__}); "
                 "use device='cpu'"
             )
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
+        if dev.index is not None and dev.index >= th.cuda.device_count():
             raise InvalidArgumentError(
-                f"device {device!r} was requested but only {torch.cuda.device_count()} GPU(s) are visible"
+                f"device {device!r} was requested but only {th.cuda.device_count()} GPU(s) are visible"
             )
     elif dev.type == "mps":
-        if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        if not (hasattr(th.backends, "mps") and th.backends.mps.is_available()):
             raise InvalidArgumentError(f"device {device!r} was requested but MPS is not available")
     elif dev.type != "cpu":
         raise InvalidArgumentError(f"unsupported device {device!r}; use 'cuda', 'cuda:N', 'cpu' or 'mps'")

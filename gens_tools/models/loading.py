@@ -9,13 +9,14 @@ Nothing here downloads at import time or in tests: a hub id is resolved with ``h
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from gens_tools.errors import BackendUnavailableError, ModelUnavailableError, SamplerError
+from gens_tools.errors import BackendUnavailableError, InvalidArgumentError, ModelUnavailableError, SamplerError
 from gens_tools.models.device import LOCAL_INSTALL_HINT
 
 #: Files fetched for a hub model: configs, tokenizer files, chat templates and safetensors weights.
@@ -191,3 +192,16 @@ def guard_oom(window_size: int, *, batch_size: int = 1) -> Iterator[None]:
             f"out of memory while scoring {batch_size} window(s) of up to {window_size} frames: {advice}, "
             "a smaller frame size, or a GPU with more memory"
         ) from exc
+
+
+def check_options(setup: Callable[..., object], options: dict[str, object]) -> None:
+    """Refuse option names that ``setup`` (a sampler's keyword-only configuration method) does not accept,
+    before any weights are loaded: a typo should not cost a model load."""
+    accepted = [
+        name
+        for name, param in inspect.signature(setup).parameters.items()
+        if param.kind is inspect.Parameter.KEYWORD_ONLY and name != "model_id"
+    ]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise InvalidArgumentError(f"unknown option(s) {', '.join(unknown)}; accepted: {', '.join(accepted)}")

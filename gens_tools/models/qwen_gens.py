@@ -14,7 +14,12 @@ Prefix reuse: the tokens up to and including the last frame's ``<|vision_end|>``
 question. Their key/value cache (and rope deltas) is computed once per (video, window, model) and kept in a
 :class:`~gens_tools.models.prefix_cache.PrefixCache`; each question then only runs its own few dozen tokens
 and the answer. The cached state is copied before generating, so it stays reusable, and answers are the same
-with and without reuse.
+with and without reuse. The windows' vision-tower outputs are kept too, in a second, larger-lived cache (they
+are ~13× smaller than the KV prefix), so a window whose KV prefix was evicted skips the vision tower.
+
+Long videos: each window's pictures become pixel tensors only while its prefix is computed; answers are then
+decoded for several windows in one batched ``generate`` call (as many as memory allows, see
+:meth:`GenS3BSampler.auto_batch_size`), which is what remains to pay once prefixes are reused.
 """
 
 from __future__ import annotations
@@ -34,8 +39,8 @@ from gens_tools.models.device import (
     pick_device_and_dtype,
     require_transformers,
 )
-from gens_tools.models.loading import guard_oom, resolve_model_path
-from gens_tools.models.prefix_cache import PrefixCache, PrefixState, prefix_key
+from gens_tools.models.loading import check_options, guard_oom, resolve_model_path
+from gens_tools.models.prefix_cache import PrefixCache, PrefixState, prefix_key, tensor_bytes
 from gens_tools.progress import ProgressCallback, emit
 from gens_tools.sampling.base import FrameSampler, Window, WindowScores
 from gens_tools.sampling.parser import parse_gens_output
@@ -51,8 +56,11 @@ DEFAULT_MODEL_ID = "yaolily/GenS-qwen2d5-vl-3b"
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
 #: Frame size GenS-3B reads (width, height).
 DEFAULT_FRAME_SIZE = (112, 112)
-#: Most windows decoded together on a GPU when ``batch_size="auto"``.
-MAX_AUTO_BATCH = 8
+#: Most windows decoded together when ``batch_size="auto"`` (an hour at 1 fps is 15 windows).
+MAX_AUTO_BATCH = 16
+
+#: Bytes of vision features kept by default (an hour of GenS-3B windows in bf16 is ~240 MB).
+DEFAULT_FEATURE_CACHE_BYTES = 1024**3
 
 #: ``(n_frames, question, image_token) -> user message``; the frames must come before the question for the
 #: prefix to be reusable (when they do not, reuse simply never hits).
@@ -82,6 +90,40 @@ class _Prompt:
     prefix_len: int
     key: tuple[str, int, str, str] | None
     n_frames: int
+    feature_key: tuple[str, int, str, str] | None = None
+
+
+@dataclass(slots=True)
+class _VisionFeatures:
+    """A window's vision-tower outputs (one row per visual token, all frames concatenated) and its grid."""
+
+    embeds: torch.Tensor
+    grid: torch.Tensor
+    merge: int
+
+    def as_encoder_output(self) -> Any:
+        """The form Qwen2.5-VL's forward takes as precomputed ``mm_encoder_outputs["image"]``."""
+        from transformers.modeling_outputs import BaseModelOutputWithPooling
+
+        sizes = (self.grid.prod(-1) // self.merge**2).tolist()
+        # Qwen2.5-VL's own get_image_features returns the per-image tuple here (typed as a tensor upstream)
+        return BaseModelOutputWithPooling(pooler_output=tuple(self.embeds.split(sizes, dim=0)))  # type: ignore[arg-type]
+
+    def nbytes(self) -> int:
+        """Bytes of tensor storage held."""
+        return tensor_bytes((self.embeds, self.grid))
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A window whose prefix is ready and whose answer is still to be decoded."""
+
+    window_index: int
+    n_frames: int
+    prompt: _Prompt
+    state: PrefixState
+    reused: bool
+    prefix_seconds: float
 
 
 class GenS3BSampler(FrameSampler):
@@ -101,9 +143,16 @@ class GenS3BSampler(FrameSampler):
         system_prompt: the ChatML system message (``None`` or ``""`` for none).
         instruction: the instruction after the question (default the GenS one, byte-exact).
         prompt_builder: replaces the whole user message; see :data:`PromptBuilder`.
-        batch_size: windows decoded together; ``"auto"`` picks from free GPU memory (1 on CPU).
+        batch_size: windows answered together in one ``generate`` call; ``"auto"`` (default) fits them in
+            half the free memory (GPU or host), see :meth:`auto_batch_size`.
         prefix_cache: a :class:`PrefixCache` to share, ``True`` for a private one (default), ``False`` to
             recompute the frame prefix for every question.
+        generate_kwargs: extra arguments for ``generate`` (default: greedy decoding with the model's own
+            generation config otherwise, e.g. its repetition penalty; pass ``{"repetition_penalty": 1.0}`` for
+            plain greedy).
+        feature_cache: where the windows' vision-tower outputs are kept (``True``: a private 1 GiB cache).
+            They are ~13× smaller than the KV prefix, so they outlive it: a window whose KV prefix was
+            evicted (or whose prompt text changed) skips the vision tower and only re-runs the prefill.
     """
 
     name: ClassVar[str] = "gens-3b"
@@ -120,6 +169,7 @@ class GenS3BSampler(FrameSampler):
         attn_implementation: str | None = None,
         **options: Any,
     ) -> None:
+        check_options(self._setup, options)
         transformers = require_transformers()
         path = resolve_model_path(model, revision=revision)
         dev, dt = pick_device_and_dtype(device, dtype)
@@ -140,9 +190,9 @@ class GenS3BSampler(FrameSampler):
             )
             tokenizer = transformers.AutoTokenizer.from_pretrained(path)
             image_processor = load_qwen_image_processor(path)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             raise ModelUnavailableError(
-                f"model {os.fspath(model)!r} at {str(path)!r} is incomplete ({exc}); download it again "
+                f"model {os.fspath(model)!r} at {str(path)!r} cannot be loaded ({exc}); download it again "
                 f"(`hf download {os.fspath(model)}`) or pass a complete folder"
             ) from exc
         net = net.to(dev).eval()
@@ -162,6 +212,7 @@ class GenS3BSampler(FrameSampler):
 
         ``model_id`` names the model in prefix-cache keys (default: the model's ``name_or_path``, else an id
         unique to this object). Other options as in the constructor (except loading options)."""
+        check_options(cls._setup, options)
         self = cls.__new__(cls)
         name = model_id or getattr(model, "name_or_path", "") or f"in-memory-{id(model):x}"
         self._setup(model.eval(), tokenizer, image_processor, model_id=name, **options)
@@ -183,6 +234,8 @@ class GenS3BSampler(FrameSampler):
         prompt_builder: PromptBuilder | None = None,
         batch_size: int | str = "auto",
         prefix_cache: PrefixCache | bool = True,
+        feature_cache: PrefixCache | bool = True,
+        generate_kwargs: dict[str, Any] | None = None,
     ) -> None:
         import torch
 
@@ -217,10 +270,19 @@ class GenS3BSampler(FrameSampler):
         self.instruction = instruction
         self.prompt_builder: PromptBuilder = prompt_builder or gens_prompt_builder(instruction)
         self.batch_size = batch_size
+        extra = dict(generate_kwargs or {})
+        reserved = {"input_ids", "attention_mask", "past_key_values", "max_new_tokens"} & set(extra)
+        if reserved:
+            raise InvalidArgumentError(f"generate_kwargs may not set {', '.join(sorted(reserved))}")
+        self.generate_kwargs = extra
         if isinstance(prefix_cache, PrefixCache):
             self.prefix_cache: PrefixCache | None = prefix_cache
         else:
             self.prefix_cache = PrefixCache() if prefix_cache else None
+        if isinstance(feature_cache, PrefixCache):
+            self.feature_cache: PrefixCache | None = feature_cache
+        else:
+            self.feature_cache = PrefixCache(DEFAULT_FEATURE_CACHE_BYTES) if feature_cache else None
         self._factor = factor
         self._merge = int(vision.spatial_merge_size)
         self._image_token_id = int(config.image_token_id)
@@ -237,6 +299,9 @@ class GenS3BSampler(FrameSampler):
         for tid in gen_eos if isinstance(gen_eos, list) else [gen_eos]:
             if isinstance(tid, int) and tid not in eos:
                 eos.append(tid)
+        custom_eos = self.generate_kwargs.pop("eos_token_id", None)
+        if custom_eos is not None:
+            eos = [int(t) for t in (custom_eos if isinstance(custom_eos, list | tuple) else [custom_eos])]
         self._eos_ids = eos
         pad = tokenizer.pad_token_id
         self._pad_id = int(pad) if pad is not None else (eos[-1] if eos else 0)
@@ -289,15 +354,16 @@ class GenS3BSampler(FrameSampler):
         if last_end < 0:
             raise SamplerError("the prompt holds no image: cannot score the window")
         prefix_len = last_end + 1
-        key = None
-        if self.prefix_cache is not None and self.prefix_cache.enabled:
+        key = feature_key = None
+        if any(c is not None and c.enabled for c in (self.prefix_cache, self.feature_cache)):
             video_key = getattr(window, "video_key", None)
             if video_key is None:
                 video_key = "content:" + _images_digest(images)
+            frames = f"{len(images)}:{window.start:.3f}-{window.end:.3f}:{self.frame_size}"
             digest = hashlib.blake2b(repr(ids[:prefix_len]).encode(), digest_size=12).hexdigest()
-            fingerprint = f"{len(images)}:{window.start:.3f}-{window.end:.3f}:{self.frame_size}:{digest}"
-            key = prefix_key(str(video_key), window.index, self.model_id, fingerprint)
-        return _Prompt(ids=ids, prefix_len=prefix_len, key=key, n_frames=len(images))
+            key = prefix_key(str(video_key), window.index, self.model_id, f"{frames}:{digest}")
+            feature_key = prefix_key(str(video_key), window.index, self.model_id, f"{frames}:vision")
+        return _Prompt(ids, prefix_len, key, len(images), feature_key)
 
     def preprocess(self, images: Sequence[Image.Image]) -> dict[str, torch.Tensor]:
         """Pixel tensors of a window: ``pixel_values`` ``(patches, 3·2·14·14)`` and ``image_grid_thw``."""
@@ -320,8 +386,7 @@ class GenS3BSampler(FrameSampler):
         torch = self._torch
         from transformers import DynamicCache
 
-        images = [frame.require_image() for frame in window.frames]
-        pixels = self.preprocess(images)
+        features = self._vision_features(window, prompt)
         ids = torch.tensor([prompt.ids[: prompt.prefix_len]], device=self._device)
         mm = (ids == self._image_token_id).int()
         cache = DynamicCache(config=self.model.config)
@@ -330,8 +395,8 @@ class GenS3BSampler(FrameSampler):
             self.model(
                 input_ids=ids,
                 attention_mask=torch.ones_like(ids),
-                pixel_values=pixels["pixel_values"].to(self._device, self._dtype),
-                image_grid_thw=pixels["image_grid_thw"].to(self._device),
+                image_grid_thw=features.grid,
+                mm_encoder_outputs={"image": features.as_encoder_output()},
                 mm_token_type_ids=mm,
                 past_key_values=cache,
                 use_cache=True,
@@ -345,6 +410,24 @@ class GenS3BSampler(FrameSampler):
             past_key_values=cache,
             extras={"rope_deltas": rope_deltas.detach().clone()},
         )
+
+    def _vision_features(self, window: Window, prompt: _Prompt) -> _VisionFeatures:
+        """The window's merged vision-tower outputs: from the feature cache, or computed from its pixels."""
+        torch = self._torch
+        cache = self.feature_cache
+        if cache is not None and prompt.feature_key is not None:
+            cached = cache.get(prompt.feature_key)
+            if cached is not None:
+                return cached
+        pixels = self.preprocess([frame.require_image() for frame in window.frames])
+        grid = pixels["image_grid_thw"].to(self._device)
+        with torch.inference_mode():
+            out = self.model.model.get_image_features(pixels["pixel_values"].to(self._device, self._dtype), grid)
+        features = _VisionFeatures(torch.cat(list(out.pooler_output), dim=0), grid, self._merge)
+        del pixels, out
+        if cache is not None and prompt.feature_key is not None:
+            cache.put(prompt.feature_key, features)
+        return features
 
     def _prefix_state(self, window: Window, prompt: _Prompt) -> tuple[PrefixState, bool]:
         cache = self.prefix_cache
@@ -406,11 +489,14 @@ class GenS3BSampler(FrameSampler):
                 input_ids=input_ids,
                 attention_mask=attention_mask,
                 past_key_values=self._batch_cache(states, width),
-                max_new_tokens=budget,
-                do_sample=False,
-                num_beams=1,
-                eos_token_id=self._eos_ids,
-                pad_token_id=self._pad_id,
+                **{
+                    "do_sample": False,
+                    "num_beams": 1,
+                    "eos_token_id": self._eos_ids,
+                    "pad_token_id": self._pad_id,
+                    **self.generate_kwargs,
+                    "max_new_tokens": budget,
+                },
             )
         self.model.model.rope_deltas = None
         results = []
@@ -425,43 +511,49 @@ class GenS3BSampler(FrameSampler):
             results.append((tokens, finished))
         return results
 
-    def _score_batch(self, windows: Sequence[Window], question: str) -> list[WindowScores]:
+    def _prepare(self, window: Window, question: str) -> _Pending:
+        """Build the window's prompt and get its frame prefix (computed now, or reused). After this the
+        window's pictures are no longer needed: only the prefix state is kept until the batch is decoded."""
         t0 = time.perf_counter()
-        prompts = [self._prompt(w, question) for w in windows]
-        states, reused = [], []
-        with guard_oom(max(len(w) for w in windows), batch_size=len(windows)):
-            for window, prompt in zip(windows, prompts, strict=True):
-                state, hit = self._prefix_state(window, prompt)
-                states.append(state)
-                reused.append(hit)
-            # Rows of one generate call share the suffix length (true for one question unless a custom
-            # prompt builder varies the text after the frames); group them otherwise.
-            outputs: list[tuple[list[int], bool]] = [([], False)] * len(windows)
-            groups: dict[int, list[int]] = {}
-            for i, prompt in enumerate(prompts):
-                groups.setdefault(len(prompt.ids) - prompt.prefix_len, []).append(i)
+        prompt = self._prompt(window, question)
+        with guard_oom(len(window)):
+            state, hit = self._prefix_state(window, prompt)
+        return _Pending(window.index, len(window), prompt, state, hit, time.perf_counter() - t0)
+
+    def _decode(self, pending: Sequence[_Pending]) -> list[WindowScores]:
+        """Answer the question for prepared windows in one batched generate call (per suffix length)."""
+        t0 = time.perf_counter()
+        outputs: list[tuple[list[int], bool]] = [([], False)] * len(pending)
+        # Rows of one generate call share the suffix length (true for one question unless a custom prompt
+        # builder varies the text after the frames); group them otherwise.
+        groups: dict[int, list[int]] = {}
+        for i, item in enumerate(pending):
+            groups.setdefault(len(item.prompt.ids) - item.prompt.prefix_len, []).append(i)
+        with guard_oom(max(item.n_frames for item in pending), batch_size=len(pending)):
             for members in groups.values():
-                group_out = self._generate([prompts[i] for i in members], [states[i] for i in members])
+                group_out = self._generate(
+                    [pending[i].prompt for i in members], [pending[i].state for i in members]
+                )
                 for i, out in zip(members, group_out, strict=True):
                     outputs[i] = out
-        elapsed = time.perf_counter() - t0
+        decode_seconds = time.perf_counter() - t0
         results = []
-        for window, prompt, (tokens, finished), hit in zip(windows, prompts, outputs, reused, strict=True):
+        for item, (tokens, finished) in zip(pending, outputs, strict=True):
             text = self.tokenizer.decode(tokens, skip_special_tokens=True)
-            parsed = parse_gens_output(text, len(window))
+            parsed = parse_gens_output(text, item.n_frames)
             usage = {
-                "prompt_tokens": len(prompt.ids),
-                "prefix_tokens": prompt.prefix_len,
+                "prompt_tokens": len(item.prompt.ids),
+                "prefix_tokens": item.prompt.prefix_len,
                 "completion_tokens": len(tokens) + (1 if finished else 0),
-                "prefix_reused": hit,
-                "batch_size": len(windows),
-                "seconds": elapsed,
+                "prefix_reused": item.reused,
+                "batch_size": len(pending),
+                "prefix_seconds": item.prefix_seconds,
+                "decode_seconds": decode_seconds,
             }
-            result = parsed.to_window_scores(window.index, raw_output=text, usage=usage)
+            result = parsed.to_window_scores(item.window_index, raw_output=text, usage=usage)
             if not finished:
-                result.issues.append(
-                    f"the answer was cut at max_new_tokens={self.max_new_tokens or default_max_new_tokens(len(window))}"
-                )
+                limit = self.max_new_tokens or default_max_new_tokens(item.n_frames)
+                result.issues.append(f"the answer was cut at max_new_tokens={limit}")
                 result.repaired = True
             results.append(result)
         return results
@@ -482,22 +574,24 @@ class GenS3BSampler(FrameSampler):
         question = validate_question(question)
         self._check_window(window)
         with self._lock:
-            return self._score_batch([window], question)[0]
+            return self._decode([self._prepare(window, question)])[0]
 
     def auto_batch_size(self) -> int:
-        """Windows to decode together: 1 on CPU; on a GPU, as many full windows' KV caches as fit in half the
-        free memory (at most :data:`MAX_AUTO_BATCH`)."""
+        """Windows answered together in one ``generate`` call.
+
+        Decoding is the cost that remains once frame prefixes are reused, and one batched call reads the
+        weights once per step for every window in it. ``"auto"`` fits as many full windows' KV caches as half
+        the free memory allows (each counted twice: the cached prefix and the padded copy being decoded), at
+        most :data:`MAX_AUTO_BATCH`."""
         if self.batch_size != "auto":
             return int(self.batch_size)
-        torch = self._torch
-        if self._device.type != "cuda":
-            return 1
         text = self.model.config.text_config
         head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
         per_token = 2 * text.num_hidden_layers * text.num_key_value_heads * head_dim * self._dtype.itemsize
         tokens = self.window_size * (self.tokens_per_frame() + 8) if self.frame_size else 32768
-        free, _ = torch.cuda.mem_get_info(self._device)
-        # a batch holds each prefix twice (cached + the padded copy being decoded)
+        free = _free_memory(self._torch, self._device)
+        if free is None:
+            return 1
         return max(1, min(MAX_AUTO_BATCH, int(free * 0.5) // max(1, 2 * per_token * tokens)))
 
     def score_windows(
@@ -508,31 +602,38 @@ class GenS3BSampler(FrameSampler):
         total: int | None = None,
         progress: ProgressCallback | None = None,
     ) -> Iterator[WindowScores]:
-        """Score windows in order, ``batch_size`` at a time (pixels of one batch in memory at once),
-        reporting ``score`` progress per window."""
+        """Score windows in order, reporting ``score`` progress per window.
+
+        Each window's frame prefix is prepared as it arrives (its pictures and pixel tensors are then
+        dropped: one window's pixels in memory at a time); the answers are decoded ``batch_size`` windows at a
+        time. While prefixes are prepared, progress events repeat the finished count with a message."""
         question = validate_question(question)
         size = self.auto_batch_size()
         done = 0
-        batch: list[Window] = []
+        pending: list[_Pending] = []
 
-        def flush() -> list[WindowScores]:
+        def flush() -> Iterator[WindowScores]:
+            nonlocal done
             with self._lock:
-                return self._score_batch(batch, question)
-
-        for window in windows:
-            self._check_window(window)
-            batch.append(window)
-            if len(batch) >= size:
-                for result in flush():
-                    done += 1
-                    emit(progress, "score", done, total)
-                    yield result
-                batch = []
-        if batch:
-            for result in flush():
+                results = self._decode(pending)
+            pending.clear()
+            for result in results:
                 done += 1
                 emit(progress, "score", done, total)
                 yield result
+
+        for window in windows:
+            self._check_window(window)
+            with self._lock:
+                item = self._prepare(window, question)
+            pending.append(item)
+            what = "reused" if item.reused else "encoded"
+            emit(progress, "score", done, total, f"window {window.index}: frames {what}")
+            del window
+            if len(pending) >= size:
+                yield from flush()
+        if pending:
+            yield from flush()
 
     def save_pretrained(self, folder: str | os.PathLike[str]) -> Path:
         """Write the model, tokenizer and image processor to ``folder`` (loadable with ``GenS3BSampler(folder)``)."""
@@ -578,9 +679,27 @@ def load_qwen_image_processor(path: str | os.PathLike[str]) -> Any:
     return processor
 
 
+def _free_memory(torch: Any, device: torch.device) -> int | None:
+    """Free bytes on ``device``: CUDA's own count, else the host's available memory (Linux), else ``None``."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free)
+    if device.type != "cpu":
+        return None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def _images_digest(images: Sequence[Image.Image]) -> str:
     h = hashlib.blake2b(digest_size=16)
     for img in images:
         h.update(f"{img.mode}{img.size}".encode())
         h.update(img.tobytes())
     return h.hexdigest()
+

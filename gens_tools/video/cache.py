@@ -36,6 +36,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from PIL import Image, UnidentifiedImageError
 
@@ -168,10 +169,14 @@ def _number(name: str, value: object, *, allow_none: bool, positive: bool) -> fl
 
 
 def _source_identity(source: str) -> dict[str, Any]:
-    """What identifies the content of ``source``: the URL; a file's resolved path, size, mtime and inode; a
-    folder's resolved path and the names, sizes and mtimes of every file below it."""
+    """What identifies the content of ``source``: an http(s) URL itself; a file's (also a ``file://`` URL's)
+    resolved path, size, mtime and inode; a folder's resolved path and the names, sizes and mtimes of every
+    file below it."""
     if is_url(source):
-        return {"url": source}
+        parts = urlsplit(source)
+        if parts.scheme.lower() != "file":
+            return {"url": source}
+        source = unquote(parts.path)  # a local file named by URL: identify the file itself
     path = Path(source).expanduser()
     try:
         resolved = path.resolve(strict=True)
@@ -365,7 +370,9 @@ class FrameCache:
             (and whatever ``reader`` raises)
         """
         _check_key(key)
-        targets = [float(t) for t in targets]
+        return self._frames(reader, [float(t) for t in targets], key)
+
+    def _frames(self, reader: VideoReader, targets: list[float], key: str) -> Iterator[Frame]:
         digest = _targets_digest(targets)
         loaded = self._load_entry(key, verify_checksums=True)
         if loaded is not None and loaded.targets_digest != digest:

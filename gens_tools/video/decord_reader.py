@@ -10,10 +10,9 @@ or macOS on Apple silicon. Use it only when you have checked it on your own file
 
 from __future__ import annotations
 
-import itertools
-import math
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -27,12 +26,11 @@ from gens_tools.errors import (
     EmptyVideoError,
     InvalidArgumentError,
     NotAVideoError,
-    UnsupportedCodecError,
     VideoError,
     VideoNotFoundError,
 )
 from gens_tools.frames import Frame
-from gens_tools.video.base import VideoInfo
+from gens_tools.video.pyav_reader import PyAVReader, fit_within, validate_max_side, validate_targets
 
 __all__ = ["DEFAULT_CHUNK", "DecordReader"]
 
@@ -49,36 +47,22 @@ def _import_decord() -> Any:
     return decord
 
 
-def _probe(path: Path) -> tuple[str, int, int, int, str | None]:
-    """Codec name, coded width and height, display rotation (counter-clockwise degrees, 0..359) and container
-    name, read with PyAV."""
+def _keyframe_positions(path: Path) -> list[int]:
+    """Display-order positions of the keyframes of the first video stream (a demux pass, no decoding)."""
     import av
 
-    try:
-        container = av.open(str(path))
-    except av.error.FileNotFoundError:
-        raise VideoNotFoundError(f"no such file: {path}") from None
-    except (av.error.InvalidDataError, av.error.ValueError, av.error.EOFError) as exc:
-        raise NotAVideoError(f"{path} is not a readable video ({exc})") from None
-    except av.error.FFmpegError as exc:
-        raise NotAVideoError(f"cannot open {path} as a video: {exc}") from None
-    with container:
-        if not container.streams.video:
-            raise EmptyVideoError(f"{path} has no video stream")
+    pts: list[int] = []
+    key_pts: list[int] = []
+    with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        ctx = stream.codec_context
-        codec = ctx.name if ctx is not None else "unknown"
-        width = int(ctx.width or 0) if ctx is not None else 0
-        height = int(ctx.height or 0) if ctx is not None else 0
-        rotation = 0
-        try:
-            for frame in container.decode(stream):
-                rotation = round(frame.rotation or 0) % 360
-                width, height = frame.width, frame.height
-                break
-        except av.error.FFmpegError as exc:
-            raise UnsupportedCodecError(f"cannot decode the {codec} video stream of {path}: {exc}") from None
-        return codec, width, height, rotation, container.format.name if container.format else None
+        for packet in container.demux(stream):
+            if packet.size == 0 or packet.pts is None:
+                continue
+            pts.append(packet.pts)
+            if packet.is_keyframe:
+                key_pts.append(packet.pts)
+    order = np.sort(np.asarray(pts, dtype=np.int64))
+    return [int(i) for i in np.searchsorted(order, np.asarray(key_pts, dtype=np.int64))]
 
 
 class DecordReader:
@@ -128,43 +112,41 @@ class DecordReader:
         self._readers: dict[tuple[int, int], Any] = {}
         self._closed = False
 
-        codec, coded_w, coded_h, rotation, container = _probe(file)
+        # Properties (rotation, displayed size, duration) as the PyAV reader sees them, so that both backends
+        # lay the same sampling grid over a video; this also turns unreadable input into typed errors.
+        probe = PyAVReader(file, threads=1).info
         vr = self._open((-1, -1))
         n = len(vr)
         if n <= 0:
             raise EmptyVideoError(f"{source} has no video frames")
         table = np.asarray(vr.get_frame_timestamp(range(n)), dtype=np.float64).reshape(n, 2)
-        starts = table[:, 0]
-        if np.any(np.diff(starts) <= 0):
-            raise VideoError(f"decord's frame table for {source} is not in presentation order; use backend='pyav'")
-        self._t0 = float(starts[0])
-        self._starts = starts - self._t0
-        self._starts32 = (table[:, 0] - self._t0).astype(np.float32)
-        stops = table[:, 1] - self._t0
-        fps = float(vr.get_avg_fps() or 0) or None
-        last_stop = float(stops[-1])
-        if not last_stop > self._starts[-1]:
-            last_stop = float(self._starts[-1]) + (1.0 / fps if fps else 0.0)
-        self._stops = np.minimum(stops, np.append(self._starts[1:], last_stop))
-        display_w, display_h = (coded_h, coded_w) if rotation in (90, 270) else (coded_w, coded_h)
-        self.info = VideoInfo(
-            source=str(file),
-            duration=round(max(last_stop, 1e-6), 6),
-            fps=fps,
-            width=display_w,
-            height=display_h,
-            codec=codec,
-            rotation=rotation,
-            n_frames=n,
-            container=container,
-            extra={"backend": "decord"},
-        )
+        starts = table[:, 0] - float(table[0, 0])
+        if table[0, 0] < -1e9 or np.any(np.diff(starts) <= 0):
+            raise VideoError(
+                f"decord cannot read the frame times of {source} (missing or repeated timestamps, as in many "
+                "AVI files); use backend='pyav'"
+            )
+        if [int(k) for k in vr.get_key_indices()] != _keyframe_positions(file):
+            # decord counts keyframes in decoding order but frames in display order; when the two differ
+            # (open-GOP HEVC, …) its seeks land on the wrong frame and it silently returns later frames.
+            raise VideoError(
+                f"decord would return wrong frames for {source}: its keyframes are not where decord expects "
+                "them (open GOP / reordered keyframes); use backend='pyav'"
+            )
+        self._starts = starts
+        self._starts32 = starts.astype(np.float32)
+        stops = np.append(starts[1:], max(probe.duration, float(table[-1, 1] - table[0, 0])))
+        self._stops = stops
+        # decord's own output size: the coded size turned by the rotation (it ignores the pixel aspect)
+        natural = vr[0].shape
+        self._natural = (int(natural[1]), int(natural[0]))
+        self.info = replace(probe, n_frames=n, extra={**probe.extra, "backend": "decord"})
 
     # ------------------------------------------------------------------ helpers
 
     def _open(self, size: tuple[int, int]) -> Any:
         if self._closed:
-            raise InvalidArgumentError("this DecordReader is closed")
+            raise VideoError(f"reader for {self.path} is closed")
         vr = self._readers.get(size)
         if vr is not None:
             return vr
@@ -187,11 +169,7 @@ class DecordReader:
 
     def output_size(self, max_side: int | None) -> tuple[int, int]:
         """Width and height of the frames :meth:`iter_frames` yields for ``max_side`` (never enlarged)."""
-        w, h = self.info.width, self.info.height
-        if max_side is None or max(w, h) <= max_side:
-            return w, h
-        scale = max_side / max(w, h)
-        return max(1, round(w * scale)), max(1, round(h * scale))
+        return fit_within(self.info.width, self.info.height, max_side)
 
     def frame_positions(self, targets: Sequence[float]) -> list[int]:
         """For each target time, the position (in presentation order) of the last frame starting at or
@@ -228,40 +206,42 @@ class DecordReader:
     def iter_frames(self, targets: Sequence[float], *, max_side: int | None = None) -> Iterator[Frame]:
         """Yield the frame on screen at each target time (seconds, ascending); see
         :meth:`gens_tools.video.base.VideoReader.iter_frames`."""
-        if max_side is not None and (isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 1):
-            raise InvalidArgumentError(f"max_side must be a positive integer or None, got {max_side!r}")
-        times = [float(t) for t in targets]
-        for a, b in itertools.pairwise(times):
-            if not b >= a:
-                raise InvalidArgumentError("target times must be in ascending order")
-        if any(not math.isfinite(t) or t < 0 for t in times):
-            raise InvalidArgumentError("target times must be finite numbers of seconds >= 0")
-        if not times:
-            return
+        if self._closed:
+            raise VideoError(f"reader for {self.path} is closed")
+        pairs = validate_targets(targets)
+        side = validate_max_side(max_side)
+        # targets past the end of the video have nothing on screen
+        end_of_video = self.info.duration + (1.0 / self.info.fps if self.info.fps else 0.0)
+        pairs = [(t, i) for t, i in pairs if t <= end_of_video + 1e-6]
+        if not pairs:
+            return iter(())
+        return self._iter(pairs, side)
+
+    def _iter(self, pairs: list[tuple[float, int]], max_side: int | None) -> Iterator[Frame]:
         size = self.output_size(max_side)
-        vr = self._open((-1, -1) if size == (self.info.width, self.info.height) else size)
-        positions = self.frame_positions(times)
+        vr = self._open((-1, -1) if size == self._natural else size)
+        positions = self.frame_positions([t for t, _ in pairs])
         start = 0
-        while start < len(times):
+        while start < len(pairs):
             # the targets whose frames fall in the next `chunk` distinct positions
             unique: list[int] = []
             end = start
-            while end < len(times):
+            while end < len(pairs):
                 if not unique or unique[-1] != positions[end]:
                     if len(unique) == self._chunk:
                         break
                     unique.append(positions[end])
                 end += 1
             pixels = self._fetch(vr, unique)
-            for i in range(start, end):
-                arr = pixels.get(positions[i])
+            images: dict[int, Image.Image] = {}
+            for k in range(start, end):
+                pos = positions[k]
+                arr = pixels.get(pos)
                 if arr is None:
                     continue
-                yield Frame(
-                    timestamp=round(float(self._starts[positions[i]]), 3),
-                    image=Image.fromarray(arr, "RGB"),
-                    index=i,
-                )
+                if pos not in images:
+                    images[pos] = Image.fromarray(arr, "RGB")
+                yield Frame(timestamp=round(float(self._starts[pos]), 3), image=images[pos], index=pairs[k][1])
             start = end
 
     def close(self) -> None:

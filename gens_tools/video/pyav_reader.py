@@ -13,6 +13,7 @@ be decoded (a cut-off tail, a run of corrupt packets) are recorded in :attr:`PyA
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -103,7 +104,6 @@ class _Decoded(NamedTuple):
     time: float  # seconds from the first frame
     end: float  # when the next frame is due (time + frame duration)
     frame: Any  # av.VideoFrame
-    errors_before: int  # decode errors seen between the previous frame and this one
 
 
 def _map_open_error(source: str, exc: BaseException) -> VideoError:
@@ -219,11 +219,23 @@ class PyAVReader:
             )
         return stream
 
-    def _configure(self, stream: Any) -> None:
+    def _rewind(self, container: Any, stream: Any) -> None:
+        """Over http(s), seek to the first packet before reading: FFmpeg's MP4 demuxer, after fetching an
+        index stored at the end of the file, sometimes resumes one packet late (with a wrong timestamp)
+        unless told where to start. Local files do not need this."""
+        import av
+
+        if not self._is_url:
+            return
+        with contextlib.suppress(av.error.FFmpegError, OSError):  # not seekable: read on from the start
+            container.seek(stream.start_time or 0, backward=True, any_frame=False, stream=stream)
+
+    def _configure(self, stream: Any, threads: int | None = None) -> None:
         ctx = stream.codec_context
-        if self.thread_type != "NONE" and self.threads != 1:
+        n = self.threads if threads is None else threads
+        if self.thread_type != "NONE" and n != 1:
             ctx.thread_type = self.thread_type
-            ctx.thread_count = self.threads
+            ctx.thread_count = n
         else:
             ctx.thread_count = 1
 
@@ -233,12 +245,13 @@ class PyAVReader:
         try:
             stream = self._video_stream(container)
             self._configure(stream)
+            self._rewind(container, stream)
             tb: Fraction = stream.time_base or Fraction(1, 1000)
             self._time_base = tb
             self._nominal = 1.0 / 30
             first = None
             frames = self._raw_frames(container, stream, count=False)
-            for _, frame in frames:
+            for frame in frames:
                 first = frame
                 break
             frames.close()
@@ -291,28 +304,59 @@ class PyAVReader:
             container.close()
 
     def _duration(self, container: Any, stream: Any) -> float | None:
-        """Seconds from the first frame to the end of the video, from the container's metadata; for a local
-        file without it, from a quick scan of packet times (no decoding)."""
+        """Seconds from the first frame to the end of the video: the later of what the container's metadata
+        says and where the last packets end (read after seeking to the last keyframe, without decoding).
+
+        The metadata keeps a cut-off file's full length (so the lost tail is reported); the packet scan
+        corrects metadata that stops short (variable frame rate, a first frame after time 0).
+        """
         start = float(self._start_pts * self._time_base)
-        end: float | None = None
-        if stream.duration:
-            s0 = stream.start_time if stream.start_time is not None else self._start_pts
-            end = float((s0 + stream.duration) * self._time_base)
-        elif container.duration:
-            c0 = container.start_time or 0
-            end = (c0 + container.duration) / 1_000_000
-        if end is not None and end - start > 0:
-            return end - start
-        if self._is_url:
+        meta = self._metadata_end(container, stream)
+        scanned = self._scan_end(container, stream, meta)
+        ends = [e for e in (meta, scanned) if e is not None and e - start > 0]
+        if not ends:
             return None
-        last = None
-        for packet in container.demux(stream):
-            if packet.pts is not None:
-                stop = packet.pts + (packet.duration or 0)
-                last = stop if last is None else max(last, stop)
+        return max(max(ends) - start, self._nominal if scanned is not None else 0.0)
+
+    def _metadata_end(self, container: Any, stream: Any) -> float | None:
+        tb = self._time_base
+        if stream.duration and stream.duration > 0:
+            s0 = stream.start_time if stream.start_time is not None else self._start_pts
+            return float((s0 + stream.duration) * tb)
+        if container.duration and container.duration > 0:
+            if "matroska" in container.format.name:
+                # FFmpeg gives a Matroska segment's duration counted from time 0, not from the first frame.
+                return container.duration / 1_000_000
+            return ((container.start_time or 0) + container.duration) / 1_000_000
+        return None
+
+    def _scan_end(self, container: Any, stream: Any, meta_end: float | None) -> float | None:
+        import av
+
+        limit = 20_000 if self._is_url else None  # never download a whole remote video just for this
+        if meta_end is not None:
+            try:
+                container.seek(int(meta_end / self._time_base), backward=True, any_frame=False, stream=stream)
+            except (av.error.FFmpegError, OSError):
+                return None
+        elif self._is_url:
+            return None
+        last: tuple[int, int] | None = None  # (pts, duration) of the packet shown last
+        try:
+            for n, packet in enumerate(container.demux(stream)):
+                if limit is not None and n > limit:
+                    return None
+                ts = packet.pts if packet.pts is not None else packet.dts
+                if ts is None or packet.size == 0:
+                    continue
+                if last is None or ts >= last[0]:
+                    last = (ts, packet.duration or 0)
+        except av.error.FFmpegError:
+            pass
         if last is None:
             return None
-        return max(float((last - self._start_pts) * self._time_base), self._nominal)
+        tail = float(last[1] * self._time_base) if last[1] else self._nominal
+        return float(last[0] * self._time_base) + tail
 
     # --- decoding ----------------------------------------------------------------------------------------
 
@@ -324,12 +368,13 @@ class PyAVReader:
         step = max(1, round(self._nominal / float(self._time_base)))
         return 0 if previous is None else previous + step
 
-    def _raw_frames(self, container: Any, stream: Any, *, count: bool = True) -> Iterator[tuple[int, Any]]:
-        """Yield ``(errors_before, frame)`` for each decoded frame, then ``(errors, None)`` if the pass ended
-        on errors. Decode errors are counted, never raised."""
+    def _raw_frames(self, container: Any, stream: Any, *, count: bool = True) -> Iterator[Any]:
+        """Yield each decoded frame, then ``None`` if the pass ended on an error rather than a clean end of
+        file. Decode errors are never raised: with ``count``, the span of each rejected packet is recorded
+        in :attr:`lost_spans` and counted in :attr:`stats`."""
         import av
 
-        errors = 0
+        broken = False
         demux = container.demux(stream)
         while True:
             try:
@@ -337,24 +382,31 @@ class PyAVReader:
             except StopIteration:
                 break
             except av.error.FFmpegError:
-                errors += 1
-                if count:
-                    self.stats.decode_errors += 1
+                broken = True
                 break
             try:
                 frames = packet.decode()
             except av.error.FFmpegError:
-                errors += 1
                 if count:
                     self.stats.decode_errors += 1
+                    self._lose_packet(packet)
+                if packet.size == 0:  # the error came while draining the decoder at the end
+                    broken = True
                 continue
             for frame in frames:
                 if count:
                     self.stats.decoded += 1
-                yield errors, frame
-                errors = 0
-        if errors:
-            yield errors, None
+                yield frame
+        if broken:
+            yield None
+
+    def _lose_packet(self, packet: Any) -> None:
+        ts = packet.pts if packet.pts is not None else packet.dts
+        if ts is None or packet.size == 0:
+            return
+        start = float((ts - self._start_pts) * self._time_base)
+        dur = float(packet.duration * self._time_base) if packet.duration else self._nominal
+        self._add_lost(max(0.0, start), max(0.0, start + dur))
 
     def _add_lost(self, start: float, end: float) -> None:
         if end - start <= _EPS:
@@ -443,22 +495,32 @@ class _Cursor:
 
     def __init__(self, reader: PyAVReader) -> None:
         self.r = reader
-        self.container = reader._open_container()
-        try:
-            self.stream = reader._video_stream(self.container)
-            reader._configure(self.stream)
-        except BaseException:
-            self.container.close()
-            raise
+        self.threads = reader.threads
+        self.container, self.stream = self._open()
         self.can_seek = math.isfinite(reader.seek_threshold)
-        self._restart()
+        self.tail_retried = False
+        self._reset()
 
-    def _restart(self) -> None:
+    def _open(self) -> tuple[Any, Any]:
+        container = self.r._open_container()
+        try:
+            stream = self.r._video_stream(container)
+            self.r._configure(stream, threads=self.threads)
+            self.r._rewind(container, stream)
+        except BaseException:
+            container.close()
+            raise
+        return container, stream
+
+    def _reset(self) -> None:
+        """Start a new frame sequence at the container's current position, forgetting cur/ahead."""
         self.frames = self.r._raw_frames(self.container, self.stream)
         self.cur: _Decoded | None = None
         self.ahead: _Decoded | None = None
         self.done = False
         self.broken = False  # the pass ended on an error, not a clean end of file
+        self.skip_until: float | None = None
+        self.last_time: float | None = None
         self._last_pts: int | None = None
 
     def close(self) -> None:
@@ -466,18 +528,41 @@ class _Cursor:
         self.container.close()
 
     def _pull(self) -> _Decoded | None:
-        for errors, frame in self.frames:
-            if frame is None:
-                self.broken = True
-                break
-            pts = self.r._frame_pts(frame, self._last_pts)
-            self._last_pts = pts
-            tb = self.r._time_base
-            t = float((pts - self.r._start_pts) * tb)
-            dur = float(frame.duration * tb) if frame.duration else self.r._nominal
-            return _Decoded(t, t + dur, frame, errors)
-        self.done = True
-        return None
+        r = self.r
+        while True:
+            for frame in self.frames:
+                if frame is None:
+                    self.broken = True
+                    break
+                pts = r._frame_pts(frame, self._last_pts)
+                self._last_pts = pts
+                t = float((pts - r._start_pts) * r._time_base)
+                if self.skip_until is not None and t <= self.skip_until + _EPS:
+                    continue
+                self.skip_until = None
+                self.last_time = t
+                dur = float(frame.duration * r._time_base) if frame.duration else r._nominal
+                return _Decoded(t, t + dur, frame)
+            if self.broken and self.threads != 1 and not self.tail_retried and self.last_time is not None:
+                # A frame-threaded decoder drops the frames in flight when the data ends in an error; decode
+                # the tail again on one thread to get every decodable frame.
+                self.tail_retried = True
+                self._retry_tail(self.last_time)
+                continue
+            self.done = True
+            return None
+
+    def _retry_tail(self, last_time: float) -> None:
+        self.frames.close()
+        self.container.close()
+        self.threads = 1
+        self.container, self.stream = self._open()
+        self.frames = self.r._raw_frames(self.container, self.stream)
+        self.broken = False
+        self._last_pts = None
+        if self._seek_container(last_time):
+            self.frames = self.r._raw_frames(self.container, self.stream)
+        self.skip_until = last_time
 
     def position(self) -> float:
         """Time of the newest decoded frame (0 before the first)."""
@@ -486,6 +571,7 @@ class _Cursor:
         return self.cur.time if self.cur is not None else 0.0
 
     def should_seek(self, t: float) -> bool:
+        """Whether ``t`` is so far ahead that seeking beats decoding on."""
         return self.can_seek and not self.done and t - self.position() > self.r.seek_threshold
 
     def _advance(self, t: float) -> None:
@@ -494,30 +580,33 @@ class _Cursor:
                 self.ahead = self._pull()
             if self.ahead is None or self.ahead.time > t + _EPS:
                 return
-            new, self.ahead = self.ahead, None
-            self._note_gap(self.cur, new)
-            self.cur = new
+            if self.cur is not None:
+                self._lost_between(self.cur, self.ahead)
+            self.cur, self.ahead = self.ahead, None
 
-    def _note_gap(self, before: _Decoded | None, after: _Decoded) -> None:
-        if before is not None and after.errors_before and after.time - before.end > self.r._nominal + _EPS:
-            self.r._add_lost(before.end, after.time)
+    def _lost_between(self, before: _Decoded, after: _Decoded) -> None:
+        """If data was lost between two decoded frames, nothing is known from the loss to ``after``."""
+        for a, _ in self.r.lost_spans:
+            if before.time + _EPS < a < after.time:
+                self.r._add_lost(a, after.time)
+                return
 
     def shown_at(self, t: float) -> _Decoded | None:
-        """The frame on screen at ``t`` (decoding forward as needed), or ``None`` if it was lost."""
+        """The frame on screen at ``t`` (decoding forward as needed), or ``None`` if that part was lost."""
         self._advance(t)
         cur = self.cur
         if cur is None:
             return None
-        if self.ahead is not None:
-            self._note_gap(cur, self.ahead)
-            if self.ahead.errors_before and t >= cur.end - _EPS and self.ahead.time - cur.end > self.r._nominal:
-                return None  # inside a run of undecodable data
-            return cur
-        # The decoder is exhausted: was that the real end of the video?
-        tolerance = 2 * self.r._nominal + 0.05
-        if self.broken or self.r.info.duration - cur.end > tolerance:
-            self.r._add_lost(cur.end, max(self.r.info.duration, cur.end))
-            return cur if t < cur.end - _EPS else None
+        if self.ahead is None:
+            # The decoder is exhausted: was that the real end of the video?
+            r = self.r
+            if self.broken or r.info.duration - cur.end > 3 * r._nominal + 0.05:
+                r._add_lost(cur.end, max(r.info.duration, cur.end))
+                if t >= cur.end - _EPS:
+                    return None  # after the last decodable frame of a cut-off video
+        for a, _ in self.r.lost_spans:
+            if cur.time + _EPS < a <= t + _EPS:
+                return None  # a frame after `cur` and at or before `t` was lost: `cur` is not on screen at t
         return cur
 
     def seek_to(self, t: float) -> None:
@@ -543,7 +632,7 @@ class _Cursor:
                 return
             back = max(1.0, back * 4)  # landed after t (inexact index, open GOP): seek further back
 
-    def _seek(self, seconds: float) -> bool:
+    def _seek_container(self, seconds: float) -> bool:
         import av
 
         pts = self.r._start_pts + int(seconds / self.r._time_base)
@@ -551,14 +640,17 @@ class _Cursor:
             self.container.seek(pts, backward=True, any_frame=False, stream=self.stream)
         except (av.error.FFmpegError, OSError):
             return False
+        return True
+
+    def _seek(self, seconds: float) -> bool:
+        if not self._seek_container(seconds):
+            return False
         self.frames.close()
-        self._restart()
+        self._reset()
         return True
 
     def _reopen(self) -> None:
         self.frames.close()
         self.container.close()
-        self.container = self.r._open_container()
-        self.stream = self.r._video_stream(self.container)
-        self.r._configure(self.stream)
-        self._restart()
+        self.container, self.stream = self._open()
+        self._reset()

@@ -67,6 +67,8 @@ def build_qwen_model(
     kv_heads: int = 2,
     vision_hidden: int = 32,
     vision_depth: int = 2,
+    vision_heads: int = 2,
+    intermediate_size: int | None = None,
     seed: int = 0,
 ) -> Any:
     """A random-weight ``Qwen2_5_VLForConditionalGeneration`` (float32, eval mode) matching ``tokenizer``."""
@@ -82,7 +84,7 @@ def build_qwen_model(
         text_config={
             "vocab_size": len(tokenizer),
             "hidden_size": hidden_size,
-            "intermediate_size": hidden_size * 2,
+            "intermediate_size": intermediate_size or hidden_size * 2,
             "num_hidden_layers": layers,
             "num_attention_heads": heads,
             "num_key_value_heads": kv_heads,
@@ -96,7 +98,7 @@ def build_qwen_model(
             "depth": vision_depth,
             "hidden_size": vision_hidden,
             "intermediate_size": vision_hidden * 2,
-            "num_heads": 2,
+            "num_heads": vision_heads,
             "out_hidden_size": hidden_size,
             "patch_size": 14,
             "spatial_merge_size": 2,

@@ -45,8 +45,7 @@ class FakeReader:
     """
 
     def __init__(self, lost: tuple[float, float] | None = None, fail_after: int | None = None) -> None:
-        self.info = VideoInfo(source="fake.mp4", duration=60.0, fps=30.0, width=SIZE[0], height=SIZE[1],
-                              codec="h264")
+        self.info = VideoInfo(source="fake.mp4", duration=60.0, fps=30.0, width=SIZE[0], height=SIZE[1], codec="h264")
         self.lost_spans: list[tuple[float, float]] = []
         self.calls: list[tuple[int, int | None]] = []
         self.decoded = 0
@@ -98,8 +97,7 @@ def cache(tmp_path: Path) -> FrameCache:
     return FrameCache(tmp_path / "cache")
 
 
-def fill(cache: FrameCache, key: str, reader: VideoReader | None = None,
-         grid: Sequence[float] = GRID) -> list[Frame]:
+def fill(cache: FrameCache, key: str, reader: VideoReader | None = None, grid: Sequence[float] = GRID) -> list[Frame]:
     return list(cache.frames(reader or FakeReader(), grid, key=key))
 
 
@@ -130,7 +128,8 @@ def test_second_request_reads_disk_and_does_not_decode(cache: FrameCache, video:
     for f in second:
         assert f.index is not None
         assert_is_frame_of(f, f.index)
-        assert f.path is not None and f.path.is_file()
+        assert f.path is not None
+        assert f.path.is_file()
     assert leftovers(cache) == []
 
 
@@ -166,8 +165,7 @@ def test_lookup_and_load_after_selection(cache: FrameCache, video: Path) -> None
 def test_key_is_stable_and_changes_with_rate_size_and_range(cache: FrameCache, video: Path) -> None:
     base = key_for(cache, video)
     assert key_for(cache, video) == base
-    assert FrameCache(cache.root / "elsewhere").key(str(video), fps=1.0, max_side=448, start=None,
-                                                    end=None) == base
+    assert FrameCache(cache.root / "elsewhere").key(str(video), fps=1.0, max_side=448, start=None, end=None) == base
     variants = [
         key_for(cache, video, fps=2.0),
         key_for(cache, video, max_side=224),
@@ -224,10 +222,18 @@ def test_key_of_a_url_and_bad_arguments(cache: FrameCache, tmp_path: Path, video
     k = cache.key(url, fps=1.0, max_side=448, start=None, end=None)
     assert k == cache.key(url, fps=1.0, max_side=448, start=None, end=None)
     assert k != cache.key(url + "?v=2", fps=1.0, max_side=448, start=None, end=None)
+    # a file:// URL names the local file: same key as its path, and it follows the file's changes
+    assert cache.key(video.as_uri(), fps=1.0, max_side=448, start=None, end=None) == key_for(cache, video)
     with pytest.raises(VideoNotFoundError, match="no such file"):
         key_for(cache, tmp_path / "missing.mp4")
-    for bad in ({"fps": 0.0}, {"fps": float("nan")}, {"max_side": 0}, {"max_side": 1.5},
-                {"start": -1.0}, {"end": float("inf")}):
+    for bad in (
+        {"fps": 0.0},
+        {"fps": float("nan")},
+        {"max_side": 0},
+        {"max_side": 1.5},
+        {"start": -1.0},
+        {"end": float("inf")},
+    ):
         with pytest.raises(InvalidArgumentError):
             key_for(cache, video, **bad)
 
@@ -237,7 +243,10 @@ def test_malformed_keys_are_refused(cache: FrameCache, bad_key: str) -> None:
     with pytest.raises(InvalidArgumentError, match="not a frame cache key"):
         cache.lookup(bad_key)
     with pytest.raises(InvalidArgumentError):
-        list(cache.frames(ExplodingReader(), GRID, key=bad_key))
+        cache.frames(ExplodingReader(), GRID, key=bad_key)  # refused at the call, before iterating
+    with pytest.raises(InvalidArgumentError):
+        cache.load(bad_key, [0])
+    assert not cache.root.exists() or not any(cache.root.iterdir())
 
 
 def _delete_a_jpeg(entry: Path) -> None:
@@ -283,8 +292,15 @@ def _delete_manifest(entry: Path) -> None:
 
 @pytest.mark.parametrize(
     "damage",
-    [_delete_a_jpeg, _truncate_a_jpeg, _flip_a_byte, _swap_two_jpegs, _garble_manifest,
-     _manifest_of_wrong_shape, _delete_manifest],
+    [
+        _delete_a_jpeg,
+        _truncate_a_jpeg,
+        _flip_a_byte,
+        _swap_two_jpegs,
+        _garble_manifest,
+        _manifest_of_wrong_shape,
+        _delete_manifest,
+    ],
 )
 def test_damaged_entry_is_detected_removed_and_rebuilt(cache: FrameCache, video: Path, damage) -> None:
     key = key_for(cache, video)
@@ -369,7 +385,8 @@ def test_interleaved_writers_of_one_key_do_not_corrupt_each_other(cache: FrameCa
     out_b.extend(b)
     assert [f.index for f in out_a] == [f.index for f in out_b] == list(range(len(GRID)))
     entry = cache.lookup(key)
-    assert entry is not None and entry.indices == tuple(range(len(GRID)))
+    assert entry is not None
+    assert entry.indices == tuple(range(len(GRID)))
     for f in cache.frames(ExplodingReader(), GRID, key=key):
         assert f.index is not None
         assert_is_frame_of(f, f.index)
@@ -403,7 +420,8 @@ def test_least_recently_used_entries_are_evicted(tmp_path: Path, video: Path) ->
     keys = [key_for(cache, video, start=float(s)) for s in range(3)]
     fill(cache, keys[0])
     fill(cache, keys[1])
-    assert cache.lookup(keys[0]) is not None and cache.lookup(keys[1]) is not None
+    assert cache.lookup(keys[0]) is not None
+    assert cache.lookup(keys[1]) is not None
     list(cache.frames(ExplodingReader(), GRID, key=keys[0]))  # keys[0] used last → keys[1] is the LRU
     fill(cache, keys[2])
     assert cache.lookup(keys[1]) is None
@@ -416,7 +434,8 @@ def test_least_recently_used_entries_are_evicted(tmp_path: Path, video: Path) ->
     fill(tiny, keys[0])
     assert tiny.lookup(keys[0]) is not None
     fill(tiny, keys[1])
-    assert tiny.lookup(keys[0]) is None and tiny.lookup(keys[1]) is not None
+    assert tiny.lookup(keys[0]) is None
+    assert tiny.lookup(keys[1]) is not None
 
 
 def test_clear(cache: FrameCache, video: Path) -> None:
@@ -464,3 +483,30 @@ def test_bad_constructor_arguments() -> None:
         FrameCache(max_bytes=0)
     with pytest.raises(InvalidArgumentError):
         FrameCache(jpeg_quality=101)
+
+
+def test_real_video_through_the_cache(tmp_path: Path) -> None:
+    from gens_tools.synthetic import make_test_video, read_time_code
+    from gens_tools.video.base import sampling_grid
+    from gens_tools.video.pyav_reader import PyAVReader
+
+    path = make_test_video(tmp_path / "clip.mp4", duration=8.0, fps=25.0, gop=50)
+    cache = FrameCache(tmp_path / "cache")
+    reader = PyAVReader(path)
+    grid = sampling_grid(reader.info, 1.0)
+    key = cache.key(str(path), fps=1.0, max_side=96, start=None, end=None)
+    decoded = list(cache.frames(reader, grid, key=key))
+    assert [f.image.size for f in decoded if f.image is not None] == [(96, 54)] * len(grid)
+
+    replayed = list(cache.frames(ExplodingReader(), grid, key=key))
+    assert [f.timestamp for f in replayed] == [f.timestamp for f in decoded] == grid
+    for f in replayed:
+        assert f.image is not None
+        assert f.image.size == (96, 54)
+        assert read_time_code(f.image) == pytest.approx(f.timestamp, abs=1e-3)
+    chosen = cache.load(key, [6, 3])
+    assert [read_time_code(f.require_image()) for f in chosen] == [6.0, 3.0]
+
+    # the file is rewritten (a new recording under the same name): the old entry no longer applies
+    make_test_video(path, duration=4.0, fps=25.0)
+    assert cache.key(str(path), fps=1.0, max_side=96, start=None, end=None) != key

@@ -4,30 +4,54 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, TypeAlias
 
 from gens_tools.access import AccessPolicy
 from gens_tools.frames import FrameSelection
 from gens_tools.sampling.base import FrameSampler
+from gens_tools.tool_args import (
+    AGENT_ERRORS,
+    DEFAULT_K,
+    TIME_FORMAT_HELP,
+    FrameRequest,
+    check_image_options,
+    resolve_sampler,
+    tool_error_text,
+    validate_frame_request,
+)
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
 from langchain_core.messages.content import create_text_block
 from langchain_core.tools import BaseTool, ToolException
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from langchain_gens._common import AGENT_ERRORS, error_text, resolve_sampler
-from langchain_gens.formatting import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_SPANS, describe_selection, frame_blocks
+from langchain_gens.artifacts import ArtifactFormat, selection_to_artifact
+from langchain_gens.formatting import (
+    DEFAULT_JPEG_QUALITY,
+    DEFAULT_MAX_SPANS,
+    describe_selection,
+    frame_blocks,
+)
 
-ToolContent = str | list[dict[str, Any]]
+ToolContent: TypeAlias = str | list[dict[str, Any]]
+Artifact: TypeAlias = FrameSelection | dict[str, Any]
+
+__all__ = ["DEFAULT_K", "GenSFrameInput", "GenSFrameTool"]
 
 
 class GenSFrameInput(BaseModel):
-    """Arguments of :class:`GenSFrameTool` (the model reads these descriptions)."""
+    """Arguments of :class:`GenSFrameTool` (the model reads these descriptions).
+
+    The schema only fixes the shapes; the values are checked when the tool runs by
+    :func:`gens_tools.tool_args.validate_frame_request`, exactly as in the LlamaIndex tools (``k`` may come
+    as ``"8"``, times as ``"12:34"``; unknown arguments are refused).
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     video: str = Field(
         description="The video to look at: its file path exactly as the user gave it, or an http(s) URL."
     )
     question: str = Field(
-        min_length=1,
         description=(
             "What you need to see or find out, as a full question or description, e.g. 'When does the "
             "speaker show the revenue chart?'. Frames are ranked by how relevant they are to it."
@@ -38,28 +62,17 @@ class GenSFrameInput(BaseModel):
         ge=1,
         description="How many frames to return. Leave empty for the tool's default; fewer frames cost less.",
     )
-    start: float | None = Field(
+    start: float | str | None = Field(
         default=None,
-        ge=0,
         description=(
-            "Start of the time range to search, in seconds from the beginning of the video (empty = 0). "
-            "Use start and end to zoom into a span found by an earlier call."
+            f"Start of the time range to search, {TIME_FORMAT_HELP} from the beginning of the video "
+            "(empty = 0). Use start and end to zoom into a span found by an earlier call."
         ),
     )
-    end: float | None = Field(
+    end: float | str | None = Field(
         default=None,
-        gt=0,
-        description="End of the time range to search, in seconds (empty = the end of the video).",
+        description=f"End of the time range to search, {TIME_FORMAT_HELP} (empty = the end of the video).",
     )
-
-
-def _validation_message(exc: ValidationError | Any) -> str:
-    """Turn a pydantic validation error into one line the model can act on."""
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err.get("loc", ())) or "arguments"
-        parts.append(f"{loc}: {err.get('msg', 'invalid')}")
-    return "Invalid arguments: " + "; ".join(parts) + ". Fix them and call the tool again."
 
 
 class GenSFrameTool(BaseTool):
@@ -93,7 +106,9 @@ class GenSFrameTool(BaseTool):
     args_schema: type[BaseModel] = GenSFrameInput
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     handle_tool_error: Any = True
-    handle_validation_error: Any = _validation_message
+    handle_validation_error: Any = tool_error_text
+    """Schema errors (a missing or unknown argument, ``k`` not a number) come back worded like every other
+    refusal: ``"Invalid argument: k: Input should be a valid integer…"``."""
 
     sampler: Any = "uniform"
     """A :class:`~gens_tools.FrameSampler`, or a registered name (``"uniform"``, ``"gens-3b"``, ``"gens"``,
@@ -109,8 +124,8 @@ class GenSFrameTool(BaseTool):
     """Most frames one call may ask for."""
     max_duration: float | None = None
     """Longest time range (seconds) one call may search; ``None`` = no cap."""
-    default_k: int = 8
-    """Frames returned when the model does not say how many."""
+    default_k: int | None = None
+    """Frames returned when the model does not say how many (default: 8, or ``max_k`` if smaller)."""
     fps: float = 1.0
     """Rate of the candidate grid (GenS reads 1 fps)."""
     max_side: int | None = None
@@ -129,6 +144,10 @@ class GenSFrameTool(BaseTool):
     """JPEG quality of frames sent to the model."""
     max_spans: int = DEFAULT_MAX_SPANS
     """Most relevant spans listed in the text content."""
+    artifact_format: ArtifactFormat = "selection"
+    """``"selection"``: the artifact is the :class:`~gens_tools.FrameSelection` (with PIL images).
+    ``"json"``: its JSON form with base64 JPEG frames (:meth:`FrameSelection.to_dict`), which LangGraph
+    checkpointers can store: use it for agents whose state is persisted."""
 
     @model_validator(mode="after")
     def _configure(self) -> Self:
@@ -144,8 +163,13 @@ class GenSFrameTool(BaseTool):
         else:
             self.max_k = self.policy.max_k
             self.max_duration = self.policy.max_duration
+        if self.default_k is None:
+            self.default_k = min(DEFAULT_K, self.max_k)
         if self.default_k < 1 or self.default_k > self.max_k:
             raise ValueError(f"default_k must be between 1 and max_k ({self.max_k}), got {self.default_k}")
+        check_image_options(self.jpeg_quality, self.image_max_side)
+        if self.max_spans < 1:
+            raise ValueError(f"max_spans must be at least 1, got {self.max_spans}")
         self.sampler = resolve_sampler(self.sampler)
         if not self.description:
             self.description = self._default_description()
@@ -175,13 +199,22 @@ class GenSFrameTool(BaseTool):
         sampler: FrameSampler = self.sampler
         return sampler
 
-    def _sample_kwargs(self, k: int | None, start: float | None, end: float | None) -> dict[str, Any]:
+    def _request(
+        self, video: object, question: object, k: object, start: object, end: object
+    ) -> FrameRequest:
+        """The shared argument checks (policy, ``k``, range), before anything is opened."""
+        assert self.default_k is not None
+        return validate_frame_request(
+            video, question, k=k, start=start, end=end, default_k=self.default_k, policy=self.policy
+        )
+
+    def _sample_kwargs(self, request: FrameRequest) -> dict[str, Any]:
         return {
             "sampler": self.frame_sampler,
-            "k": self.default_k if k is None else k,
+            "k": request.k,
             "fps": self.fps,
-            "start": start,
-            "end": end,
+            "start": request.start,
+            "end": request.end,
             "max_side": self.max_side,
             "min_gap": self.min_gap,
             "cache": self.cache,
@@ -189,30 +222,32 @@ class GenSFrameTool(BaseTool):
             "policy": self.policy,
         }
 
-    def _respond(self, video: str, selection: FrameSelection) -> tuple[ToolContent, FrameSelection]:
+    def _respond(self, video: str, selection: FrameSelection) -> tuple[ToolContent, Artifact]:
         text = describe_selection(selection, video_label=video, max_spans=self.max_spans)
+        artifact = selection_to_artifact(selection, self.artifact_format, jpeg_quality=self.jpeg_quality)
         if not self.images_in_content:
-            return text, selection
+            return text, artifact
         blocks: list[dict[str, Any]] = [dict(create_text_block(text))]
         blocks.extend(frame_blocks(selection, jpeg_quality=self.jpeg_quality, max_side=self.image_max_side))
-        return blocks, selection
+        return blocks, artifact
 
     def _run(
         self,
         video: str,
         question: str,
         k: int | None = None,
-        start: float | None = None,
-        end: float | None = None,
+        start: float | str | None = None,
+        end: float | str | None = None,
         run_manager: CallbackManagerForToolRun | None = None,
-    ) -> tuple[ToolContent, FrameSelection]:
+    ) -> tuple[ToolContent, Artifact]:
         """Choose the frames; bad arguments raise :class:`ToolException` with a readable message."""
         from gens_tools.pipeline import sample_frames
 
         try:
-            selection = sample_frames(video, question, **self._sample_kwargs(k, start, end))
+            request = self._request(video, question, k, start, end)
+            selection = sample_frames(request.video, request.question, **self._sample_kwargs(request))
         except AGENT_ERRORS as exc:
-            raise ToolException(error_text(exc)) from exc
+            raise ToolException(tool_error_text(exc)) from exc
         return self._respond(video, selection)
 
     async def _arun(
@@ -220,17 +255,18 @@ class GenSFrameTool(BaseTool):
         video: str,
         question: str,
         k: int | None = None,
-        start: float | None = None,
-        end: float | None = None,
+        start: float | str | None = None,
+        end: float | str | None = None,
         run_manager: AsyncCallbackManagerForToolRun | None = None,
-    ) -> tuple[ToolContent, FrameSelection]:
+    ) -> tuple[ToolContent, Artifact]:
         """Async form of :meth:`_run`: decoding and scoring run in a worker thread."""
         from gens_tools.pipeline import asample_frames
 
         try:
-            selection = await asample_frames(video, question, **self._sample_kwargs(k, start, end))
+            request = self._request(video, question, k, start, end)
+            selection = await asample_frames(request.video, request.question, **self._sample_kwargs(request))
         except AGENT_ERRORS as exc:
-            raise ToolException(error_text(exc)) from exc
-        if self.images_in_content:
+            raise ToolException(tool_error_text(exc)) from exc
+        if self.images_in_content or self.artifact_format == "json":
             return await asyncio.to_thread(self._respond, video, selection)
         return self._respond(video, selection)

@@ -7,6 +7,7 @@ import hashlib
 import os
 from collections.abc import Sequence
 
+from gens_tools.assistants.budget import FramePlan
 from gens_tools.frames import Frame, FrameSelection, ScoredSpan, format_timestamp
 from llama_index.core.base.llms.types import ContentBlock, ImageBlock, TextBlock
 from llama_index.core.schema import ImageNode, NodeWithScore
@@ -125,7 +126,8 @@ def selection_summary(selection: FrameSelection, *, max_spans: int = 12) -> str:
     end = selection.end if selection.end is not None else selection.duration
     where = f"{format_timestamp(start)}-{format_timestamp(end)}" if end is not None else "the whole video"
     lines = [
-        f"{len(selection.frames)} frames of {_video_name(selection.video)} from {where} "
+        f"{len(selection.frames)} frame{'' if len(selection.frames) == 1 else 's'} of "
+        f"{_video_name(selection.video)} from {where} "
         f"(sampler {selection.sampler}, {selection.n_candidates} candidates) for: {selection.question}"
     ]
     if selection.duration is not None:
@@ -153,10 +155,28 @@ def frame_blocks(
     include_images: bool = True,
     jpeg_quality: int = 85,
     image_max_side: int | None = 768,
+    plan: FramePlan | None = None,
 ) -> list[ContentBlock]:
     """Tool output blocks: the summary text, then for each frame (time order) its ``[hh:mm:ss.s]`` label
-    and, when ``include_images``, the JPEG as an :class:`ImageBlock`."""
+    and, when ``include_images``, the JPEG as an :class:`ImageBlock`.
+
+    With a ``plan`` (from :func:`gens_tools.assistants.budget.plan_frames`) only the planned frames are
+    listed, with the planned JPEGs and OpenAI ``detail``; the summary says how many were left out and why.
+    """
     blocks: list[ContentBlock] = [TextBlock(text=selection_summary(selection))]
+    if plan is not None:
+        if plan.dropped or plan.notes:
+            blocks.append(
+                TextBlock(
+                    text=f"Showing {len(plan.images)} of {len(selection.frames)} frames to fit {plan.model}: "
+                    + "; ".join(plan.notes)
+                )
+            )
+        for image in sorted(plan.images, key=lambda im: im.timestamp):
+            blocks.append(TextBlock(text=f"[{image.frame.label}] {_score_text(image.frame.score)}"))
+            if include_images:
+                blocks.append(ImageBlock(image=image.jpeg, image_mimetype=image.mime_type, detail=image.detail))
+        return blocks
     for frame in sorted(selection.frames, key=lambda f: f.timestamp):
         blocks.append(TextBlock(text=f"[{frame.label}] {_score_text(frame.score)}"))
         if include_images:

@@ -15,13 +15,19 @@ from typing import Any
 from gens_tools.access import AccessPolicy
 from gens_tools.frames import FrameSelection
 from gens_tools.sampling.base import FrameSampler
-from gens_tools.sampling.registry import make_sampler
-from gens_tools.sampling.uniform import UniformSampler
+from gens_tools.tool_args import (
+    DEFAULT_K,
+    FrameRequest,
+    check_image_options,
+    check_k,
+    check_range,
+    resolve_sampler,
+    validate_frame_request,
+)
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType
 
-from llama_index.tools.gens.arguments import FrameRequest, check_k, check_range, validate_frame_request
 from llama_index.tools.gens.nodes import selection_nodes
 
 __all__ = ["GenSFrameRetriever", "VideoQueryBundle"]
@@ -77,7 +83,7 @@ class GenSFrameRetriever(BaseRetriever):
         video: str | os.PathLike[str] | None = None,
         *,
         sampler: FrameSampler | str | None = None,
-        k: int = 8,
+        k: int = DEFAULT_K,
         fps: float = 1.0,
         start: float | str | None = None,
         end: float | str | None = None,
@@ -110,12 +116,8 @@ class GenSFrameRetriever(BaseRetriever):
             self.video = policy.check(self.video)
         check_k(k, policy=policy)
         check_range(start, end, policy=policy)
-        if isinstance(sampler, str):
-            self.sampler: FrameSampler = make_sampler(sampler, **(sampler_options or {}))
-        elif sampler is None:
-            self.sampler = UniformSampler()
-        else:
-            self.sampler = sampler
+        check_image_options(jpeg_quality, image_max_side)
+        self.sampler: FrameSampler = resolve_sampler(sampler, sampler_options)
 
     # -- requests ------------------------------------------------------------------------------------------
 

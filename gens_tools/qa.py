@@ -1,0 +1,201 @@
+"""Video question answering in one call: a sampler chooses the frames, an assistant answers from them.
+
+::
+
+    from gens_tools.qa import VideoQA
+    from gens_tools.assistants import make_assistant
+
+    qa = VideoQA("uniform", make_assistant("gpt-4o"))
+    answer = qa.ask("lecture.mp4", "When does the speaker show the results table?")
+    print(answer.text, answer.cited_labels, answer.usage.input_tokens)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from gens_tools.access import AccessPolicy
+from gens_tools.errors import InvalidArgumentError
+from gens_tools.progress import ProgressCallback
+from gens_tools.sampling.base import FrameSampler
+
+if TYPE_CHECKING:
+    from gens_tools.assistants.base import Answer, Assistant
+    from gens_tools.frames import FrameSelection
+
+
+def _check_k(k: object, name: str = "k") -> int | None:
+    if k is None:
+        return None
+    if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
+        raise InvalidArgumentError(f"{name} must be a positive integer, got {k!r}")
+    return k
+
+
+class VideoQA:
+    """Ask questions about videos: ``sampler`` picks K frames, ``assistant`` answers from them.
+
+    Args:
+        sampler: a :class:`FrameSampler` or a registered sampler name (``"uniform"``, ``"gens-3b"``…).
+        assistant: an :class:`~gens_tools.assistants.base.Assistant` (OpenAI, Gemini).
+        k: frames to sample per question; ``None`` lets the assistant's budget planner choose (the model
+            family's default, fewer if they would not fit).
+        fps: rate of the candidate grid.
+        cache: use the on-disk frame cache (a second question about a video decodes nothing).
+        policy: when given, videos and ``k`` are checked against it (for tools driven by a model).
+        max_side: longest side of decoded frames (default: the sampler's preference).
+        min_gap: minimum seconds between chosen frames.
+        backend: video decoder (``"auto"``, ``"pyav"``, ``"decord"``).
+    """
+
+    def __init__(
+        self,
+        sampler: FrameSampler | str,
+        assistant: Assistant,
+        *,
+        k: int | None = None,
+        fps: float = 1.0,
+        cache: bool = True,
+        policy: AccessPolicy | None = None,
+        max_side: int | None = None,
+        min_gap: float = 0.0,
+        backend: str = "auto",
+    ) -> None:
+        from gens_tools.assistants.base import Assistant
+
+        if isinstance(sampler, str):
+            from gens_tools.sampling.registry import make_sampler
+
+            sampler = make_sampler(sampler)
+        if not isinstance(sampler, FrameSampler):
+            raise InvalidArgumentError(f"sampler must be a FrameSampler or a sampler name, got {sampler!r}")
+        if not isinstance(assistant, Assistant):
+            raise InvalidArgumentError(f"assistant must be an Assistant, got {assistant!r}")
+        self.sampler = sampler
+        self.assistant = assistant
+        self.k = _check_k(k)
+        self.fps = fps
+        self.cache = cache
+        self.policy = policy
+        self.max_side = max_side
+        self.min_gap = min_gap
+        self.backend = backend
+
+    def __repr__(self) -> str:
+        return f"VideoQA(sampler={self.sampler.name!r}, assistant={self.assistant!r}, k={self.k!r})"
+
+    def choose_k(self, question: str, k: int | None = None) -> int:
+        """The number of frames to sample: ``k``, else the instance's ``k``, else the planner's choice
+        (capped by the access policy's ``max_k`` when there is one)."""
+        chosen = _check_k(k) or self.k
+        if chosen is None:
+            chosen = self.assistant.suggest_k(question)
+            if self.policy is not None:
+                chosen = min(chosen, self.policy.max_k)
+        return chosen
+
+    def select(
+        self,
+        video: str | os.PathLike[str],
+        question: str,
+        *,
+        k: int | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> FrameSelection:
+        """Only the sampling step of :meth:`ask`."""
+        from gens_tools.pipeline import sample_frames
+
+        return sample_frames(
+            video,
+            question,
+            sampler=self.sampler,
+            k=self.choose_k(question, k),
+            fps=self.fps,
+            start=start,
+            end=end,
+            max_side=self.max_side,
+            min_gap=self.min_gap,
+            cache=self.cache,
+            backend=self.backend,
+            progress=progress,
+            policy=self.policy,
+        )
+
+    def ask(
+        self,
+        video: str | os.PathLike[str],
+        question: str,
+        *,
+        k: int | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Answer:
+        """Sample frames of ``video`` for ``question`` and have the assistant answer from them.
+
+        The answer's ``timings`` hold the sampling stages (``decode``, ``score``, ``select``, prefixed
+        ``sample_``) next to the assistant's (``plan``, ``request``) and the overall ``total``.
+        """
+        import time
+
+        t0 = time.perf_counter()
+        selection = self.select(video, question, k=k, start=start, end=end, progress=progress)
+        answer = self.assistant.answer(question, selection)
+        return _merge_timings(answer, selection, time.perf_counter() - t0)
+
+    async def aask(
+        self,
+        video: str | os.PathLike[str],
+        question: str,
+        *,
+        k: int | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Answer:
+        """Async form of :meth:`ask` (sampling runs in a worker thread)."""
+        import time
+
+        from gens_tools.pipeline import asample_frames
+
+        t0 = time.perf_counter()
+        selection = await asample_frames(
+            video,
+            question,
+            sampler=self.sampler,
+            k=self.choose_k(question, k),
+            fps=self.fps,
+            start=start,
+            end=end,
+            max_side=self.max_side,
+            min_gap=self.min_gap,
+            cache=self.cache,
+            backend=self.backend,
+            progress=progress,
+            policy=self.policy,
+        )
+        answer = await self.assistant.aanswer(question, selection)
+        return _merge_timings(answer, selection, time.perf_counter() - t0)
+
+    def close(self) -> None:
+        """Close the sampler and the assistant."""
+        self.sampler.close()
+        self.assistant.close()
+
+    def __enter__(self) -> VideoQA:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _merge_timings(answer: Answer, selection: FrameSelection, total: float) -> Answer:
+    timings = {f"sample_{k}": v for k, v in selection.timings.items()}
+    timings.update({k: v for k, v in answer.timings.items() if k != "total"})
+    timings["answer_total"] = answer.timings.get("total", 0.0)
+    timings["total"] = total
+    answer.timings = timings
+    return answer

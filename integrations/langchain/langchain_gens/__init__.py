@@ -1,0 +1,49 @@
+"""LangChain integration of gens-tools: GenS frame sampling as a tool, a retriever and agent middleware.
+
+- :class:`GenSFrameTool` — a tool an agent calls with a video, a question and an optional time range; it
+  returns a text list of timestamps, scores and spans (content) and the frames (artifact).
+- :class:`GenSVideoRetriever` — a retriever bound to one video; a query returns one Document per frame.
+- :func:`frames_message` / :func:`with_frame_messages` — turn the tool's frames into a user message of v1
+  image blocks (for chat models that accept images only there).
+- :class:`GenSFramesMiddleware` — does that inside ``langchain.agents.create_agent`` (needs ``langchain``).
+- :func:`selection_from_dict` — rebuild a FrameSelection from the tool's ``artifact_format="json"`` artifact.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from langchain_gens.artifacts import selection_from_dict
+from langchain_gens.formatting import describe_selection, frame_blocks
+from langchain_gens.messages import frames_message, selection_of, with_frame_messages
+from langchain_gens.retrievers import GenSVideoRetriever
+from langchain_gens.tools import GenSFrameInput, GenSFrameTool
+
+if TYPE_CHECKING:
+    from langchain_gens.middleware import GenSFramesMiddleware
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GenSFrameInput",
+    "GenSFrameTool",
+    "GenSFramesMiddleware",
+    "GenSVideoRetriever",
+    "__version__",
+    "describe_selection",
+    "frame_blocks",
+    "frames_message",
+    "selection_from_dict",
+    "selection_of",
+    "with_frame_messages",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The middleware needs the optional `langchain` package; import it only when asked for.
+    if name == "GenSFramesMiddleware":
+        from langchain_gens.middleware import GenSFramesMiddleware
+
+        globals()[name] = GenSFramesMiddleware
+        return GenSFramesMiddleware
+    raise AttributeError(f"module 'langchain_gens' has no attribute {name!r}")

@@ -1,0 +1,196 @@
+"""``GenSVideoRetriever``: a LangChain retriever over one video; a query returns its most relevant frames."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from gens_tools.access import AccessPolicy, is_url
+from gens_tools.frames import Frame, FrameSelection
+from gens_tools.sampling.base import FrameSampler
+from gens_tools.tool_args import FrameRequest, check_image_options, resolve_sampler, validate_frame_request
+from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import model_validator
+
+from langchain_gens.formatting import DEFAULT_JPEG_QUALITY, frame_line, span_line
+
+ImageFormat = Literal["base64", "path", "none"]
+
+
+class GenSVideoRetriever(BaseRetriever):
+    """Retrieve the ``k`` frames of one video most relevant to a query, one :class:`Document` per frame.
+
+    Each document's ``page_content`` names the frame's time and score (and the span it belongs to); its
+    ``metadata`` holds ``source`` (the video), ``timestamp_s``, ``start_s``/``end_s`` (the scored span that
+    contains the frame, else the frame's own grid interval), ``score`` (``None`` when the sampler does not
+    score), ``timestamp`` (``hh:mm:ss.s``), ``frame_index``, ``sampler``, ``question`` and the image:
+    ``image_base64`` + ``mime_type`` (``image_format="base64"``), ``image_path`` (``"path"``: JPEGs written
+    under ``frames_dir``), or nothing (``"none"``). Documents come in time order.
+
+    ``invoke(query, k=…, start=…, end=…)`` overrides the number of frames and the time range for one call;
+    they are checked like the tools' arguments (:func:`gens_tools.tool_args.validate_frame_request`: ``k``
+    may be ``"8"``, times ``"12:34"``) and, with a ``policy``, capped by it.
+
+    Example:
+        .. code-block:: python
+
+            from langchain_gens import GenSVideoRetriever
+
+            retriever = GenSVideoRetriever(video="talk.mp4", sampler="gens-3b", k=8)
+            for doc in retriever.invoke("the revenue chart"):
+                print(doc.metadata["timestamp_s"], doc.metadata["score"])
+    """
+
+    video: str
+    """The video file, frame folder or http(s) URL this retriever searches."""
+    sampler: Any = "uniform"
+    """A :class:`~gens_tools.FrameSampler` or a registered sampler name (built once)."""
+    k: int = 4
+    """Frames (documents) per query."""
+    fps: float = 1.0
+    """Rate of the candidate grid."""
+    start: float | None = None
+    """Default start of the searched range (seconds)."""
+    end: float | None = None
+    """Default end of the searched range (seconds)."""
+    max_side: int | None = None
+    """Decoded frame size (longer side, px)."""
+    min_gap: float = 0.0
+    """Minimum seconds between returned frames."""
+    cache: Any = True
+    """``True`` for the user frame cache, a ``FrameCache``, or ``False``."""
+    backend: str = "auto"
+    """Video decoding backend."""
+    policy: AccessPolicy | None = None
+    """When given, the video, ``k`` and the range length are checked against it on every query."""
+    image_format: ImageFormat = "base64"
+    """How each document carries its image: ``"base64"``, ``"path"`` or ``"none"``."""
+    frames_dir: Path | None = None
+    """Where ``image_format="path"`` writes frames (one subfolder per query)."""
+    jpeg_quality: int = DEFAULT_JPEG_QUALITY
+    """JPEG quality of the images."""
+    image_max_side: int | None = None
+    """Shrink base64 images to this longer side (px); ``None`` = as decoded."""
+
+    @model_validator(mode="after")
+    def _configure(self) -> Self:
+        if self.k < 1:
+            raise ValueError(f"k must be a positive integer, got {self.k}")
+        if self.image_format == "path" and self.frames_dir is None:
+            raise ValueError("image_format='path' needs frames_dir, the folder to write frames into")
+        check_image_options(self.jpeg_quality, self.image_max_side)
+        self.sampler = resolve_sampler(self.sampler)
+        return self
+
+    @property
+    def frame_sampler(self) -> FrameSampler:
+        """The resolved sampler."""
+        sampler: FrameSampler = self.sampler
+        return sampler
+
+    def _request(self, query: str, k: object, start: object, end: object) -> FrameRequest:
+        return validate_frame_request(
+            self.video,
+            query,
+            k=k,
+            start=self.start if start is None else start,
+            end=self.end if end is None else end,
+            default_k=self.k,
+            policy=self.policy,
+        )
+
+    def _sample_kwargs(self, request: FrameRequest) -> dict[str, Any]:
+        return {
+            "sampler": self.frame_sampler,
+            "k": request.k,
+            "fps": self.fps,
+            "start": request.start,
+            "end": request.end,
+            "max_side": self.max_side,
+            "min_gap": self.min_gap,
+            "cache": self.cache,
+            "backend": self.backend,
+            "policy": self.policy,
+        }
+
+    def _get_relevant_documents(
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun,
+        k: int | str | None = None,
+        start: float | str | None = None,
+        end: float | str | None = None,
+    ) -> list[Document]:
+        from gens_tools.pipeline import sample_frames
+
+        request = self._request(query, k, start, end)
+        selection = sample_frames(request.video, request.question, **self._sample_kwargs(request))
+        return self._documents(selection)
+
+    async def _aget_relevant_documents(
+        self,
+        query: str,
+        *,
+        run_manager: AsyncCallbackManagerForRetrieverRun,
+        k: int | str | None = None,
+        start: float | str | None = None,
+        end: float | str | None = None,
+    ) -> list[Document]:
+        import asyncio
+
+        from gens_tools.pipeline import asample_frames
+
+        request = self._request(query, k, start, end)
+        selection = await asample_frames(request.video, request.question, **self._sample_kwargs(request))
+        return await asyncio.to_thread(self._documents, selection)
+
+    def _save_dir(self, selection: FrameSelection) -> Path:
+        assert self.frames_dir is not None
+        ident = json.dumps(
+            [selection.video, selection.question, selection.sampler, selection.fps, selection.start,
+             selection.end, selection.timestamps],
+        )
+        return Path(self.frames_dir).expanduser() / hashlib.sha256(ident.encode()).hexdigest()[:16]
+
+    def _documents(self, selection: FrameSelection) -> list[Document]:
+        if self.image_format == "path" and selection.frames:
+            selection.save(self._save_dir(selection), jpeg_quality=self.jpeg_quality)
+        name = selection.video if is_url(selection.video) else Path(selection.video).name
+        return [self._document(selection, frame, name) for frame in selection.frames]
+
+    def _document(self, selection: FrameSelection, frame: Frame, name: str) -> Document:
+        t = frame.timestamp
+        span = next((s for s in selection.spans if s.start - 1e-6 <= t < s.end - 1e-6), None)
+        if span is not None:
+            start_s, end_s = span.start, span.end
+            where = f", in the relevant span {span_line(span)}"
+        else:
+            start_s, end_s = t, t + 1.0 / selection.fps
+            if selection.duration is not None:
+                end_s = min(end_s, selection.duration)
+            where = ""
+        metadata: dict[str, Any] = {
+            "source": selection.video,
+            "timestamp_s": t,
+            "start_s": start_s,
+            "end_s": end_s,
+            "score": frame.score,
+            "timestamp": frame.label,
+            "frame_index": frame.index,
+            "sampler": selection.sampler,
+            "question": selection.question,
+        }
+        if self.image_format == "base64":
+            metadata["image_base64"] = frame.to_base64(
+                quality=self.jpeg_quality, max_side=self.image_max_side
+            )
+            metadata["mime_type"] = "image/jpeg"
+        elif self.image_format == "path" and frame.path is not None:
+            metadata["image_path"] = str(frame.path)
+        content = f"Frame of {name} at {frame_line(frame)}{where}."
+        return Document(id=f"{selection.video}#t={t:.3f}", page_content=content, metadata=metadata)
