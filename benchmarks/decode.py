@@ -69,10 +69,10 @@ def make_video(path: Path, seconds: int, *, size: tuple[int, int] = SIZE, fps: i
     rng = np.random.default_rng(2503)
     big_h, big_w = height * 2, width * 2
     noise = rng.integers(0, 256, (big_h // 8 + 1, big_w // 8 + 1), dtype=np.uint8)
-    texture = np.kron(noise, np.ones((8, 8), dtype=np.uint8))[:big_h, :big_w].astype(np.float32)
+    blocks = np.kron(noise, np.ones((8, 8), dtype=np.uint8))[:big_h, :big_w].astype(np.float32)
     # soften the 8-px blocks a little so the content is not a pure block pattern
-    texture = (texture + np.roll(texture, 3, 0) + np.roll(texture, 3, 1) + np.roll(texture, (5, 5), (0, 1))) / 4
-    texture = np.tile(texture.astype(np.uint8), (2, 2))
+    soft = (blocks + np.roll(blocks, 3, 0) + np.roll(blocks, 3, 1) + np.roll(blocks, (5, 5), (0, 1))) / 4
+    texture = np.tile(soft.astype(np.uint8), (2, 2))
     cw, ch = width // 2, height // 2
     yy, xx = np.mgrid[0:ch, 0:cw]
     tmp = path.with_name(path.stem + ".partial" + path.suffix)
@@ -228,8 +228,23 @@ class Row:
         r = self.result
         frames = f"{r['frames']}/{r['expected']}" if "frames" in r else "-"
         wall = f"{r['wall_s']:.1f}" if r.get("rc") == 0 else f"failed: {r.get('error', '')}"
+        walls = r.get("walls")
+        if isinstance(walls, list) and len(walls) > 1:
+            wall += " (" + ", ".join(f"{w:.1f}" for w in walls) + ")"
         work = f"{r['work_s']:.1f}" if "work_s" in r else "-"
         return [self.method, self.video, wall, work, f"{r['cpu_s']:.1f}", f"{r['rss_mb']:.0f}", frames]
+
+
+def _best(results: list[dict[str, object]]) -> dict[str, object]:
+    """Several runs of one method: the fastest run's figures, with the largest peak RSS seen."""
+    ok = [r for r in results if r.get("rc") == 0]
+    if not ok:
+        return results[-1]
+    best = dict(min(ok, key=lambda r: float(r["wall_s"])))  # type: ignore[arg-type]
+    best["cpu_s"] = min(float(r["cpu_s"]) for r in ok)  # type: ignore[arg-type]
+    best["rss_mb"] = max(float(r["rss_mb"]) for r in ok)  # type: ignore[arg-type]
+    best["walls"] = [round(float(r["wall_s"]), 1) for r in results]  # type: ignore[arg-type]
+    return best
 
 
 def _loadavg() -> str:
@@ -270,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", default="ffmpeg,gens-tools,gens-tools+cache,gens-tools[decord],decord",
                         help="comma-separated subset of: ffmpeg, gens-tools, gens-tools+cache, "
                         "gens-tools[decord], decord")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs per method (interleaved); the table shows the fastest, with the largest RSS")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--backend", default="pyav", help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=int, default=0, help=argparse.SUPPRESS)
@@ -320,19 +337,25 @@ def main(argv: list[str] | None = None) -> int:
                                         "-f", "null", "-"]
     wanted = [m.strip() for m in args.methods.split(",") if m.strip()]
     load_before = _loadavg()
-    rows: list[Row] = []
+    runs: dict[tuple[str, str], list[dict[str, object]]] = {}
     for label in ("long", "short"):
-        for method in wanted:
-            if method not in commands:
-                print(f"skipping {method}: not available here", file=sys.stderr)
-                continue
-            print(f"running {method} on the {label_of[label]} video…", file=sys.stderr)
-            rows.append(Row(method, label_of[label], run_child(commands[method](videos[label]))))
+        for rep in range(args.repeat):  # interleaved, so that changing load hits every method alike
+            for method in wanted:
+                if method not in commands:
+                    if rep == 0:
+                        print(f"skipping {method}: not available here", file=sys.stderr)
+                    continue
+                print(f"running {method} on the {label_of[label]} video (run {rep + 1}/{args.repeat})…",
+                      file=sys.stderr)
+                runs.setdefault((method, label_of[label]), []).append(run_child(commands[method](videos[label])))
     load_after = _loadavg()
+    rows = [Row(method, label, _best(results)) for (method, label), results in runs.items()]
 
     print(f"\n### Decoding 1 fps at ≤ {MAX_SIDE} px ({SIZE[0]}×{SIZE[1]} H.264, {FPS} fps, GOP {GOP})\n")
     print(f"{os.cpu_count()} CPUs, load average before {load_before} / after {load_after}; {_versions()}\n")
     print("| method | video | wall s | in-process s | CPU s | peak RSS MB | frames |")
+    # wall: the child process from start to exit; in-process: from opening the video to the last frame;
+    # CPU: user + system time of the child (all its threads) — less sensitive than wall to other load
     print("|---|---|---:|---:|---:|---:|---:|")
     for row in rows:
         print("| " + " | ".join(row.cells()) + " |")
@@ -360,7 +383,11 @@ def main(argv: list[str] | None = None) -> int:
     print("\n| ratio (long video) | value | target |")
     print("|---|---:|---|")
     print(_ratio_line("gens-tools / ffmpeg ceiling, wall", r1, "≤ 1.10", None if r1 is None else r1 <= 1.10))
+    c1 = ratio(get("gens-tools", "long", "cpu_s"), get("ffmpeg", "long", "cpu_s"))
+    print(_ratio_line("gens-tools / ffmpeg ceiling, CPU time", c1, "(≤ 1.10)", None))
     print(_ratio_line("decord / gens-tools, wall", r2, "≥ 2", None if r2 is None else r2 >= 2))
+    c2 = ratio(get("decord", "long", "cpu_s"), get("gens-tools", "long", "cpu_s"))
+    print(_ratio_line("decord / gens-tools, CPU time", c2, "(≥ 2)", None))
     print(_ratio_line("gens-tools peak RSS, MB", rss, "≤ 300", None if rss is None else rss <= 300))
     print(_ratio_line(f"gens-tools peak RSS {label_of['long']} / {label_of['short']}", r4, "≤ 1.2",
                       None if r4 is None else r4 <= 1.2))

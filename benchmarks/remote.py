@@ -73,7 +73,7 @@ def main() -> int:
     probe = RemoteGenSSampler("http://127.0.0.1:9/v1", "gens-test")
     t0 = time.perf_counter()
     for window in windows:
-        probe._fit([f.image for f in window.frames], 0, len(window.frames), question, 1 << 40)
+        probe._guard.fit([f.image for f in window.frames], question, 1 << 40)
     encode_s = time.perf_counter() - t0
 
     parent, child = mp.get_context("spawn").Pipe()

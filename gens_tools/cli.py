@@ -75,6 +75,7 @@ def add_sampler_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--model", help="model id or local path (gens-3b, gens, similarity) or served model name (remote)")
     g.add_argument("--base-url", help="OpenAI-compatible endpoint for --sampler remote, e.g. http://127.0.0.1:8000/v1")
     g.add_argument("--device", help="torch device for in-process models (default: cuda if available, else cpu)")
+    g.add_argument("--concurrency", type=int, help="remote sampler: windows scored in parallel (default: 8)")
     g.add_argument("--window-size", type=int, help="frames per sampler call (default: the sampler's, 256 for GenS)")
 
 
@@ -94,6 +95,7 @@ def add_selection_options(parser: argparse.ArgumentParser, *, default_k: int | N
     parser.add_argument("--max-side", type=int, help="longer side of decoded frames in px (default: 448)")
     parser.add_argument("--min-gap", type=float, default=0.0, help="minimum seconds between chosen frames")
     parser.add_argument("--backend", default="auto", choices=["auto", "pyav", "decord"], help="video decoder")
+    parser.add_argument("--frame-rate", type=float, help="frames per second of a frame folder (when names lack times)")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the frame cache")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--progress", action="store_true", help="progress bars even when stderr is not a terminal")
@@ -109,7 +111,7 @@ def sampler_from_args(args: argparse.Namespace) -> Any:
     elif args.sampler == "remote":
         if not args.base_url or not args.model:
             raise GensToolsError("--sampler remote needs --base-url URL and --model NAME")
-        options.update(base_url=args.base_url, model=args.model)
+        options.update(base_url=args.base_url, model=args.model, concurrency=args.concurrency)
     return make_sampler(args.sampler, **options)
 
 
@@ -152,6 +154,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
             min_gap=args.min_gap,
             cache=not args.no_cache,
             backend=args.backend,
+            frame_rate=args.frame_rate,
             progress=bars,
         )
     finally:

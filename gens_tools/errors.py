@@ -54,3 +54,11 @@ class ModelUnavailableError(GensToolsError):
 
 class SamplerError(GensToolsError):
     """A frame sampler failed in a way that is not a property of the input."""
+
+
+class FrameCacheError(GensToolsError):
+    """The frame cache cannot be used (its folder is not writable, the disk is full…)."""
+
+
+class CacheMissError(FrameCacheError, LookupError):
+    """The requested frames are not (or no longer) in the cache; decode them again."""

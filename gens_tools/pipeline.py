@@ -121,6 +121,7 @@ def sample_frames(
     min_gap: float = 0.0,
     cache: bool | FrameCache | None = True,
     backend: str = "auto",
+    frame_rate: float | None = None,
     progress: ProgressCallback | None = None,
     policy: AccessPolicy | None = None,
 ) -> FrameSelection:
@@ -139,6 +140,7 @@ def sample_frames(
         cache: ``True`` for the user frame cache, a :class:`FrameCache`, or ``False``/``None`` to decode
             into a temporary store that is deleted afterwards.
         backend: ``"auto"``, ``"pyav"`` or ``"decord"``.
+        frame_rate: frames per second of a folder of frame images whose names do not state seconds.
         progress: called with :class:`~gens_tools.progress.ProgressEvent` s while decoding and scoring.
         policy: when given, ``video``, ``k`` and the duration are checked against it first.
 
@@ -170,7 +172,7 @@ def sample_frames(
         else:
             store = stack.enter_context(FrameCache.temporary())
         emit(progress, "open", 0, None, source)
-        reader: VideoReader = stack.enter_context(open_video(source, backend=backend))
+        reader: VideoReader = stack.enter_context(open_video(source, backend=backend, fps=frame_rate))
         info = reader.info
         grid = sampling_grid(info, fps, start, end)
         if policy is not None and policy.max_duration is not None:
@@ -180,7 +182,7 @@ def sample_frames(
                     f"the requested range is {span:.0f}s long; this tool processes at most "
                     f"{policy.max_duration:.0f}s per call: pass start/end to narrow it"
                 )
-        key = store.key(source, fps=fps, max_side=side, start=start, end=end)
+        key = store.key(source, fps=fps, max_side=side, start=start, end=end, frame_rate=frame_rate)
         timings: dict[str, float] = {}
         reports: list[WindowReport] = []
         n = len(grid)

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gens_tools.access import AccessPolicy
 from gens_tools.errors import InvalidArgumentError
@@ -47,6 +47,7 @@ class VideoQA:
         max_side: longest side of decoded frames (default: the sampler's preference).
         min_gap: minimum seconds between chosen frames.
         backend: video decoder (``"auto"``, ``"pyav"``, ``"decord"``).
+        frame_rate: frames per second of a frame folder whose file names do not state seconds.
     """
 
     def __init__(
@@ -61,6 +62,7 @@ class VideoQA:
         max_side: int | None = None,
         min_gap: float = 0.0,
         backend: str = "auto",
+        frame_rate: float | None = None,
     ) -> None:
         from gens_tools.assistants.base import Assistant
 
@@ -81,6 +83,7 @@ class VideoQA:
         self.max_side = max_side
         self.min_gap = min_gap
         self.backend = backend
+        self.frame_rate = frame_rate
 
     def __repr__(self) -> str:
         return f"VideoQA(sampler={self.sampler.name!r}, assistant={self.assistant!r}, k={self.k!r})"
@@ -108,21 +111,30 @@ class VideoQA:
         """Only the sampling step of :meth:`ask`."""
         from gens_tools.pipeline import sample_frames
 
-        return sample_frames(
-            video,
-            question,
-            sampler=self.sampler,
-            k=self.choose_k(question, k),
-            fps=self.fps,
-            start=start,
-            end=end,
-            max_side=self.max_side,
-            min_gap=self.min_gap,
-            cache=self.cache,
-            backend=self.backend,
-            progress=progress,
-            policy=self.policy,
-        )
+        return sample_frames(video, question, **self._sampling_options(question, k, start, end, progress))
+
+    def _sampling_options(
+        self,
+        question: str,
+        k: int | None,
+        start: float | None,
+        end: float | None,
+        progress: ProgressCallback | None,
+    ) -> dict[str, Any]:
+        return {
+            "sampler": self.sampler,
+            "k": self.choose_k(question, k),
+            "fps": self.fps,
+            "start": start,
+            "end": end,
+            "max_side": self.max_side,
+            "min_gap": self.min_gap,
+            "cache": self.cache,
+            "backend": self.backend,
+            "frame_rate": self.frame_rate,
+            "progress": progress,
+            "policy": self.policy,
+        }
 
     def ask(
         self,
@@ -162,21 +174,7 @@ class VideoQA:
         from gens_tools.pipeline import asample_frames
 
         t0 = time.perf_counter()
-        selection = await asample_frames(
-            video,
-            question,
-            sampler=self.sampler,
-            k=self.choose_k(question, k),
-            fps=self.fps,
-            start=start,
-            end=end,
-            max_side=self.max_side,
-            min_gap=self.min_gap,
-            cache=self.cache,
-            backend=self.backend,
-            progress=progress,
-            policy=self.policy,
-        )
+        selection = await asample_frames(video, question, **self._sampling_options(question, k, start, end, progress))
         answer = await self.assistant.aanswer(question, selection)
         return _merge_timings(answer, selection, time.perf_counter() - t0)
 

@@ -281,7 +281,7 @@ def make_test_video(
     options = {"movflags": "+faststart"} if faststart and fmt in ("mp4", "mov") else {}
     disp_w, disp_h = (height, width) if rotation in (90, 270) else (width, height)
     with av.open(str(out), "w", format=fmt, options=options) as container:
-        stream = container.add_stream(encoder, rate=rate, options=_encoder_options(encoder, bframes, gop))
+        stream: Any = container.add_stream(encoder, rate=rate, options=_encoder_options(encoder, bframes, gop))
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuvj420p" if encoder == "mjpeg" else "yuv420p"
         stream.time_base = time_base
@@ -400,7 +400,7 @@ def make_demo_video(
     out.parent.mkdir(parents=True, exist_ok=True)
     options = {"movflags": "+faststart"} if fmt in ("mp4", "mov") else {}
     with av.open(str(out), "w", format=fmt, options=options) as container:
-        stream = container.add_stream(encoder, rate=rate, options=_encoder_options(encoder, True, None))
+        stream: Any = container.add_stream(encoder, rate=rate, options=_encoder_options(encoder, True, None))
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         for i in range(n):

@@ -212,3 +212,18 @@ def test_policy_is_enforced(video_40s: Path, tmp_path: Path) -> None:
         sample_frames(video_40s, "q", k=2, policy=policy)
     sel = sample_frames(os.fspath(video_40s.name), "q", k=2, start=0, end=20, policy=policy)
     assert len(sel.frames) == 2
+
+
+def test_frame_folder_with_a_given_frame_rate(tmp_path: Path) -> None:
+    from gens_tools.synthetic import make_frame_folder
+
+    folder = make_frame_folder(tmp_path / "frames", 40, fps=4.0, size=(128, 72))
+    with pytest.raises(InvalidArgumentError):
+        sample_frames(folder, "q", k=2)  # names carry frame numbers only: the rate is needed
+    sel = sample_frames(folder, "q", k=2, frame_rate=4.0, sampler=TimeCodeGenS((7.0, 9.0)))
+    assert [f.timestamp for f in sel.frames] == [7.0, 8.0]
+    assert_frames_are_true(sel)
+    assert sel.duration == pytest.approx(10.0, abs=0.3)
+    # Another rate gives other timestamps, so it must not be served from the first request's cache entry.
+    sel2 = sample_frames(folder, "q", k=2, frame_rate=2.0, sampler=TimeCodeGenS((7.0, 8.0)))
+    assert sel2.duration == pytest.approx(20.0, abs=0.6)

@@ -142,7 +142,7 @@ def _run(args: argparse.Namespace) -> int:
     except BaseException:
         assistant.close()
         raise
-    bars = progress_bars(args.quiet or args.json)
+    bars = progress_bars(args.quiet or args.json, force=args.progress)
     qa = VideoQA(
         sampler,
         assistant,
@@ -152,6 +152,7 @@ def _run(args: argparse.Namespace) -> int:
         max_side=args.max_side,
         min_gap=args.min_gap,
         backend=args.backend,
+        frame_rate=args.frame_rate,
     )
     try:
         answer = qa.ask(args.video, args.question, start=args.start, end=args.end, progress=bars)

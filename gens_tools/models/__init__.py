@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from gens_tools.models.aria_gens import GenSAriaSampler
     from gens_tools.models.device import (
         pick_attn_implementation,
         pick_device_and_dtype,
@@ -32,11 +33,13 @@ _LAZY = {
     "PrefixCache": "gens_tools.models.prefix_cache",
     "PrefixState": "gens_tools.models.prefix_cache",
     "GenS3BSampler": "gens_tools.models.qwen_gens",
+    "GenSAriaSampler": "gens_tools.models.aria_gens",
     "SimilaritySampler": "gens_tools.models.similarity",
 }
 
 __all__ = [
     "GenS3BSampler",
+    "GenSAriaSampler",
     "PrefixCache",
     "PrefixState",
     "SimilaritySampler",

@@ -32,7 +32,7 @@ import tempfile
 import time
 import uuid
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ from urllib.parse import unquote, urlsplit
 from PIL import Image, UnidentifiedImageError
 
 from gens_tools.access import is_url
-from gens_tools.errors import GensToolsError, InvalidArgumentError, VideoNotFoundError
+from gens_tools.errors import CacheMissError, FrameCacheError, InvalidArgumentError, VideoNotFoundError
 from gens_tools.frames import Frame
 from gens_tools.video.base import VideoReader
 
@@ -72,14 +72,6 @@ _TRASH_PREFIX = ".trash-"
 #: A temporary folder untouched for this long belongs to a writer that died; it is swept on eviction.
 _STALE_TMP_SECONDS = 6 * 3600
 _KEY_RE = re.compile(r"^[0-9a-f]{32}-(?:full|[1-9][0-9]*)$")
-
-
-class FrameCacheError(GensToolsError):
-    """The frame cache cannot be used (its folder is not writable, the disk is full…)."""
-
-
-class CacheMissError(FrameCacheError, LookupError):
-    """The requested frames are not (or no longer) in the cache; decode them again."""
 
 
 class _CorruptEntry(Exception):
@@ -275,6 +267,7 @@ class FrameCache:
         max_side: int | None,
         start: float | None,
         end: float | None,
+        frame_rate: float | None = None,
     ) -> str:
         """The cache key of ``source`` sampled at ``fps`` with frames shrunk to ``max_side`` px over
         ``[start, end)``.
@@ -305,6 +298,9 @@ class FrameCache:
             "start": repr(lo or 0.0),
             "end": None if hi is None else repr(hi),
         }
+        if frame_rate is not None:
+            # The rate given for a frame folder decides each image's timestamp, so it is part of the identity.
+            payload["frame_rate"] = repr(_number("frame_rate", frame_rate, allow_none=False, positive=True))
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
         return f"{digest}-{max_side if max_side is not None else 'full'}"
 
@@ -355,7 +351,9 @@ class FrameCache:
         self._touch(loaded.entry.path)
         return out
 
-    def frames(self, reader: VideoReader, targets: Sequence[float], *, key: str) -> Iterator[Frame]:
+    def frames(
+        self, reader: VideoReader, targets: Sequence[float], *, key: str
+    ) -> Generator[Frame, None, None]:
         """Yield the frames of ``reader`` at ``targets`` (as :meth:`VideoReader.iter_frames` does), through
         the cache.
 
@@ -372,7 +370,7 @@ class FrameCache:
         _check_key(key)
         return self._frames(reader, [float(t) for t in targets], key)
 
-    def _frames(self, reader: VideoReader, targets: list[float], key: str) -> Iterator[Frame]:
+    def _frames(self, reader: VideoReader, targets: list[float], key: str) -> Generator[Frame, None, None]:
         digest = _targets_digest(targets)
         loaded = self._load_entry(key, verify_checksums=True)
         if loaded is not None and loaded.targets_digest != digest:

@@ -4,7 +4,8 @@ decord is fast at random access within one file but, for gens-tools' use (a whol
 slower than PyAV's sequential decode and needs more memory, and it has known correctness problems: on some
 files it returns the wrong frame while reporting the requested time (measured here: 207 of 600 one-per-second
 targets 4 frames late on an open-GOP HEVC file; errors reported on variable-frame-rate and B-frame files),
-and it cannot open truncated files at all. Its last release is from 2021 and there are no wheels for aarch64
+and it cannot open truncated files at all. :class:`DecordReader` refuses the files where it can tell decord
+would be wrong. Its last release is from 2021 and there are no wheels for aarch64
 or macOS on Apple silicon. Use it only when you have checked it on your own files.
 """
 
@@ -76,7 +77,10 @@ class DecordReader:
 
     Warning: decord returns wrong frames on some files (open-GOP HEVC, variable frame rate, B-frames) while
     reporting the requested time, and cannot open truncated files; PyAV (the default backend) does not have
-    these problems. Timestamps come from decord's float32 table (rounded to the millisecond).
+    these problems. This reader refuses (with :class:`VideoError`) the cases it can detect: keyframes that
+    decord places wrongly (it counts them in decoding order, so every frame after an open-GOP keyframe comes
+    out late), and files without usable timestamps (many AVIs). Opening costs one extra demux pass (PyAV, no
+    decoding) for that check. Timestamps come from decord's float32 table (rounded to the millisecond).
 
     Args:
         path: a local video file.

@@ -179,8 +179,7 @@ class FolderReader:
             with Image.open(path) as img:
                 if max_side is not None:
                     img.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale when possible
-                img = ImageOps.exif_transpose(img)
-                image = img.convert("RGB")
+                image = ImageOps.exif_transpose(img).convert("RGB")
         except (UnidentifiedImageError, OSError):
             end = self._times_rel[pos + 1] if pos + 1 < len(self._times_rel) else self.info.duration
             self._add_lost(self._times_rel[pos], end)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from types import TracebackType
@@ -39,6 +39,8 @@ __all__ = ["PyAVReader", "ReadStats", "fit_within", "is_url", "validate_max_side
 
 _EPS = 1e-6
 # Demuxers FFmpeg uses for single pictures and text: such inputs are not videos.
+#: Demuxers that read other files or URLs named inside the input.
+_PLAYLIST_FORMATS = frozenset({"hls", "dash", "concat", "ffconcat"})
 _NOT_VIDEO_FORMATS = {"image2", "tty", "lrc", "srt", "webvtt", "ass"}
 _TRANSPOSE = {
     90: Image.Transpose.ROTATE_90,
@@ -50,6 +52,10 @@ _TRANSPOSE = {
 def is_url(source: object) -> bool:
     """Whether ``source`` is an http(s) URL (as opposed to a local path)."""
     return isinstance(source, str) and source.lower().startswith(("http://", "https://"))
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def fit_within(width: int, height: int, max_side: int | None) -> tuple[int, int]:
@@ -156,14 +162,16 @@ class PyAVReader:
         seek_threshold: float = 20.0,
         options: Mapping[str, str] | None = None,
     ) -> None:
-        if not isinstance(threads, int) or threads < 0:
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
             raise InvalidArgumentError(f"threads must be an integer >= 0, got {threads!r}")
-        if thread_type.upper() not in ("FRAME", "SLICE", "AUTO", "NONE"):
+        if not isinstance(thread_type, str) or thread_type.upper() not in ("FRAME", "SLICE", "AUTO", "NONE"):
             raise InvalidArgumentError(f"thread_type must be FRAME, SLICE, AUTO or NONE, got {thread_type!r}")
-        if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        if timeout is not None and not (_is_number(timeout) and math.isfinite(timeout) and timeout > 0):
             raise InvalidArgumentError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        if not (seek_threshold > 0):
+        if not (_is_number(seek_threshold) and seek_threshold > 0):
             raise InvalidArgumentError(f"seek_threshold must be > 0 seconds, got {seek_threshold!r}")
+        if not (isinstance(source, str | os.PathLike)) or (isinstance(source, str) and not source):
+            raise InvalidArgumentError(f"source must be a file path or an http(s) URL, got {source!r}")
         self.source = source if is_url(source) else os.fspath(source)
         self.threads = threads
         self.thread_type = thread_type.upper()
@@ -173,6 +181,7 @@ class PyAVReader:
         self.lost_spans: list[tuple[float, float]] = []
         self.stats = ReadStats()
         self._closed = False
+        self._cursors: set[_Cursor] = set()
         self._is_url = is_url(self.source)
         if not self._is_url:
             if not os.path.exists(self.source):
@@ -189,6 +198,9 @@ class PyAVReader:
         import av
 
         options = dict(self._options)
+        # Only the protocols a plain file or URL needs: a playlist or crafted container must not make FFmpeg
+        # reach other hosts or other local files than the one the caller (and its AccessPolicy) allowed.
+        options.setdefault("protocol_whitelist", "http,https,tls,tcp" if self._is_url else "file")
         kwargs: dict[str, Any] = {}
         if self._is_url and self.timeout is not None:
             options.setdefault("rw_timeout", str(int(self.timeout * 1_000_000)))
@@ -202,6 +214,11 @@ class PyAVReader:
         import av
 
         fmt = container.format.name
+        if fmt in _PLAYLIST_FORMATS:
+            raise NotAVideoError(
+                f"{self.source} is a playlist ({fmt}), which gens-tools does not open: it would read other "
+                "files or URLs than the one given; pass the video file or URL itself"
+            )
         if fmt in _NOT_VIDEO_FORMATS or fmt.endswith("_pipe"):
             raise NotAVideoError(f"{self.source} is not a video (FFmpeg reads it as {fmt!r}: a picture or text)")
         streams = [
@@ -368,7 +385,7 @@ class PyAVReader:
         step = max(1, round(self._nominal / float(self._time_base)))
         return 0 if previous is None else previous + step
 
-    def _raw_frames(self, container: Any, stream: Any, *, count: bool = True) -> Iterator[Any]:
+    def _raw_frames(self, container: Any, stream: Any, *, count: bool = True) -> Generator[Any, None, None]:
         """Yield each decoded frame, then ``None`` if the pass ended on an error rather than a clean end of
         file. Decode errors are never raised: with ``count``, the span of each rejected packet is recorded
         in :attr:`lost_spans` and counted in :attr:`stats`."""
@@ -452,9 +469,12 @@ class PyAVReader:
 
     def _iter(self, pairs: list[tuple[float, int]], max_side: int | None) -> Iterator[Frame]:
         cursor = _Cursor(self)
+        self._cursors.add(cursor)
         try:
-            picture_of: tuple[int, Image.Image] | None = None
+            converted: tuple[Any, Image.Image] | None = None  # (decoded frame, its picture), to reuse
             for t, index in pairs:
+                if self._closed:
+                    return
                 if t > self.info.duration + self._nominal:
                     break  # past the end: nothing is on screen
                 if cursor.should_seek(t):
@@ -462,17 +482,22 @@ class PyAVReader:
                 shown = cursor.shown_at(t)
                 if shown is None:
                     continue
-                if picture_of is None or picture_of[0] != id(shown.frame):
-                    picture_of = (id(shown.frame), self._picture(shown.frame, max_side))
-                yield Frame(timestamp=round(shown.time, 6), image=picture_of[1], index=index)
+                if converted is None or converted[0] is not shown.frame:
+                    converted = (shown.frame, self._picture(shown.frame, max_side))
+                yield Frame(timestamp=round(shown.time, 6), image=converted[1], index=index)
         finally:
+            self._cursors.discard(cursor)
             cursor.close()
 
     # --- lifecycle ---------------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Mark the reader closed (each :meth:`iter_frames` call holds its own decoder, closed when done)."""
+        """Close the reader: release the decoders of unfinished :meth:`iter_frames` passes (each pass holds
+        its own, released when it ends); later calls to :meth:`iter_frames` raise :class:`VideoError`."""
         self._closed = True
+        for cursor in list(self._cursors):
+            cursor.close()
+        self._cursors.clear()
 
     def __enter__(self) -> PyAVReader:
         return self

@@ -141,3 +141,17 @@ def test_guard_oom_lets_other_errors_through() -> None:
         raise RuntimeError("shape mismatch")
     with pytest.raises(KeyError), guard_oom(256):
         raise KeyError("x")
+
+
+def test_every_lazy_name_resolves_and_the_registry_finds_the_samplers() -> None:
+    import gens_tools.models as models
+    from gens_tools.models.qwen_gens import GenS3BSampler
+    from gens_tools.models.similarity import SimilaritySampler
+    from gens_tools.sampling.registry import sampler_class
+
+    for name in models.__all__:
+        assert getattr(models, name) is not None, name
+    assert sampler_class("gens-3b") is GenS3BSampler is models.GenS3BSampler
+    assert sampler_class("similarity") is SimilaritySampler
+    assert GenS3BSampler.name == "gens-3b"
+    assert SimilaritySampler.name == "similarity"

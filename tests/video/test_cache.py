@@ -397,6 +397,7 @@ def _write_in_child(root: str, key: str) -> int:
     return len(list(FrameCache(root).frames(FakeReader(), GRID, key=key)))
 
 
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork()")
 def test_concurrent_processes_writing_one_key(cache: FrameCache, video: Path) -> None:
     key = key_for(cache, video)
     ctx = multiprocessing.get_context("fork")
@@ -427,6 +428,7 @@ def test_least_recently_used_entries_are_evicted(tmp_path: Path, video: Path) ->
     assert cache.lookup(keys[1]) is None
     assert cache.lookup(keys[0]) is not None
     assert cache.lookup(keys[2]) is not None
+    assert cache.max_bytes is not None
     assert cache.total_bytes() <= cache.max_bytes
 
     # an entry larger than the bound on its own is kept (the pipeline still has to load from it)

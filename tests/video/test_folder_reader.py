@@ -189,3 +189,20 @@ def test_targets_past_the_end_and_bad_arguments(tmp_path: Path) -> None:
 )
 def test_parse_frame_name(stem: str, expected: tuple[str, float] | None) -> None:
     assert parse_frame_name(stem) == expected
+
+
+def test_exif_orientation_is_applied(tmp_path: Path) -> None:
+    # A phone photo: stored sideways, with an EXIF tag saying how to turn it upright.
+    folder = tmp_path / "exif"
+    folder.mkdir()
+    upright = make_frame_folder(tmp_path / "src", 1, size=(320, 180))
+    picture = Image.open(next(upright.iterdir())).convert("RGB")
+    stored = picture.transpose(Image.Transpose.ROTATE_90)  # what the camera wrote
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation 6: turn 90° clockwise to display
+    stored.save(folder / "frame_0.jpg", exif=exif, quality=92)
+    reader = FolderReader(folder, fps=1.0)
+    assert (reader.info.width, reader.info.height) == (320, 180)
+    (frame,) = reader.iter_frames([0.0], max_side=100)
+    assert frame.image.size == (100, 56)
+    assert read_time_code(frame.image) == 0.0

@@ -232,7 +232,10 @@ def test_repeated_passes_give_the_same_frames(h264_clip: Clip) -> None:
 
 def test_closed_reader_refuses_to_read(h264_clip: Clip) -> None:
     with PyAVReader(h264_clip.path) as reader:
-        pass
+        unfinished = reader.iter_frames([0.0, 1.0, 2.0])
+        check_frame(next(unfinished), h264_clip.times, 0.0)
+    # Closing released the decoder of the unfinished pass: it ends quietly instead of reading on.
+    assert list(unfinished) == []
     with pytest.raises(VideoError, match="closed"):
         reader.iter_frames([0.0])
 

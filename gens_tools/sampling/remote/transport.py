@@ -1,0 +1,76 @@
+"""The HTTP side: the ``openai`` SDK's async client, and posting one prepared body through it.
+
+The SDK adds the key, applies the timeout, retries 429, 408/409, 5xx, timeouts and dropped connections with
+exponential backoff (honouring ``Retry-After``) and maps error statuses to its exceptions; the body is
+ours, built and measured once and sent as is.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from gens_tools.errors import BackendUnavailableError
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+#: Request header naming the (video, window) a request is about, the same for every question: a load balancer
+#: can hash on it to send a window back to the replica whose prefix cache already holds its frames.
+CACHE_KEY_HEADER = "X-GenS-Cache-Key"
+
+
+def import_openai() -> Any:
+    """The ``openai`` module, or :class:`BackendUnavailableError` with the install hint."""
+    try:
+        import openai
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise BackendUnavailableError(
+            "the remote sampler needs the openai package: pip install 'gens-tools[openai]'"
+        ) from exc
+    return openai
+
+
+def new_client(
+    base_url: str, api_key: str, *, timeout: float, max_retries: int, default_headers: Mapping[str, str]
+) -> AsyncOpenAI:
+    """An async client for ``base_url`` (connecting may take at most 10 s of ``timeout``)."""
+    openai = import_openai()
+    client: AsyncOpenAI = openai.AsyncOpenAI(
+        base_url=base_url,
+        api_key=api_key,
+        timeout=openai.Timeout(timeout, connect=min(timeout, 10.0)),
+        max_retries=max_retries,
+        default_headers=dict(default_headers) or None,
+    )
+    return client
+
+
+async def post_chat(client: AsyncOpenAI, body: bytes, cache_key: str | None) -> tuple[bytes, int]:
+    """POST ``body`` to ``/chat/completions``; returns the response body and how many times the SDK retried.
+    Error statuses and transport failures raise the SDK's exceptions."""
+    headers = {"Content-Type": "application/json"}
+    if cache_key is not None:
+        headers[CACHE_KEY_HEADER] = cache_key
+    response: Any = await client.post(
+        "/chat/completions", cast_to=_response_class(), content=body, options={"headers": headers}
+    )
+    try:
+        retries = int(response.request.headers.get("x-stainless-retry-count") or 0)
+    except ValueError:
+        retries = 0
+    return response.content, retries
+
+
+def _response_class() -> type:
+    """The HTTP response class of the SDK's transport (httpx2 for openai ≥ 3, httpx before): passing it as
+    ``cast_to`` makes ``client.post`` return the raw response, after the SDK's retries and status checks."""
+    for name in ("httpx2", "httpx"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        cls: type = module.Response
+        return cls
+    raise BackendUnavailableError("the openai SDK's HTTP library (httpx2 or httpx) is not installed")
