@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install gens-tools with every extra, the integrations and the test tools into ./.venv (created if missing).
-# Safe to run again: an up-to-date venv installs nothing new.
+# Install gens-tools with every extra, the LangChain and LlamaIndex integrations and the test tools into
+# ./.venv (created if missing), pinned by scripts/constraints.txt. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -8,12 +8,11 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 . .venv/bin/activate
+C=(-c scripts/constraints.txt)
 python -m pip install -q --upgrade pip
 # The CPU build of torch (an unpinned `torch` would pull a multi-GB CUDA build).
-python -m pip install -q "torch==2.13.0"
-python -m pip install -q -e ".[local,decord,openai,gemini,dev]"
-for pkg in integrations/langchain integrations/llama-index; do
-  if [ -f "$pkg/pyproject.toml" ]; then
-    python -m pip install -q -e "$pkg[test]" 2>/dev/null || python -m pip install -q -e "$pkg"
-  fi
-done
+python -m pip install -q "${C[@]}" "torch==2.13.0"
+python -m pip install -q "${C[@]}" \
+  -e ".[local,decord,openai,gemini,dev]" \
+  -e "integrations/langchain[test]" \
+  -e "integrations/llama-index[test]"
