@@ -168,6 +168,21 @@ class FrameSelection:
         """The chosen frames' timestamps in seconds."""
         return [f.timestamp for f in self.frames]
 
+    def span_of(self, frame: Frame) -> ScoredSpan | None:
+        """The scored span that holds ``frame``'s time (spans run from ``start`` up to, not including,
+        ``end``), or ``None`` when the frame lies in none."""
+        t = frame.timestamp
+        return next((s for s in self.spans if s.start - 1e-6 <= t < s.end - 1e-9), None)
+
+    def frame_interval(self, frame: Frame) -> tuple[float, float]:
+        """The stretch of video ``frame`` stands for, in seconds: from its time to one step of the sampling
+        grid (``1 / fps``) later, cut at the end of the video."""
+        t = frame.timestamp
+        end = t + 1.0 / self.fps
+        if self.duration is not None:
+            end = min(end, max(self.duration, t))
+        return t, end
+
     def to_dict(self, *, images: ImageMode = "none", jpeg_quality: int = 90) -> dict[str, Any]:
         """JSON-ready form. ``images="base64"`` inlines each frame as base64 JPEG; ``"paths"`` gives the
         ``path`` of frames that were written with :meth:`save`; ``"none"`` leaves images out."""

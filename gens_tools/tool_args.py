@@ -19,7 +19,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gens_tools.access import AccessPolicy
 from gens_tools.errors import (
@@ -37,11 +37,16 @@ from gens_tools.sampling.base import FrameSampler
 from gens_tools.sampling.prompt import validate_question
 from gens_tools.timeparse import parse_time
 
+if TYPE_CHECKING:
+    from gens_tools.frames import FrameSelection
+
 __all__ = [
     "AGENT_ERRORS",
     "DEFAULT_K",
     "TIME_FORMAT_HELP",
     "FrameRequest",
+    "SamplingSettings",
+    "asample_request",
     "check_image_options",
     "check_k",
     "check_range",
@@ -49,6 +54,8 @@ __all__ = [
     "error_kind",
     "parse_optional_time",
     "resolve_sampler",
+    "sample_request",
+    "sampling_kwargs",
     "tool_error_text",
     "validate_frame_request",
 ]
@@ -236,6 +243,50 @@ def resolve_sampler(sampler: FrameSampler | str | None, options: Mapping[str, An
 
         return UniformSampler(**dict(options or {}))
     raise InvalidArgumentError(f"sampler must be a FrameSampler or a sampler name, got {sampler!r}")
+
+
+class SamplingSettings(Protocol):
+    """How a tool or retriever was configured to sample (by the developer, not the model): the attributes
+    it passes to :func:`gens_tools.sample_frames` with every checked :class:`FrameRequest`. The LangChain
+    and LlamaIndex tools and retrievers have them under these names."""
+
+    sampler: Any  # the resolved FrameSampler
+    fps: float
+    max_side: int | None
+    min_gap: float
+    cache: Any  # True, False or a FrameCache
+    backend: str
+    policy: AccessPolicy | None
+
+
+def sampling_kwargs(settings: SamplingSettings, request: FrameRequest) -> dict[str, Any]:
+    """The keyword arguments of :func:`gens_tools.sample_frames` for ``request`` under ``settings``."""
+    return {
+        "sampler": settings.sampler,
+        "k": request.k,
+        "fps": settings.fps,
+        "start": request.start,
+        "end": request.end,
+        "max_side": settings.max_side,
+        "min_gap": settings.min_gap,
+        "cache": settings.cache,
+        "backend": settings.backend,
+        "policy": settings.policy,
+    }
+
+
+def sample_request(settings: SamplingSettings, request: FrameRequest) -> FrameSelection:
+    """Run :func:`gens_tools.sample_frames` for a checked ``request`` with a tool's ``settings``."""
+    from gens_tools.pipeline import sample_frames
+
+    return sample_frames(request.video, request.question, **sampling_kwargs(settings, request))
+
+
+async def asample_request(settings: SamplingSettings, request: FrameRequest) -> FrameSelection:
+    """Async :func:`sample_request` (:func:`gens_tools.asample_frames`)."""
+    from gens_tools.pipeline import asample_frames
+
+    return await asample_frames(request.video, request.question, **sampling_kwargs(settings, request))
 
 
 def check_image_options(

@@ -10,7 +10,7 @@ from gens_tools.synthetic import make_test_video
 
 
 @pytest.fixture(autouse=True)
-def _isolated_frame_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_frame_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own frame cache folder, so no test sees another's cached frames."""
     cache_dir = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("GENS_TOOLS_CACHE_DIR", str(cache_dir))

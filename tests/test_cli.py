@@ -36,12 +36,14 @@ def test_sample_json_and_out(video_40s: Path, tmp_path: Path, capsys: pytest.Cap
     data = json.loads(out)
     assert [round(f["timestamp"]) for f in data["frames"]] == [15, 25, 35]
     assert data["question"] == "What?"
-    assert "timings" in data and "spans" in data
+    assert "timings" in data
+    assert "spans" in data
     from PIL import Image
 
     for f in data["frames"]:
         path = Path(f["path"])
-        assert path.parent == out_dir and path.suffix == ".jpg"
+        assert path.parent == out_dir
+        assert path.suffix == ".jpg"
         with Image.open(path) as img:
             assert abs(read_time_code(img) - f["timestamp"]) < 1e-3
     manifest = json.loads((out_dir / "selection.json").read_text())
@@ -84,7 +86,7 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_progress_bars_on_stderr(video_40s: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "sample", str(video_40s), "q", "-k", "2", "--no-cache", "--progress")
+    code, _out, err = run(capsys, "sample", str(video_40s), "q", "-k", "2", "--no-cache", "--progress")
     assert code == 0
     assert "decoding frames" in err
 
@@ -92,7 +94,8 @@ def test_progress_bars_on_stderr(video_40s: Path, capsys: pytest.CaptureFixture[
 def test_info_and_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     demo = tmp_path / "demo.mp4"
     code, out, _ = run(capsys, "demo", str(demo), "--duration", "12")
-    assert code == 0 and demo.exists()
+    assert code == 0
+    assert demo.exists()
     code, out, _ = run(capsys, "info", str(demo), "--json")
     assert code == 0
     info = json.loads(out)
@@ -112,4 +115,5 @@ def test_console_script_runs_as_a_process(video_40s: Path) -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )
     assert bad.returncode == 1
-    assert bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+    assert bad.stderr.count("\n") == 1
+    assert "Traceback" not in bad.stderr

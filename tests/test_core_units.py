@@ -22,7 +22,8 @@ def test_instruction_is_byte_exact() -> None:
     assert len(lines) == 4
     assert lines[0] == "Please identify the video frames most relevant to the given question and provide "
     for line in lines[1:]:
-        assert line.startswith(" " * 14) and not line.startswith(" " * 15)
+        assert line.startswith(" " * 14)
+        assert not line.startswith(" " * 15)
     assert all(line.endswith(" ") for line in lines[:3])
     assert lines[3].endswith('{"timestamp": score, ...}.')
 
@@ -79,7 +80,9 @@ def test_selection_json_and_save(tmp_path: Path) -> None:
     assert all(p.exists() for p in paths)
     with Image.open(paths[0]) as img:
         r, g, b = img.convert("RGB").getpixel((5, 5))
-        assert r > 200 and g < 60 and b < 60
+        assert r > 200
+        assert g < 60
+        assert b < 60
     assert Frame(timestamp=0, path=paths[1]).require_image().size == (32, 18)
     assert frames[0].to_data_url().startswith("data:image/jpeg;base64,")
 
@@ -169,3 +172,26 @@ def test_policy_caps_k_and_validates_prefixes() -> None:
         AccessPolicy.allow([], ["cdn.example.com/videos"])
     with pytest.raises(AccessDeniedError):
         policy.check("")
+
+
+# ------------------------------------------------------------------ shared helpers
+def test_add_lost_span_merges_and_sorts() -> None:
+    from gens_tools.video.base import add_lost_span
+
+    spans = add_lost_span([], 10.0, 12.0)
+    spans = add_lost_span(spans, 2.0, 3.0)
+    spans = add_lost_span(spans, 11.5, 14.0)  # overlaps the first
+    spans = add_lost_span(spans, 3.0, 4.0)  # touches the second
+    assert spans == [(2.0, 4.0), (10.0, 14.0)]
+    assert add_lost_span(spans, 5.0, 5.0) == spans  # empty span: unchanged
+
+
+def test_span_of_and_frame_interval() -> None:
+    sel = FrameSelection(
+        video="v", question="q", frames=[], spans=[ScoredSpan(10.0, 13.0, 5.0)], fps=1.0, duration=20.5
+    )
+    assert sel.span_of(Frame(timestamp=10.0)) == ScoredSpan(10.0, 13.0, 5.0)
+    assert sel.span_of(Frame(timestamp=12.0)) == ScoredSpan(10.0, 13.0, 5.0)
+    assert sel.span_of(Frame(timestamp=13.0)) is None
+    assert sel.frame_interval(Frame(timestamp=4.0)) == (4.0, 5.0)
+    assert sel.frame_interval(Frame(timestamp=20.0)) == (20.0, 20.5)  # cut at the end of the video

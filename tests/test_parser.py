@@ -27,7 +27,8 @@ def test_official_readme_example_parses_exactly() -> None:
     assert parsed.issues == []
     assert parsed.scores is not None
     assert parsed.scores[11] == parsed.scores[12] == 5
-    assert parsed.scores[10] == 0 and parsed.scores[13] == 0
+    assert parsed.scores[10] == 0
+    assert parsed.scores[13] == 0
     assert parsed.scores[16:22] == [4.0] * 6
     assert parsed.scores[22:28] == [3.0] * 6
     assert parsed.scores[33] == 2
@@ -61,7 +62,8 @@ def test_messy_outputs_are_recovered(text: str, expect: dict[int, int], issue_wo
 
 def test_indices_past_the_window_are_dropped_or_clamped() -> None:
     parsed = parse_gens_output('{"70": 2, "45-60": 1, "3": 4}', 50)
-    assert parsed.scores is not None and len(parsed.scores) == 50
+    assert parsed.scores is not None
+    assert len(parsed.scores) == 50
     assert parsed.scores[3] == 4
     assert parsed.scores[45:50] == [1.0] * 5  # range clipped to the last frame
     assert parsed.repaired
@@ -82,7 +84,9 @@ def test_unusable_output_leaves_the_window_unscored(text: str) -> None:
     assert not parsed.ok
     assert parsed.repaired
     ws = parsed.to_window_scores(3, raw_output=text)
-    assert ws.scores is None and ws.window_index == 3 and ws.raw_output == text
+    assert ws.scores is None
+    assert ws.window_index == 3
+    assert ws.raw_output == text
 
 
 def test_empty_object_means_nothing_relevant() -> None:

@@ -98,7 +98,8 @@ def test_generative_sampler_finds_the_relevant_span_across_windows(video_40s: Pa
 def test_fewer_relevant_frames_than_k_are_filled_uniformly(video_40s: Path) -> None:
     sel = sample_frames(video_40s, "q", sampler=TimeCodeGenS(relevant=(30.0, 31.0)), k=4)
     times = [round(f.timestamp) for f in sel.frames]
-    assert 30 in times and len(times) == 4
+    assert 30 in times
+    assert len(times) == 4
     assert [f.score for f in sel.frames if round(f.timestamp) == 30] == [5]
     assert sorted(times) == times
 
@@ -118,7 +119,8 @@ def test_min_gap_and_time_range(video_40s: Path) -> None:
     times = [round(f.timestamp) for f in sel.frames]
     assert times == [10, 13, 16]
     assert all(8 <= t < 22 for t in times)
-    assert sel.start == 8 and sel.end == 22
+    assert sel.start == 8
+    assert sel.end == 22
 
 
 def test_second_question_reuses_decoded_frames(video_40s: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -139,11 +141,11 @@ def test_second_question_reuses_decoded_frames(video_40s: Path, monkeypatch: pyt
     assert_frames_are_true(second)
 
 
-def test_no_cache_leaves_nothing_behind(video_40s: Path, _isolated_frame_cache: Path) -> None:
+def test_no_cache_leaves_nothing_behind(video_40s: Path, isolated_frame_cache: Path) -> None:
     sel = sample_frames(video_40s, "q", sampler=TimeCodeGenS((5.0, 7.0)), k=2, cache=False)
     assert [round(f.timestamp) for f in sel.frames] == [5, 6]
     assert_frames_are_true(sel)
-    assert not any(_isolated_frame_cache.rglob("*.jpg"))
+    assert not any(isolated_frame_cache.rglob("*.jpg"))
 
 
 def test_explicit_cache_object(video_40s: Path, tmp_path: Path) -> None:
@@ -198,7 +200,7 @@ def test_bad_arguments_fail_clearly(video_40s: Path, kwargs: dict, error: type[E
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(VideoNotFoundError, match="nope.mp4"):
+    with pytest.raises(VideoNotFoundError, match=r"nope\.mp4"):
         sample_frames(tmp_path / "nope.mp4", "q")
 
 

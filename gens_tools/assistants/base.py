@@ -19,6 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from gens_tools.assistants.budget import (
     GEMINI_LEVELS,
@@ -126,6 +127,34 @@ def redact(text: str, *secrets: str | None) -> str:
         if len(secret) >= 16:
             out = out.replace(secret[:8], "***").replace(secret[-8:], "***")
     return out
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """``text`` with its white space folded onto one line, cut to ``limit`` characters (ending in ``…``)."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def check_client_options(timeout: object, max_retries: object, base_url: str | None) -> None:
+    """Reject HTTP client settings of a provider's assistant at construction, not at the first request.
+
+    Raises:
+        InvalidArgumentError: ``timeout`` not a positive number of seconds, ``max_retries`` not an integer
+            >= 0, or ``base_url`` not an http(s) URL.
+    """
+    if not isinstance(timeout, int | float) or not timeout > 0:
+        raise InvalidArgumentError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise InvalidArgumentError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+    if base_url is not None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise InvalidArgumentError(f"base_url must be an http(s) URL, got {base_url!r}")
+
+
+def after_retries(max_retries: int) -> str:
+    """``"after 3 retries"``: how error messages say the SDK already retried."""
+    return f"after {max_retries} retr{'y' if max_retries == 1 else 'ies'}"
 
 
 _NUMBER = r"(\d[\d,\.]*)"

@@ -33,6 +33,7 @@ from PIL import Image
 
 from gens_tools.errors import InvalidArgumentError
 from gens_tools.frames import Frame, FrameSelection, format_timestamp
+from gens_tools.video.base import fit_within
 
 ImageRule = Literal["openai_tile", "openai_patch", "gemini_tile", "gemini_level"]
 
@@ -257,14 +258,6 @@ def _check_limits(limits: ModelLimits) -> None:
 
 
 # --- image token rules --------------------------------------------------------------------------------------
-
-
-def fit_within(width: int, height: int, max_side: int | None) -> tuple[int, int]:
-    """``(width, height)`` scaled down (never up) so the longer side is at most ``max_side``."""
-    if max_side is None or max(width, height) <= max_side:
-        return width, height
-    scale = max_side / max(width, height)
-    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def _openai_tile_tokens(limits: ModelLimits, width: int, height: int, detail: str | None) -> int:

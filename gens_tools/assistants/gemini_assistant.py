@@ -23,8 +23,11 @@ from gens_tools.assistants.base import (
     RequestRejectedError,
     TextPart,
     TokenUsage,
+    after_retries,
+    check_client_options,
     looks_too_long,
     message_parts,
+    one_line,
     read_api_key,
     redact,
     too_long_error,
@@ -88,11 +91,6 @@ def _transport_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[Bas
     return tuple(timeouts), tuple(transport)
 
 
-def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _name(value: Any) -> str | None:
     """An SDK enum (or plain string) as its name."""
     if value is None:
@@ -135,17 +133,10 @@ class GeminiAssistant(Assistant):
         super().__init__(model, **options)
         if self.detail is not None:
             raise InvalidArgumentError("detail is an OpenAI option; Gemini 3 models take media_resolution")
-        if not isinstance(timeout, int | float) or not timeout > 0:
-            raise InvalidArgumentError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise InvalidArgumentError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+        check_client_options(timeout, max_retries, base_url)
         for name, value in (("retry_initial_delay", retry_initial_delay), ("retry_max_delay", retry_max_delay)):
             if not isinstance(value, int | float) or value < 0:
                 raise InvalidArgumentError(f"{name} must be a number of seconds >= 0, got {value!r}")
-        if base_url is not None:
-            parts = urlsplit(base_url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise InvalidArgumentError(f"base_url must be an http(s) URL, got {base_url!r}")
         self.key_envs: tuple[str, ...] = (api_key_env,) if api_key_env else GEMINI_KEY_ENVS
         self._api_key = read_api_key(api_key, self.key_envs, "Gemini")
         self.base_url = base_url
@@ -291,11 +282,11 @@ class GeminiAssistant(Assistant):
 
     def _map_error(self, exc: Exception) -> AssistantError:
         who = self._who()
-        retried = f"after {self.max_retries} retr{'y' if self.max_retries == 1 else 'ies'}"
+        retried = after_retries(self.max_retries)
         if isinstance(exc, self._errors.APIError):
             status = int(exc.code or 0)
             state = exc.status or ""
-            message = _one_line(redact(str(exc.message or ""), self._api_key))
+            message = one_line(redact(str(exc.message or ""), self._api_key))
             tag = f"HTTP {status}" + (f", {state}" if state else "")
             if status in (401, 403) or "api key" in message.lower() or "API_KEY" in str(exc.details):
                 keys = " or ".join(self.key_envs)
@@ -315,4 +306,4 @@ class GeminiAssistant(Assistant):
         if isinstance(exc, transport):
             where = urlsplit(self.base_url).netloc if self.base_url else "the Gemini API"
             return ProviderUnavailableError(f"{who}: could not connect to {where} {retried}")
-        return AssistantError(f"{who}: {type(exc).__name__}: {_one_line(redact(str(exc), self._api_key))}")
+        return AssistantError(f"{who}: {type(exc).__name__}: {one_line(redact(str(exc), self._api_key))}")

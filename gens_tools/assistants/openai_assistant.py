@@ -23,8 +23,11 @@ from gens_tools.assistants.base import (
     RequestRejectedError,
     TextPart,
     TokenUsage,
+    after_retries,
+    check_client_options,
     looks_too_long,
     message_parts,
+    one_line,
     read_api_key,
     redact,
     too_long_error,
@@ -45,11 +48,6 @@ def _import_openai() -> Any:
             "the OpenAI assistant needs the openai package: pip install 'gens-tools[openai]'"
         ) from exc
     return openai
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class OpenAIAssistant(Assistant):
@@ -92,14 +90,7 @@ class OpenAIAssistant(Assistant):
         super().__init__(model, **options)
         if api not in ("chat", "responses"):
             raise InvalidArgumentError(f"api must be 'chat' or 'responses', got {api!r}")
-        if not isinstance(timeout, int | float) or not timeout > 0:
-            raise InvalidArgumentError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise InvalidArgumentError(f"max_retries must be an integer >= 0, got {max_retries!r}")
-        if base_url is not None:
-            parts = urlsplit(base_url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise InvalidArgumentError(f"base_url must be an http(s) URL, got {base_url!r}")
+        check_client_options(timeout, max_retries, base_url)
         self.api = api
         self.api_key_env = api_key_env
         self.base_url = base_url
@@ -230,7 +221,7 @@ class OpenAIAssistant(Assistant):
         incomplete = getattr(getattr(response, "incomplete_details", None), "reason", None)
         error = getattr(response, "error", None)
         if status == "failed" and error is not None:
-            message = _one_line(redact(getattr(error, "message", "") or "", self._api_key))
+            message = one_line(redact(getattr(error, "message", "") or "", self._api_key))
             code = getattr(error, "code", None)
             if code == "server_error" or code == "rate_limit_exceeded":
                 raise ProviderUnavailableError(f"{self._who()}: the response failed ({code}): {message}")
@@ -269,7 +260,7 @@ class OpenAIAssistant(Assistant):
     def _map_error(self, exc: Exception) -> AssistantError:
         openai = self._openai
         who = self._who()
-        retried = f"after {self.max_retries} retr{'y' if self.max_retries == 1 else 'ies'}"
+        retried = after_retries(self.max_retries)
         if isinstance(exc, openai.APITimeoutError):
             return ProviderUnavailableError(f"{who}: the request timed out ({self.timeout:g}s) {retried}")
         if isinstance(exc, openai.APIConnectionError):
@@ -279,7 +270,7 @@ class OpenAIAssistant(Assistant):
             status = exc.status_code
             body = exc.body if isinstance(exc.body, dict) else {}
             code = exc.code or (str(body.get("code")) if body.get("code") else None)
-            message = _one_line(redact(str(body.get("message") or exc.message), self._api_key))
+            message = one_line(redact(str(body.get("message") or exc.message), self._api_key))
             tag = f"HTTP {status}" + (f", {code}" if code else "")
             if status == 401:
                 return AuthenticationFailedError(
@@ -299,7 +290,7 @@ class OpenAIAssistant(Assistant):
             if status >= 500 or status in (408, 409):
                 return ProviderUnavailableError(f"{who}: server error ({tag}) {retried}: {message}")
             return RequestRejectedError(f"{who}: the request was rejected ({tag}): {message}")
-        return AssistantError(f"{who}: {type(exc).__name__}: {_one_line(redact(str(exc), self._api_key))}")
+        return AssistantError(f"{who}: {type(exc).__name__}: {one_line(redact(str(exc), self._api_key))}")
 
 
 def _cause(exc: Exception) -> Exception | None:

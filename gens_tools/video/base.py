@@ -6,10 +6,13 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
-from gens_tools.errors import InvalidArgumentError, TimeRangeError
+from gens_tools.errors import InvalidArgumentError, TimeRangeError, VideoError
 from gens_tools.frames import Frame
+
+#: Times closer than this (seconds) are the same time: lost spans are kept to the microsecond.
+_SPAN_EPS = 1e-6
 
 
 @dataclass(slots=True)
@@ -97,3 +100,98 @@ def sampling_grid(
     step = 1.0 / fps
     n = max(1, math.ceil((e - s) / step - 1e-9))
     return [round(s + i * step, 6) for i in range(n)]
+
+
+def fit_within(width: int, height: int, max_side: int | None) -> tuple[int, int]:
+    """The size ``(width, height)`` shrunk, aspect ratio kept, so the longer side is at most ``max_side``.
+
+    Never enlarges; ``max_side=None`` keeps the size.
+    """
+    longest = max(width, height)
+    if max_side is None or longest <= max_side:
+        return width, height
+    scale = max_side / longest
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def validate_max_side(max_side: int | None) -> int | None:
+    """Check ``max_side`` (``None`` or an integer >= 1) and return it."""
+    if max_side is None:
+        return None
+    if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 1:
+        raise InvalidArgumentError(f"max_side must be a positive integer number of pixels, got {max_side!r}")
+    return max_side
+
+
+def validate_targets(targets: Sequence[float]) -> list[tuple[float, int]]:
+    """Check target times (finite, >= 0) and return ``(time, position)`` pairs sorted by time."""
+    if isinstance(targets, str | bytes) or not isinstance(targets, Sequence):
+        raise InvalidArgumentError(f"targets must be a sequence of times in seconds, got {type(targets).__name__}")
+    pairs: list[tuple[float, int]] = []
+    for i, t in enumerate(targets):
+        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or t < 0:
+            raise InvalidArgumentError(f"target times must be finite numbers of seconds >= 0; targets[{i}] = {t!r}")
+        pairs.append((float(t), i))
+    pairs.sort()
+    return pairs
+
+
+def add_lost_span(
+    spans: Sequence[tuple[float, float]], start: float, end: float
+) -> list[tuple[float, float]]:
+    """``spans`` with the span ``start``-``end`` (seconds) added: sorted, with overlapping or touching spans
+    merged and times rounded to the microsecond. An empty span leaves ``spans`` as they are."""
+    if end - start <= _SPAN_EPS:
+        return list(spans)
+    merged: list[tuple[float, float]] = []
+    for a, b in sorted([*spans, (round(start, 6), round(end, 6))]):
+        if merged and a <= merged[-1][1] + _SPAN_EPS:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+class ReaderBase:
+    """What the readers share besides decoding: the lost-span record, the checks at the start of
+    :meth:`~VideoReader.iter_frames`, closing and the context manager.
+
+    A subclass sets :attr:`info`, ``lost_spans = []`` and ``_closed = False`` in its ``__init__`` and
+    extends :meth:`close` to release what it holds.
+    """
+
+    info: VideoInfo
+    lost_spans: list[tuple[float, float]]
+    _closed: bool
+
+    def _add_lost(self, start: float, end: float) -> None:
+        """Record that ``start``-``end`` (seconds) could not be decoded."""
+        self.lost_spans = add_lost_span(self.lost_spans, start, end)
+
+    def _check_request(
+        self, targets: Sequence[float], max_side: int | None
+    ) -> tuple[list[tuple[float, int]], int | None]:
+        """The checked arguments of ``iter_frames``: ``(time, position)`` pairs sorted by time, and
+        ``max_side``. Raises :class:`VideoError` once the reader is closed."""
+        self._ensure_open()
+        return validate_targets(targets), validate_max_side(max_side)
+
+    def _ensure_open(self) -> None:
+        """Raise :class:`VideoError` if the reader was closed."""
+        if self._closed:
+            raise VideoError(f"reader for {self.info.source} is closed")
+
+    def close(self) -> None:
+        """Close the reader; later calls to ``iter_frames`` raise :class:`VideoError`."""
+        self._closed = True
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

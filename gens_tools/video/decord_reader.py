@@ -15,7 +15,6 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -31,7 +30,8 @@ from gens_tools.errors import (
     VideoNotFoundError,
 )
 from gens_tools.frames import Frame
-from gens_tools.video.pyav_reader import PyAVReader, fit_within, validate_max_side, validate_targets
+from gens_tools.video.base import ReaderBase, fit_within
+from gens_tools.video.pyav_reader import PyAVReader
 
 __all__ = ["DEFAULT_CHUNK", "DecordReader"]
 
@@ -66,7 +66,7 @@ def _keyframe_positions(path: Path) -> list[int]:
     return [int(i) for i in np.searchsorted(order, np.asarray(key_pts, dtype=np.int64))]
 
 
-class DecordReader:
+class DecordReader(ReaderBase):
     """Frames at chosen presentation times, decoded by decord.
 
     Each target time is mapped to the last frame whose presentation time is <= the target (decord's frame
@@ -149,8 +149,7 @@ class DecordReader:
     # ------------------------------------------------------------------ helpers
 
     def _open(self, size: tuple[int, int]) -> Any:
-        if self._closed:
-            raise VideoError(f"reader for {self.path} is closed")
+        self._ensure_open()
         vr = self._readers.get(size)
         if vr is not None:
             return vr
@@ -183,13 +182,6 @@ class DecordReader:
         idx = np.searchsorted(self._starts32, t + np.spacing(np.abs(t)), side="right") - 1
         return np.clip(idx, 0, len(self._starts32) - 1).astype(int).tolist()
 
-    def _add_lost(self, pos: int) -> None:
-        span = (round(float(self._starts[pos]), 6), round(float(self._stops[pos]), 6))
-        if self.lost_spans and abs(self.lost_spans[-1][1] - span[0]) < 1e-6:
-            self.lost_spans[-1] = (self.lost_spans[-1][0], span[1])
-        elif span not in self.lost_spans:
-            self.lost_spans.append(span)
-
     def _fetch(self, vr: Any, positions: list[int]) -> dict[int, np.ndarray]:
         """Decode ``positions``; a failing batch is retried frame by frame and failing frames are lost."""
         try:
@@ -202,7 +194,7 @@ class DecordReader:
             try:
                 out[p] = vr.get_batch([p]).asnumpy()[0]
             except self._decord.DECORDError:
-                self._add_lost(p)
+                self._add_lost(float(self._starts[p]), float(self._stops[p]))
         return out
 
     # ------------------------------------------------------------------ protocol
@@ -210,10 +202,7 @@ class DecordReader:
     def iter_frames(self, targets: Sequence[float], *, max_side: int | None = None) -> Iterator[Frame]:
         """Yield the frame on screen at each target time (seconds, ascending); see
         :meth:`gens_tools.video.base.VideoReader.iter_frames`."""
-        if self._closed:
-            raise VideoError(f"reader for {self.path} is closed")
-        pairs = validate_targets(targets)
-        side = validate_max_side(max_side)
+        pairs, side = self._check_request(targets, max_side)
         # targets past the end of the video have nothing on screen
         end_of_video = self.info.duration + (1.0 / self.info.fps if self.info.fps else 0.0)
         pairs = [(t, i) for t, i in pairs if t <= end_of_video + 1e-6]
@@ -251,18 +240,7 @@ class DecordReader:
     def close(self) -> None:
         """Release decord's readers."""
         self._readers.clear()
-        self._closed = True
-
-    def __enter__(self) -> DecordReader:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        super().close()
 
     def __repr__(self) -> str:
         return f"DecordReader({str(self.path)!r})"

@@ -19,7 +19,6 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from types import TracebackType
 
 from natsort import natsorted
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -28,12 +27,10 @@ from gens_tools.errors import (
     EmptyVideoError,
     InvalidArgumentError,
     NotAVideoError,
-    VideoError,
     VideoNotFoundError,
 )
 from gens_tools.frames import Frame
-from gens_tools.video.base import VideoInfo
-from gens_tools.video.pyav_reader import fit_within, validate_max_side, validate_targets
+from gens_tools.video.base import ReaderBase, VideoInfo, fit_within
 
 __all__ = ["IMAGE_SUFFIXES", "FolderReader", "parse_frame_name"]
 
@@ -65,7 +62,7 @@ def parse_frame_name(stem: str) -> tuple[str, float] | None:
     return None
 
 
-class FolderReader:
+class FolderReader(ReaderBase):
     """A :class:`~gens_tools.video.base.VideoReader` over a folder of frame images.
 
     Args:
@@ -153,10 +150,7 @@ class FolderReader:
         Targets past the end of the folder (last frame time + one frame interval) yield nothing; an image
         that cannot be read is skipped and its span recorded in :attr:`lost_spans`.
         """
-        if self._closed:
-            raise VideoError(f"reader for {self.directory} is closed")
-        pairs = validate_targets(targets)
-        max_side = validate_max_side(max_side)
+        pairs, max_side = self._check_request(targets, max_side)
         return self._iter(pairs, max_side)
 
     def _iter(self, pairs: list[tuple[float, int]], max_side: int | None) -> Iterator[Frame]:
@@ -188,31 +182,6 @@ class FolderReader:
         if size != image.size:
             image = image.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
         return image
-
-    def _add_lost(self, start: float, end: float) -> None:
-        spans = sorted({*self.lost_spans, (start, end)})
-        merged: list[tuple[float, float]] = []
-        for a, b in spans:
-            if merged and a <= merged[-1][1] + 1e-9:
-                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
-            else:
-                merged.append((a, b))
-        self.lost_spans = merged
-
-    def close(self) -> None:
-        """Mark the reader closed (no file stays open between calls)."""
-        self._closed = True
-
-    def __enter__(self) -> FolderReader:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"FolderReader({str(self.directory)!r}, {self.info.n_frames} frames, {self.info.duration:.3f}s)"

@@ -19,7 +19,6 @@ import os
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from types import TracebackType
 from typing import Any, NamedTuple
 
 from PIL import Image
@@ -33,9 +32,9 @@ from gens_tools.errors import (
     VideoNotFoundError,
 )
 from gens_tools.frames import Frame
-from gens_tools.video.base import VideoInfo
+from gens_tools.video.base import ReaderBase, VideoInfo, fit_within
 
-__all__ = ["PyAVReader", "ReadStats", "fit_within", "is_url", "validate_max_side", "validate_targets"]
+__all__ = ["PyAVReader", "ReadStats", "is_url"]
 
 _EPS = 1e-6
 # Demuxers FFmpeg uses for single pictures and text: such inputs are not videos.
@@ -56,40 +55,6 @@ def is_url(source: object) -> bool:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def fit_within(width: int, height: int, max_side: int | None) -> tuple[int, int]:
-    """The size ``(width, height)`` shrunk, aspect ratio kept, so the longer side is at most ``max_side``.
-
-    Never enlarges; ``max_side=None`` keeps the size.
-    """
-    longest = max(width, height)
-    if max_side is None or longest <= max_side:
-        return width, height
-    scale = max_side / longest
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
-def validate_max_side(max_side: int | None) -> int | None:
-    """Check ``max_side`` (``None`` or an integer >= 1) and return it."""
-    if max_side is None:
-        return None
-    if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 1:
-        raise InvalidArgumentError(f"max_side must be a positive integer number of pixels, got {max_side!r}")
-    return max_side
-
-
-def validate_targets(targets: Sequence[float]) -> list[tuple[float, int]]:
-    """Check target times (finite, >= 0) and return ``(time, position)`` pairs sorted by time."""
-    if isinstance(targets, str | bytes) or not isinstance(targets, Sequence):
-        raise InvalidArgumentError(f"targets must be a sequence of times in seconds, got {type(targets).__name__}")
-    pairs: list[tuple[float, int]] = []
-    for i, t in enumerate(targets):
-        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or t < 0:
-            raise InvalidArgumentError(f"target times must be finite numbers of seconds >= 0; targets[{i}] = {t!r}")
-        pairs.append((float(t), i))
-    pairs.sort()
-    return pairs
 
 
 @dataclass(slots=True)
@@ -132,7 +97,7 @@ def _map_open_error(source: str, exc: BaseException) -> VideoError:
     return VideoError(f"could not open {source}: {type(exc).__name__}: {exc}")
 
 
-class PyAVReader:
+class PyAVReader(ReaderBase):
     """A :class:`~gens_tools.video.base.VideoReader` backed by PyAV.
 
     Args:
@@ -425,18 +390,6 @@ class PyAVReader:
         dur = float(packet.duration * self._time_base) if packet.duration else self._nominal
         self._add_lost(max(0.0, start), max(0.0, start + dur))
 
-    def _add_lost(self, start: float, end: float) -> None:
-        if end - start <= _EPS:
-            return
-        spans = sorted([*self.lost_spans, (round(start, 6), round(end, 6))])
-        merged: list[tuple[float, float]] = []
-        for a, b in spans:
-            if merged and a <= merged[-1][1] + _EPS:
-                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
-            else:
-                merged.append((a, b))
-        self.lost_spans = merged
-
     def _picture(self, frame: Any, max_side: int | None) -> Image.Image:
         coded_w, coded_h = frame.width, frame.height
         shown_w = max(1, round(coded_w * self._sar))
@@ -459,10 +412,7 @@ class PyAVReader:
         end of the video or inside a lost span yield nothing. Several targets on the same frame share one
         converted picture.
         """
-        if self._closed:
-            raise VideoError(f"reader for {self.source} is closed")
-        pairs = validate_targets(targets)
-        max_side = validate_max_side(max_side)
+        pairs, max_side = self._check_request(targets, max_side)
         if not pairs:
             return iter(())
         return self._iter(pairs, max_side)
@@ -494,21 +444,10 @@ class PyAVReader:
     def close(self) -> None:
         """Close the reader: release the decoders of unfinished :meth:`iter_frames` passes (each pass holds
         its own, released when it ends); later calls to :meth:`iter_frames` raise :class:`VideoError`."""
-        self._closed = True
+        super().close()
         for cursor in list(self._cursors):
             cursor.close()
         self._cursors.clear()
-
-    def __enter__(self) -> PyAVReader:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         i = self.info

@@ -84,13 +84,8 @@ class WindowScorer:
             part = queue.popleft()
             limit = self.guard.limit
             if part.body_bytes > limit:  # prepared before the server taught us a lower limit (413)
-                try:
-                    sub, notes = await asyncio.to_thread(self.guard.refit, part, question, limit)
-                except TooLarge as exc:
-                    issues.append(f"request-size guard: {exc}")
+                if not await self._refit(part, question, limit, queue, issues):
                     return _unscored(job, issues, usage, t0)
-                issues += notes
-                queue.extendleft(reversed(sub))
                 continue
             try:
                 content, retries = await post_chat(client, part.body, job.cache_key)
@@ -107,13 +102,8 @@ class WindowScorer:
                         f"server rejected a {part.body_bytes}-byte request as too large (HTTP 413); "
                         f"sending at most {new_limit} bytes from now on"
                     )
-                    try:
-                        sub, notes = await asyncio.to_thread(self.guard.refit, part, question, new_limit)
-                    except TooLarge as exc2:
-                        issues.append(f"request-size guard: {exc2}")
+                    if not await self._refit(part, question, new_limit, queue, issues):
                         return _unscored(job, issues, usage, t0)
-                    issues += notes
-                    queue.extendleft(reversed(sub))
                     continue
                 issues.append(await self.failures.describe(exc, client, call))
                 return _unscored(job, issues, usage, t0)
@@ -131,6 +121,18 @@ class WindowScorer:
         usage["image_side"] = min(p.side for p, _ in replies)
         usage["jpeg_quality"] = min(p.quality for p, _ in replies)
         return self._combine(job, replies, issues, usage, t0)
+
+    async def _refit(self, part: Part, question: str, limit: int, queue: deque[Part], issues: list[str]) -> bool:
+        """Re-encode ``part`` into requests of at most ``limit`` bytes, to be sent next (at the front of
+        ``queue``). Returns ``False``, with the reason added to ``issues``, when it cannot be made to fit."""
+        try:
+            sub, notes = await asyncio.to_thread(self.guard.refit, part, question, limit)
+        except TooLarge as exc:
+            issues.append(f"request-size guard: {exc}")
+            return False
+        issues += notes
+        queue.extendleft(reversed(sub))
+        return True
 
     def _combine(
         self,

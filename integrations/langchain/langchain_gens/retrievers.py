@@ -10,7 +10,14 @@ from typing import Any, Literal, Self
 from gens_tools.access import AccessPolicy, is_url
 from gens_tools.frames import Frame, FrameSelection
 from gens_tools.sampling.base import FrameSampler
-from gens_tools.tool_args import FrameRequest, check_image_options, resolve_sampler, validate_frame_request
+from gens_tools.tool_args import (
+    FrameRequest,
+    asample_request,
+    check_image_options,
+    resolve_sampler,
+    sample_request,
+    validate_frame_request,
+)
 from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
@@ -103,20 +110,6 @@ class GenSVideoRetriever(BaseRetriever):
             policy=self.policy,
         )
 
-    def _sample_kwargs(self, request: FrameRequest) -> dict[str, Any]:
-        return {
-            "sampler": self.frame_sampler,
-            "k": request.k,
-            "fps": self.fps,
-            "start": request.start,
-            "end": request.end,
-            "max_side": self.max_side,
-            "min_gap": self.min_gap,
-            "cache": self.cache,
-            "backend": self.backend,
-            "policy": self.policy,
-        }
-
     def _get_relevant_documents(
         self,
         query: str,
@@ -126,10 +119,7 @@ class GenSVideoRetriever(BaseRetriever):
         start: float | str | None = None,
         end: float | str | None = None,
     ) -> list[Document]:
-        from gens_tools.pipeline import sample_frames
-
-        request = self._request(query, k, start, end)
-        selection = sample_frames(request.video, request.question, **self._sample_kwargs(request))
+        selection = sample_request(self, self._request(query, k, start, end))
         return self._documents(selection)
 
     async def _aget_relevant_documents(
@@ -143,10 +133,7 @@ class GenSVideoRetriever(BaseRetriever):
     ) -> list[Document]:
         import asyncio
 
-        from gens_tools.pipeline import asample_frames
-
-        request = self._request(query, k, start, end)
-        selection = await asample_frames(request.video, request.question, **self._sample_kwargs(request))
+        selection = await asample_request(self, self._request(query, k, start, end))
         return await asyncio.to_thread(self._documents, selection)
 
     def _save_dir(self, selection: FrameSelection) -> Path:
@@ -165,14 +152,12 @@ class GenSVideoRetriever(BaseRetriever):
 
     def _document(self, selection: FrameSelection, frame: Frame, name: str) -> Document:
         t = frame.timestamp
-        span = next((s for s in selection.spans if s.start - 1e-6 <= t < s.end - 1e-6), None)
+        span = selection.span_of(frame)
         if span is not None:
             start_s, end_s = span.start, span.end
             where = f", in the relevant span {span_line(span)}"
         else:
-            start_s, end_s = t, t + 1.0 / selection.fps
-            if selection.duration is not None:
-                end_s = min(end_s, selection.duration)
+            start_s, end_s = selection.frame_interval(frame)
             where = ""
         metadata: dict[str, Any] = {
             "source": selection.video,

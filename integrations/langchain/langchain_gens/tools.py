@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, Self, TypeAlias
 
@@ -14,8 +16,10 @@ from gens_tools.tool_args import (
     DEFAULT_K,
     TIME_FORMAT_HELP,
     FrameRequest,
+    asample_request,
     check_image_options,
     resolve_sampler,
+    sample_request,
     tool_error_text,
     validate_frame_request,
 )
@@ -36,6 +40,16 @@ ToolContent: TypeAlias = str | list[dict[str, Any]]
 Artifact: TypeAlias = FrameSelection | dict[str, Any]
 
 __all__ = ["DEFAULT_K", "GenSFrameInput", "GenSFrameTool"]
+
+
+@contextmanager
+def _as_tool_errors() -> Iterator[None]:
+    """Turn errors caused by the call's arguments (:data:`~gens_tools.tool_args.AGENT_ERRORS`) into a
+    :class:`ToolException` the model reads; other errors propagate."""
+    try:
+        yield
+    except AGENT_ERRORS as exc:
+        raise ToolException(tool_error_text(exc)) from exc
 
 
 class GenSFrameInput(BaseModel):
@@ -208,20 +222,6 @@ class GenSFrameTool(BaseTool):
             video, question, k=k, start=start, end=end, default_k=self.default_k, policy=self.policy
         )
 
-    def _sample_kwargs(self, request: FrameRequest) -> dict[str, Any]:
-        return {
-            "sampler": self.frame_sampler,
-            "k": request.k,
-            "fps": self.fps,
-            "start": request.start,
-            "end": request.end,
-            "max_side": self.max_side,
-            "min_gap": self.min_gap,
-            "cache": self.cache,
-            "backend": self.backend,
-            "policy": self.policy,
-        }
-
     def _respond(self, video: str, selection: FrameSelection) -> tuple[ToolContent, Artifact]:
         text = describe_selection(selection, video_label=video, max_spans=self.max_spans)
         artifact = selection_to_artifact(selection, self.artifact_format, jpeg_quality=self.jpeg_quality)
@@ -241,13 +241,8 @@ class GenSFrameTool(BaseTool):
         run_manager: CallbackManagerForToolRun | None = None,
     ) -> tuple[ToolContent, Artifact]:
         """Choose the frames; bad arguments raise :class:`ToolException` with a readable message."""
-        from gens_tools.pipeline import sample_frames
-
-        try:
-            request = self._request(video, question, k, start, end)
-            selection = sample_frames(request.video, request.question, **self._sample_kwargs(request))
-        except AGENT_ERRORS as exc:
-            raise ToolException(tool_error_text(exc)) from exc
+        with _as_tool_errors():
+            selection = sample_request(self, self._request(video, question, k, start, end))
         return self._respond(video, selection)
 
     async def _arun(
@@ -260,13 +255,8 @@ class GenSFrameTool(BaseTool):
         run_manager: AsyncCallbackManagerForToolRun | None = None,
     ) -> tuple[ToolContent, Artifact]:
         """Async form of :meth:`_run`: decoding and scoring run in a worker thread."""
-        from gens_tools.pipeline import asample_frames
-
-        try:
-            request = self._request(video, question, k, start, end)
-            selection = await asample_frames(request.video, request.question, **self._sample_kwargs(request))
-        except AGENT_ERRORS as exc:
-            raise ToolException(tool_error_text(exc)) from exc
+        with _as_tool_errors():
+            selection = await asample_request(self, self._request(video, question, k, start, end))
         if self.images_in_content or self.artifact_format == "json":
             return await asyncio.to_thread(self._respond, video, selection)
         return self._respond(video, selection)

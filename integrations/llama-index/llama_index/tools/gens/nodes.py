@@ -8,7 +8,7 @@ import os
 from collections.abc import Sequence
 
 from gens_tools.assistants.budget import FramePlan
-from gens_tools.frames import Frame, FrameSelection, ScoredSpan, format_timestamp
+from gens_tools.frames import Frame, FrameSelection, format_timestamp
 from llama_index.core.base.llms.types import ContentBlock, ImageBlock, TextBlock
 from llama_index.core.schema import ImageNode, NodeWithScore
 
@@ -41,26 +41,12 @@ def _video_name(source: str) -> str:
     return os.path.basename(source.rstrip("/\\")) or source
 
 
-def _span_of(frame: Frame, spans: Sequence[ScoredSpan]) -> ScoredSpan | None:
-    for span in spans:
-        if span.start - 1e-6 <= frame.timestamp < span.end - 1e-9:
-            return span
-    return None
-
-
 def frame_text(frame: Frame, selection: FrameSelection) -> str:
     """The one-line caption of a frame: its timestamp, the video and its score."""
     return (
         f"Frame at [{frame.label}] ({frame.timestamp:.1f} s) of {_video_name(selection.video)}, "
         f"{_score_text(frame.score)}"
     )
-
-
-def _frame_end(frame: Frame, selection: FrameSelection) -> float:
-    end = frame.timestamp + 1.0 / selection.fps
-    if selection.duration is not None:
-        end = min(end, max(selection.duration, frame.timestamp))
-    return round(end, 3)
 
 
 def frame_node(
@@ -79,17 +65,18 @@ def frame_node(
     the sampler scored nothing, e.g. uniform sampling).
     """
     jpeg = frame.to_jpeg(quality=jpeg_quality, max_side=image_max_side)
+    start, end = selection.frame_interval(frame)
     metadata: dict[str, object] = {
         "source": selection.video,
         "timestamp_s": round(frame.timestamp, 3),
         "label": frame.label,
-        "start": round(frame.timestamp, 3),
-        "end": _frame_end(frame, selection),
+        "start": round(start, 3),
+        "end": round(end, 3),
         "score": frame.score,
         "frame_index": frame.index,
         "sampler": selection.sampler,
     }
-    span = _span_of(frame, selection.spans)
+    span = selection.span_of(frame)
     if span is not None:
         metadata["span_start"] = round(span.start, 3)
         metadata["span_end"] = round(span.end, 3)

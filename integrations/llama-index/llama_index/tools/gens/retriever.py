@@ -22,6 +22,7 @@ from gens_tools.tool_args import (
     check_k,
     check_range,
     resolve_sampler,
+    sample_request,
     validate_frame_request,
 )
 from llama_index.core.base.base_retriever import BaseRetriever
@@ -134,27 +135,10 @@ class GenSFrameRetriever(BaseRetriever):
             policy=self.policy,
         )
 
-    def _sample_kwargs(self, request: FrameRequest) -> dict[str, Any]:
-        return {
-            "sampler": self.sampler,
-            "k": request.k,
-            "fps": self.fps,
-            "start": request.start,
-            "end": request.end,
-            "max_side": self.max_side,
-            "min_gap": self.min_gap,
-            "cache": self.cache,
-            "backend": self.backend,
-            "policy": self.policy,
-        }
-
     def retrieve_selection(self, query: QueryType) -> FrameSelection:
         """Run the sampler for ``query`` and return the whole :class:`~gens_tools.FrameSelection` (frames,
         spans, timings), not just nodes."""
-        from gens_tools.pipeline import sample_frames
-
-        request = self.request_for(query)
-        return sample_frames(request.video, request.question, **self._sample_kwargs(request))
+        return sample_request(self, self.request_for(query))
 
     async def aretrieve_selection(self, query: QueryType) -> FrameSelection:
         """Async :meth:`retrieve_selection` (decoding and scoring run in a worker thread)."""

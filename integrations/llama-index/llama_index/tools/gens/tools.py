@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from gens_tools.access import AccessPolicy
@@ -33,8 +34,10 @@ from gens_tools.tool_args import (
     DEFAULT_K,
     TIME_FORMAT_HELP,
     FrameRequest,
+    asample_request,
     check_image_options,
     resolve_sampler,
+    sample_request,
     tool_error_text,
     validate_frame_request,
 )
@@ -163,6 +166,19 @@ class GenSFramesTool(FunctionTool):
             return _error_output(self.metadata.get_name(), exc, kwargs)
 
 
+@dataclass
+class _FramesToolSettings:
+    """How a frames tool samples (a :class:`~gens_tools.tool_args.SamplingSettings`)."""
+
+    sampler: FrameSampler
+    fps: float
+    max_side: int | None
+    cache: Any
+    backend: str
+    policy: AccessPolicy | None
+    min_gap: float = 0.0
+
+
 _FRAMES_DESCRIPTION = (
     "Look at a video. Returns the frames most relevant to your question, in time order, each with its "
     "timestamp [hh:mm:ss.s] and relevance score (0-5, from the GenS frame sampler), plus the time spans found "
@@ -208,8 +224,6 @@ def make_frames_tool(
     The :class:`ToolOutput`'s ``raw_output`` is a :class:`FrameToolResult` (the blocks) whose ``selection``
     is the :class:`gens_tools.FrameSelection`.
     """
-    from gens_tools.pipeline import asample_frames, sample_frames
-
     if not isinstance(policy, AccessPolicy):
         raise InvalidArgumentError("make_frames_tool needs an AccessPolicy saying which videos may be opened")
     bound = policy.check(os.fspath(video)) if video is not None else None
@@ -227,18 +241,9 @@ def make_frames_tool(
             policy=policy,
         )
 
-    def _options(request: FrameRequest) -> dict[str, Any]:
-        return {
-            "sampler": sampler_obj,
-            "k": request.k,
-            "fps": fps,
-            "start": request.start,
-            "end": request.end,
-            "max_side": max_side,
-            "cache": cache,
-            "backend": backend,
-            "policy": policy,
-        }
+    settings = _FramesToolSettings(
+        sampler=sampler_obj, fps=fps, max_side=max_side, cache=cache, backend=backend, policy=policy
+    )
 
     def _blocks(selection: FrameSelection) -> FrameToolResult:
         plan = None
@@ -256,12 +261,10 @@ def make_frames_tool(
         return FrameToolResult(blocks, selection)
 
     def video_frames(**kwargs: Any) -> FrameToolResult:
-        request = _request(kwargs)
-        return _blocks(sample_frames(request.video, request.question, **_options(request)))
+        return _blocks(sample_request(settings, _request(kwargs)))
 
     async def avideo_frames(**kwargs: Any) -> FrameToolResult:
-        request = _request(kwargs)
-        selection = await asample_frames(request.video, request.question, **_options(request))
+        selection = await asample_request(settings, _request(kwargs))
         return await asyncio.to_thread(_blocks, selection)  # JPEG encoding off the event loop
 
     schema = _args_schema(f"{name}_args", with_video=bound is None, with_k=True, policy=policy, default_k=default_k)
