@@ -45,6 +45,8 @@ class _Bars:
             bar = tqdm(total=event.total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True)
             self._bars[event.stage] = bar
         bar.n = event.done
+        if event.message:
+            bar.set_postfix_str(event.message, refresh=False)
         bar.refresh()
 
     def close(self) -> None:
@@ -75,6 +77,7 @@ def add_sampler_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--model", help="model id or local path (gens-3b, gens, similarity) or served model name (remote)")
     g.add_argument("--base-url", help="OpenAI-compatible endpoint for --sampler remote, e.g. http://127.0.0.1:8000/v1")
     g.add_argument("--device", help="torch device for in-process models (default: cuda if available, else cpu)")
+    g.add_argument("--dtype", help="torch dtype for in-process models (default: bfloat16 on cuda, float32 on cpu)")
     g.add_argument("--concurrency", type=int, help="remote sampler: windows scored in parallel (default: 8)")
     g.add_argument("--window-size", type=int, help="frames per sampler call (default: the sampler's, 256 for GenS)")
 
@@ -107,7 +110,7 @@ def sampler_from_args(args: argparse.Namespace) -> Any:
 
     options: dict[str, Any] = {"window_size": args.window_size}
     if args.sampler in ("gens-3b", "gens", "similarity"):
-        options.update(model=args.model, device=args.device)
+        options.update(model=args.model, device=args.device, dtype=args.dtype)
     elif args.sampler == "remote":
         if not args.base_url or not args.model:
             raise GensToolsError("--sampler remote needs --base-url URL and --model NAME")
