@@ -39,8 +39,9 @@ from gens_tools.models.aria_inputs import (
     make_image_processor,
     preprocess_frames,
 )
-from gens_tools.models.device import pick_attn_implementation, pick_device_and_dtype, require_transformers
-from gens_tools.models.loading import guard_oom, resolve_model_path
+from gens_tools.models.device import require_transformers
+from gens_tools.models.loading import guard_oom
+from gens_tools.models.local_base import check_positive_int, is_positive_int, plan_load
 from gens_tools.models.prefix_cache import DEFAULT_MAX_BYTES, PrefixCache, PrefixState, prefix_key
 from gens_tools.progress import ProgressCallback, emit
 from gens_tools.sampling.base import FrameSampler, Window, WindowScores
@@ -242,17 +243,12 @@ def _loading_oom_guard(device: torch.device) -> Iterator[None]:
 # ------------------------------------------------------------------------------------------- sampler
 
 
-def _positive_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
 def _check_options(window_size: object, max_new_tokens: object, batch_size: object) -> None:
-    if not (_positive_int(window_size) and isinstance(window_size, int) and window_size <= MAX_WINDOW_SIZE):
+    if not (is_positive_int(window_size) and isinstance(window_size, int) and window_size <= MAX_WINDOW_SIZE):
         raise InvalidArgumentError(f"window_size must be an integer from 1 to {MAX_WINDOW_SIZE}, got {window_size!r}")
-    if max_new_tokens is not None and not _positive_int(max_new_tokens):
-        raise InvalidArgumentError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}")
-    if not _positive_int(batch_size):
-        raise InvalidArgumentError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if max_new_tokens is not None:
+        check_positive_int("max_new_tokens", max_new_tokens)
+    check_positive_int("batch_size", batch_size)
 
 
 class GenSAriaSampler(FrameSampler):
@@ -301,12 +297,17 @@ class GenSAriaSampler(FrameSampler):
         progress: ProgressCallback | None = None,
     ) -> None:
         _check_options(window_size, max_new_tokens, batch_size)
-        require_transformers()
-        path = resolve_model_path(model, revision=revision)
-        dev, dt = pick_device_and_dtype(device, dtype)
-        attn = pick_attn_implementation(attn_implementation, device=dev, dtype=dt)
-        tokenizer = load_tokenizer(path)  # cheap: fail before loading 51 GB of weights
-        loaded, facts = load_gens_model(path, device=dev, dtype=dt, attn_implementation=attn, progress=progress)
+        plan = plan_load(
+            model, revision=revision, device=device, dtype=dtype, attn_implementation=attn_implementation
+        )
+        tokenizer = load_tokenizer(plan.path)  # cheap: fail before loading 51 GB of weights
+        loaded, facts = load_gens_model(
+            plan.path,
+            device=plan.device,
+            dtype=plan.dtype,
+            attn_implementation=plan.attn_implementation,
+            progress=progress,
+        )
         self._setup(
             loaded,
             tokenizer,

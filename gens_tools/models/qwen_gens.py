@@ -34,15 +34,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from gens_tools.errors import InvalidArgumentError, ModelUnavailableError, SamplerError
-from gens_tools.models.device import (
-    pick_attn_implementation,
-    pick_device_and_dtype,
-    require_transformers,
+from gens_tools.models.device import require_transformers
+from gens_tools.models.loading import check_options, guard_oom
+from gens_tools.models.local_base import (
+    LocalSampler,
+    check_positive_int,
+    is_positive_int,
+    optional_cache,
+    plan_load,
 )
-from gens_tools.models.loading import check_options, guard_oom, resolve_model_path
 from gens_tools.models.prefix_cache import PrefixCache, PrefixState, prefix_key, tensor_bytes
 from gens_tools.progress import ProgressCallback, emit
-from gens_tools.sampling.base import FrameSampler, Window, WindowScores
+from gens_tools.sampling.base import Window, WindowScores
 from gens_tools.sampling.parser import parse_gens_output
 from gens_tools.sampling.prompt import GENS_INSTRUCTION, build_prompt_text, validate_question
 
@@ -126,7 +129,7 @@ class _Pending:
     prefix_seconds: float
 
 
-class GenS3BSampler(FrameSampler):
+class GenS3BSampler(LocalSampler):
     """GenS-3B (Qwen2.5-VL-3B) scoring windows of frames in-process.
 
     Args:
@@ -170,10 +173,10 @@ class GenS3BSampler(FrameSampler):
         **options: Any,
     ) -> None:
         check_options(self._setup, options)
-        transformers = require_transformers()
-        path = resolve_model_path(model, revision=revision)
-        dev, dt = pick_device_and_dtype(device, dtype)
-        attn = pick_attn_implementation(attn_implementation, device=dev, dtype=dt)
+        plan = plan_load(
+            model, revision=revision, device=device, dtype=dtype, attn_implementation=attn_implementation
+        )
+        transformers, path = plan.transformers, plan.path
         try:
             config = transformers.AutoConfig.from_pretrained(path)
         except (OSError, ValueError) as exc:
@@ -186,7 +189,7 @@ class GenS3BSampler(FrameSampler):
             )
         try:
             net = transformers.Qwen2_5_VLForConditionalGeneration.from_pretrained(
-                path, dtype=dt, attn_implementation=attn
+                path, dtype=plan.dtype, attn_implementation=plan.attn_implementation
             )
             tokenizer = transformers.AutoTokenizer.from_pretrained(path)
             image_processor = load_qwen_image_processor(path)
@@ -195,28 +198,8 @@ class GenS3BSampler(FrameSampler):
                 f"model {os.fspath(model)!r} at {str(path)!r} cannot be loaded ({exc}); download it again "
                 f"(`hf download {os.fspath(model)}`) or pass a complete folder"
             ) from exc
-        net = net.to(dev).eval()
+        net = net.to(plan.device).eval()
         self._setup(net, tokenizer, image_processor, model_id=os.fspath(model), **options)
-
-    @classmethod
-    def from_components(
-        cls,
-        model: Any,
-        tokenizer: Any,
-        image_processor: Any,
-        *,
-        model_id: str | None = None,
-        **options: Any,
-    ) -> GenS3BSampler:
-        """Build the sampler around an already loaded model, tokenizer and image processor.
-
-        ``model_id`` names the model in prefix-cache keys (default: the model's ``name_or_path``, else an id
-        unique to this object). Other options as in the constructor (except loading options)."""
-        check_options(cls._setup, options)
-        self = cls.__new__(cls)
-        name = model_id or getattr(model, "name_or_path", "") or f"in-memory-{id(model):x}"
-        self._setup(model.eval(), tokenizer, image_processor, model_id=name, **options)
-        return self
 
     # ----------------------------------------------------------------------------------------------- setup
     def _setup(
@@ -239,15 +222,10 @@ class GenS3BSampler(FrameSampler):
     ) -> None:
         import torch
 
-        if isinstance(window_size, bool) or not isinstance(window_size, int) or window_size < 1:
-            raise InvalidArgumentError(f"window_size must be a positive integer, got {window_size!r}")
-        if max_new_tokens is not None and (
-            isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1
-        ):
-            raise InvalidArgumentError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}")
-        if batch_size != "auto" and (
-            isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
-        ):
+        check_positive_int("window_size", window_size)
+        if max_new_tokens is not None:
+            check_positive_int("max_new_tokens", max_new_tokens)
+        if batch_size != "auto" and not is_positive_int(batch_size):
             raise InvalidArgumentError(f"batch_size must be a positive integer or 'auto', got {batch_size!r}")
         config = model.config
         vision = config.vision_config
@@ -275,14 +253,8 @@ class GenS3BSampler(FrameSampler):
         if reserved:
             raise InvalidArgumentError(f"generate_kwargs may not set {', '.join(sorted(reserved))}")
         self.generate_kwargs = extra
-        if isinstance(prefix_cache, PrefixCache):
-            self.prefix_cache: PrefixCache | None = prefix_cache
-        else:
-            self.prefix_cache = PrefixCache() if prefix_cache else None
-        if isinstance(feature_cache, PrefixCache):
-            self.feature_cache: PrefixCache | None = feature_cache
-        else:
-            self.feature_cache = PrefixCache(DEFAULT_FEATURE_CACHE_BYTES) if feature_cache else None
+        self.prefix_cache = optional_cache(prefix_cache)
+        self.feature_cache = optional_cache(feature_cache, DEFAULT_FEATURE_CACHE_BYTES)
         self._factor = factor
         self._merge = int(vision.spatial_merge_size)
         self._image_token_id = int(config.image_token_id)
@@ -559,16 +531,6 @@ class GenS3BSampler(FrameSampler):
         return results
 
     # ---------------------------------------------------------------------------------------- interface
-    def _check_window(self, window: Window) -> None:
-        if self._closed:
-            raise SamplerError("this sampler was closed")
-        if len(window) == 0:
-            raise InvalidArgumentError("a window needs at least one frame")
-        if len(window) > self.window_size:
-            raise InvalidArgumentError(
-                f"window {window.index} has {len(window)} frames; this sampler takes at most {self.window_size}"
-            )
-
     def score_window(self, window: Window, question: str) -> WindowScores:
         """Score one window's frames for ``question`` (frame prefix reused when cached)."""
         question = validate_question(question)

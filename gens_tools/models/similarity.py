@@ -31,10 +31,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from gens_tools.errors import InvalidArgumentError, ModelUnavailableError, SamplerError
-from gens_tools.models.device import pick_device_and_dtype, require_transformers
-from gens_tools.models.loading import check_options, guard_oom, resolve_model_path
+from gens_tools.models.loading import check_options, guard_oom
+from gens_tools.models.local_base import LocalSampler, check_positive_int, optional_cache, plan_load
 from gens_tools.models.prefix_cache import PrefixCache, prefix_key
-from gens_tools.sampling.base import FrameSampler, Window, WindowScores
+from gens_tools.sampling.base import Window, WindowScores
 from gens_tools.sampling.prompt import validate_question
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ DEFAULT_CLIP_CENTER = 0.2
 DEFAULT_EMBEDDING_CACHE_BYTES = 256 * 1024**2
 
 
-class SimilaritySampler(FrameSampler):
+class SimilaritySampler(LocalSampler):
     """Frame relevance by CLIP/SigLIP image–text similarity (the paper's baseline).
 
     Args:
@@ -77,29 +77,17 @@ class SimilaritySampler(FrameSampler):
         **options: Any,
     ) -> None:
         check_options(self._setup, options)
-        transformers = require_transformers()
-        path = resolve_model_path(model, revision=revision)
-        dev, dt = pick_device_and_dtype(device, dtype)
+        plan = plan_load(model, revision=revision, device=device, dtype=dtype)
+        transformers, path = plan.transformers, plan.path
         try:
-            net = transformers.AutoModel.from_pretrained(path, dtype=dt)
+            net = transformers.AutoModel.from_pretrained(path, dtype=plan.dtype)
             tokenizer = transformers.AutoTokenizer.from_pretrained(path)
             image_processor = transformers.AutoImageProcessor.from_pretrained(path)
         except (OSError, ValueError) as exc:
             raise ModelUnavailableError(
                 f"cannot load the similarity model {os.fspath(model)!r} from {str(path)!r}: {exc}"
             ) from exc
-        self._setup(net.to(dev).eval(), tokenizer, image_processor, model_id=os.fspath(model), **options)
-
-    @classmethod
-    def from_components(
-        cls, model: Any, tokenizer: Any, image_processor: Any, *, model_id: str | None = None, **options: Any
-    ) -> SimilaritySampler:
-        """Build the sampler around an already loaded model, tokenizer and image processor."""
-        check_options(cls._setup, options)
-        self = cls.__new__(cls)
-        name = model_id or getattr(model, "name_or_path", "") or f"in-memory-{id(model):x}"
-        self._setup(model.eval(), tokenizer, image_processor, model_id=name, **options)
-        return self
+        self._setup(net.to(plan.device).eval(), tokenizer, image_processor, model_id=os.fspath(model), **options)
 
     def _setup(
         self,
@@ -117,9 +105,8 @@ class SimilaritySampler(FrameSampler):
     ) -> None:
         import torch
 
-        for label, value in (("window_size", window_size), ("batch_size", batch_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidArgumentError(f"{label} must be a positive integer, got {value!r}")
+        check_positive_int("window_size", window_size)
+        check_positive_int("batch_size", batch_size)
         if not (hasattr(model, "get_image_features") and hasattr(model, "get_text_features")):
             raise InvalidArgumentError(
                 f"{model_id!r} ({type(model).__name__}) is not an image–text model: it needs "
@@ -144,10 +131,7 @@ class SimilaritySampler(FrameSampler):
         self.center = float(center)
         self.scale = scale
         self.min_score = float(min_score)
-        if isinstance(embedding_cache, PrefixCache):
-            self.embedding_cache: PrefixCache | None = embedding_cache
-        else:
-            self.embedding_cache = PrefixCache(DEFAULT_EMBEDDING_CACHE_BYTES) if embedding_cache else None
+        self.embedding_cache = optional_cache(embedding_cache, DEFAULT_EMBEDDING_CACHE_BYTES)
         model_type = str(getattr(model.config, "model_type", ""))
         text_config = getattr(model.config, "text_config", model.config)
         self._max_text = int(getattr(text_config, "max_position_embeddings", 77))
@@ -231,14 +215,7 @@ class SimilaritySampler(FrameSampler):
     def score_window(self, window: Window, question: str) -> WindowScores:
         """Score every frame of ``window`` by its similarity to ``question``."""
         question = validate_question(question)
-        if self._closed:
-            raise SamplerError("this sampler was closed")
-        if len(window) == 0:
-            raise InvalidArgumentError("a window needs at least one frame")
-        if len(window) > self.window_size:
-            raise InvalidArgumentError(
-                f"window {window.index} has {len(window)} frames; this sampler takes at most {self.window_size}"
-            )
+        self._check_window(window)
         with self._lock, guard_oom(len(window)):
             images = self._window_embeddings(window)
             text = self.embed_text(question)
