@@ -104,6 +104,15 @@ def add_selection_options(parser: argparse.ArgumentParser, *, default_k: int | N
     parser.add_argument("--progress", action="store_true", help="progress bars even when stderr is not a terminal")
 
 
+def check_video(args: argparse.Namespace) -> None:
+    """Open the video once (cheap: metadata and the first frame) so that a missing or unreadable video is
+    reported before a sampler loads gigabytes of model weights."""
+    from gens_tools.video import open_video
+
+    with open_video(args.video, backend=args.backend, fps=args.frame_rate):
+        pass
+
+
 def sampler_from_args(args: argparse.Namespace) -> Any:
     """Build the sampler the parsed options ask for."""
     from gens_tools.sampling.registry import make_sampler
@@ -142,6 +151,7 @@ def _selection_table(selection: Any) -> str:
 def _cmd_sample(args: argparse.Namespace) -> int:
     from gens_tools.pipeline import sample_frames
 
+    check_video(args)
     sampler = sampler_from_args(args)
     bars = progress_bars(args.quiet, force=args.progress)
     try:

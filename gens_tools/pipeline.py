@@ -165,6 +165,8 @@ def sample_frames(
     side = max_side or sampler_obj.preferred_max_side or DEFAULT_MAX_SIDE
 
     with contextlib.ExitStack() as stack:
+        if isinstance(sampler, str):
+            stack.callback(sampler_obj.close)  # built here from its name, so released here
         if isinstance(cache, FrameCache):
             store = cache
         elif cache:

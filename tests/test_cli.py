@@ -54,6 +54,7 @@ def test_sample_json_and_out(video_40s: Path, tmp_path: Path, capsys: pytest.Cap
     ("argv", "message"),
     [
         (["sample", "{missing}", "q"], "not found"),
+        (["sample", "{missing}", "q", "--sampler", "gens-3b"], "not found"),  # before any model loads
         (["sample", "{video}", ""], "question is empty"),
         (["sample", "{video}", "q", "-k", "0"], "k must be a positive integer"),
         (["sample", "{video}", "q", "--start", "100"], "past the end"),

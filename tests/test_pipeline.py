@@ -229,3 +229,15 @@ def test_frame_folder_with_a_given_frame_rate(tmp_path: Path) -> None:
     # Another rate gives other timestamps, so it must not be served from the first request's cache entry.
     sel2 = sample_frames(folder, "q", k=2, frame_rate=2.0, sampler=TimeCodeGenS((7.0, 8.0)))
     assert sel2.duration == pytest.approx(20.0, abs=0.6)
+
+
+def test_sampler_built_from_a_name_is_closed(video_40s: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gens_tools.sampling.uniform import UniformSampler
+
+    closed: list[bool] = []
+    monkeypatch.setattr(UniformSampler, "close", lambda self: closed.append(True))
+    sample_frames(video_40s, "q", sampler="uniform", k=2)
+    assert closed == [True]
+    mine = UniformSampler()
+    sample_frames(video_40s, "q", sampler=mine, k=2)
+    assert closed == [True], "a sampler passed in belongs to the caller and stays open"

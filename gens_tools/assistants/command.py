@@ -132,9 +132,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from gens_tools.assistants import make_assistant, provider_for
-    from gens_tools.cli import progress_bars, sampler_from_args
+    from gens_tools.cli import check_video, progress_bars, sampler_from_args
     from gens_tools.qa import VideoQA
 
+    check_video(args)
     provider, _ = provider_for(args.assistant)
     assistant = make_assistant(args.assistant, **_assistant_options(args, provider))
     try:
