@@ -14,6 +14,7 @@ import math
 import os
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from gens_tools.access import AccessPolicy
@@ -108,6 +109,66 @@ def _windows_from_stream(
             w_index += 1
 
 
+@dataclass(slots=True)
+class _Scored:
+    """Per-grid-position scores and what scoring them took."""
+
+    scores: list[float | None]
+    reports: list[WindowReport] = field(default_factory=list)
+    available: list[bool] | None = None  # grid positions that decoded (None: all)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _score_timestamps(
+    sampler: FrameSampler, question: str, grid: Sequence[float], key: str, progress: ProgressCallback | None
+) -> _Scored:
+    """Score windows that carry only timestamps (samplers that need no pictures, e.g. uniform)."""
+    t0 = time.perf_counter()
+    plan = plan_windows(len(grid), sampler.window_size)
+    windows = [
+        Window(i, [Frame(timestamp=grid[p], index=p) for p in rng], video_key=key) for i, rng in enumerate(plan)
+    ]
+    results = list(sampler.score_windows(windows, question, total=len(windows), progress=progress))
+    return _Scored(
+        scores=merge_window_scores(len(grid), ((list(r), res) for r, res in zip(plan, results, strict=True))),
+        reports=[_report(w, res, len(w)) for w, res in zip(windows, results, strict=True)],
+        timings={"score": time.perf_counter() - t0},
+    )
+
+
+def _score_streamed(
+    sampler: FrameSampler,
+    question: str,
+    frames: Iterator[Frame],
+    n: int,
+    key: str,
+    progress: ProgressCallback | None,
+) -> _Scored:
+    """Score decoded frames window by window as they stream; only the windows in flight hold pictures."""
+    plan = plan_windows(n, sampler.window_size)
+    clock = _Clock()
+    t0 = time.perf_counter()
+    stream = clock.timed(frames)
+    positions: list[list[int]] = []
+    shapes: list[Window] = []  # the windows without their pictures, for the report
+
+    def windows_iter() -> Iterator[Window]:
+        for pos, window in _windows_from_stream(stream, plan, key):
+            positions.append(pos)
+            shapes.append(Window(window.index, [Frame(window.start), Frame(window.end)]))
+            yield window
+
+    results = list(sampler.score_windows(windows_iter(), question, total=len(plan), progress=progress))
+    elapsed = time.perf_counter() - t0
+    seen = {p for pos in positions for p in pos}
+    return _Scored(
+        scores=merge_window_scores(n, zip(positions, results, strict=True)),
+        reports=[_report(w, res, len(pos)) for w, res, pos in zip(shapes, results, positions, strict=True)],
+        available=[i in seen for i in range(n)],
+        timings={"decode": clock.decode, "score": max(0.0, elapsed - clock.decode)},
+    )
+
+
 def sample_frames(
     video: str | os.PathLike[str],
     question: str,
@@ -185,69 +246,30 @@ def sample_frames(
                     f"{policy.max_duration:.0f}s per call: pass start/end to narrow it"
                 )
         key = store.key(source, fps=fps, max_side=side, start=start, end=end, frame_rate=frame_rate)
-        timings: dict[str, float] = {}
-        reports: list[WindowReport] = []
         n = len(grid)
-        scores: list[float | None] = [None] * n
-        available: list[bool] | None = None
-
         if n <= k:
             # Nothing to choose: every grid frame is returned and the sampler is not run.
             t0 = time.perf_counter()
-            frames = list(_decode_progress(store.frames(reader, grid, key=key), n, progress))
-            timings["decode"] = time.perf_counter() - t0
-            chosen_frames = frames
-        elif not sampler_obj.needs_images:
-            plan = plan_windows(n, sampler_obj.window_size)
-            t0 = time.perf_counter()
-            windows = [
-                Window(i, [Frame(timestamp=grid[p], index=p) for p in rng], video_key=key)
-                for i, rng in enumerate(plan)
-            ]
-            results = list(
-                sampler_obj.score_windows(windows, question, total=len(windows), progress=progress)
-            )
-            timings["score"] = time.perf_counter() - t0
-            scores = merge_window_scores(n, ((list(r), res) for r, res in zip(plan, results, strict=True)))
-            reports = [_report(w, res, len(w)) for w, res in zip(windows, results, strict=True)]
-            t0 = time.perf_counter()
-            chosen = select_indices(scores, k, min_gap_frames=_gap_frames(min_gap, fps))
-            timings["select"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            chosen_frames = _chosen_frames(store, key, reader, grid, chosen, side, progress)
-            timings["decode"] = time.perf_counter() - t0
+            chosen_frames = list(_decode_progress(store.frames(reader, grid, key=key), n, progress))
+            scored = _Scored(scores=[None] * n, timings={"decode": time.perf_counter() - t0})
         else:
-            plan = plan_windows(n, sampler_obj.window_size)
-            clock = _Clock()
-            t0 = time.perf_counter()
-            stream = clock.timed(_decode_progress(store.frames(reader, grid, key=key), n, progress))
-            positions: list[list[int]] = []
-            shapes: list[Window] = []  # the windows without their images, for the report
-
-            def windows_iter() -> Iterator[Window]:
-                for pos, window in _windows_from_stream(stream, plan, key):
-                    positions.append(pos)
-                    shapes.append(Window(window.index, [Frame(window.start), Frame(window.end)]))
-                    yield window
-
-            results = list(
-                sampler_obj.score_windows(windows_iter(), question, total=len(plan), progress=progress)
-            )
-            elapsed = time.perf_counter() - t0
-            timings["decode"] = clock.decode
-            timings["score"] = max(0.0, elapsed - clock.decode)
-            scores = merge_window_scores(n, zip(positions, results, strict=True))
-            reports = [
-                _report(w, res, len(pos)) for w, res, pos in zip(shapes, results, positions, strict=True)
-            ]
-            seen = {p for pos in positions for p in pos}
-            available = [i in seen for i in range(n)]
+            if sampler_obj.needs_images:
+                frames = _decode_progress(store.frames(reader, grid, key=key), n, progress)
+                scored = _score_streamed(sampler_obj, question, frames, n, key, progress)
+            else:
+                scored = _score_timestamps(sampler_obj, question, grid, key, progress)
             t0 = time.perf_counter()
             chosen = select_indices(
-                scores, k, min_gap_frames=_gap_frames(min_gap, fps), available=available
+                scored.scores, k, min_gap_frames=_gap_frames(min_gap, fps), available=scored.available
             )
-            timings["select"] = time.perf_counter() - t0
-            chosen_frames = _chosen_frames(store, key, reader, grid, chosen, side, None)
+            scored.timings["select"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            # Frames streamed through the sampler are in the store already (no decode progress to report).
+            chosen_frames = _chosen_frames(
+                store, key, reader, grid, chosen, side, None if sampler_obj.needs_images else progress
+            )
+            scored.timings["decode"] = scored.timings.get("decode", 0.0) + time.perf_counter() - t0
+        scores, timings = scored.scores, scored.timings
 
         lost_spans = list(reader.lost_spans)
         if not lost_spans and (entry := store.lookup(key)) is not None:
@@ -270,9 +292,9 @@ def sample_frames(
             start=start,
             end=end,
             timings=timings,
-            windows=reports,
+            windows=scored.reports,
             lost_spans=lost_spans,
-            n_candidates=n if available is None else sum(available),
+            n_candidates=n if scored.available is None else sum(scored.available),
         )
 
 
