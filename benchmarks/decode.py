@@ -6,7 +6,7 @@ and peak resident memory (``ru_maxrss`` of that child, from ``os.wait4``):
 
 * ``gens-tools``: ``open_video(path).iter_frames(sampling_grid(info, 1.0), max_side=448)``, each frame taken
   as a PIL image (the default PyAV backend);
-* ``gens-tools+cache``: the same through a (temporary) :class:`~gens_tools.video.cache.FrameCache`, i.e. with
+* ``gens-tools+cache``: the same through a (temporary) :class:`~gens_tools.video._cache.FrameCache`, i.e. with
   every frame also written as a JPEG, as the pipeline does; then a second pass served from the cache;
 * ``gens-tools[decord]``: the same through gens-tools' decord backend (chunked ``get_batch``);
 * ``decord``: what users typically write: ``VideoReader(path, width=448, height=252)`` and one ``get_batch``
@@ -118,7 +118,7 @@ def make_video(path: Path, seconds: int, *, size: tuple[int, int] = SIZE, fps: i
 
 
 def _grid(duration: float) -> list[float]:
-    from gens_tools.video.base import VideoInfo, sampling_grid
+    from gens_tools.video._base import VideoInfo, sampling_grid
 
     return sampling_grid(VideoInfo("", duration, None, 0, 0, ""), 1.0)
 
@@ -126,8 +126,8 @@ def _grid(duration: float) -> list[float]:
 def child_gens(video: str, backend: str, cache: bool = False) -> dict[str, object]:
     """1 fps through gens-tools' reader (``backend``: pyav or decord); with ``cache``, through a temporary
     frame cache (JPEG files written as frames pass), then a second pass served from that cache."""
-    from gens_tools.video.base import sampling_grid
-    from gens_tools.video.cache import FrameCache
+    from gens_tools.video._base import sampling_grid
+    from gens_tools.video._cache import FrameCache
 
     try:
         from gens_tools.video import open_video
@@ -135,11 +135,11 @@ def child_gens(video: str, backend: str, cache: bool = False) -> dict[str, objec
         reader = open_video(video, backend=backend)
     except ImportError:  # before open_video exists
         if backend == "decord":
-            from gens_tools.video.decord_reader import DecordReader
+            from gens_tools.video._decord import DecordReader
 
             reader = DecordReader(video)
         else:
-            from gens_tools.video.pyav_reader import PyAVReader
+            from gens_tools.video._pyav import PyAVReader
 
             reader = PyAVReader(video)
     t0 = time.perf_counter()

@@ -60,8 +60,8 @@ def make_video(path: Path, minutes: float, codec: str) -> None:
 
 def child(path: str, mode: str, threads: int, sparse: bool, seek: bool) -> None:
     sys.path.insert(0, str(ROOT))
-    from gens_tools.video.base import sampling_grid
-    from gens_tools.video.pyav_reader import PyAVReader
+    from gens_tools.video._base import sampling_grid
+    from gens_tools.video._pyav import PyAVReader
 
     reader = PyAVReader(path, threads=threads, thread_type=mode, seek_threshold=20.0 if seek else float("inf"))
     targets = sampling_grid(reader.info, fps=1 / 60 if sparse else 1.0)

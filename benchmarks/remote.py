@@ -25,10 +25,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gens_tools.frames import Frame
-from gens_tools.sampling.base import Window
-from gens_tools.sampling.remote import RemoteGenSSampler
+from gens_tools.samplers._base import Window
+from gens_tools.samplers.remote import RemoteGenSSampler
 from gens_tools.synthetic import paint_time_code
-from tests.remote.conftest import FakeGenSServer
+from tests.samplers.remote.conftest import FakeGenSServer
 
 
 def make_windows(n_windows: int, per_window: int, side: int) -> list[Window]:

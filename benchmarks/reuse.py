@@ -67,7 +67,7 @@ def _frames(window_index: int, n: int, start: int) -> list:
 
 def windows(plan: list[range]) -> Iterator:
     """The hour's windows, generated one at a time."""
-    from gens_tools.sampling.base import Window
+    from gens_tools.samplers._base import Window
 
     for index, rng in enumerate(plan):
         yield Window(index=index, frames=_frames(index, len(rng), rng.start), video_key="bench-hour-video")
@@ -94,9 +94,9 @@ def main() -> None:
 
     import torch
 
-    from gens_tools.models.qwen_gens import GenS3BSampler
-    from gens_tools.sampling.windows import plan_windows
-    from tests.models import tiny
+    from gens_tools.samplers._windows import plan_windows
+    from gens_tools.samplers.gens_3b import GenS3BSampler
+    from tests.samplers.gens_3b import tiny
 
     tokenizer = tiny.build_qwen_tokenizer()
     model = tiny.build_qwen_model(

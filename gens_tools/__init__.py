@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gens_tools.access import AccessPolicy
+from gens_tools.agent._access import AccessPolicy
 from gens_tools.errors import (
     AccessDeniedError,
     BackendUnavailableError,
@@ -29,13 +29,13 @@ from gens_tools.errors import (
 )
 from gens_tools.frames import Frame, FrameSelection, ScoredSpan, WindowReport, format_timestamp
 from gens_tools.progress import ProgressCallback, ProgressEvent
-from gens_tools.sampling.base import FrameSampler, Window, WindowScores
-from gens_tools.sampling.parser import ParsedOutput, parse_gens_output
-from gens_tools.sampling.registry import make_sampler
-from gens_tools.sampling.uniform import UniformSampler
+from gens_tools.samplers._base import FrameSampler, Window, WindowScores
+from gens_tools.samplers._parser import ParsedOutput, parse_gens_output
+from gens_tools.samplers._registry import make_sampler
+from gens_tools.samplers.uniform import UniformSampler
 
 if TYPE_CHECKING:
-    from gens_tools.pipeline import asample_frames, sample_frames
+    from gens_tools.pipeline._sample import asample_frames, sample_frames
     from gens_tools.video import open_video
 
 __version__ = "0.1.0"
@@ -75,8 +75,8 @@ __all__ = [
 ]
 
 _LAZY = {
-    "sample_frames": "gens_tools.pipeline",
-    "asample_frames": "gens_tools.pipeline",
+    "sample_frames": "gens_tools.pipeline._sample",
+    "asample_frames": "gens_tools.pipeline._sample",
     "open_video": "gens_tools.video",
 }
 

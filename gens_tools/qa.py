@@ -15,13 +15,13 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from gens_tools.access import AccessPolicy
+from gens_tools.agent._access import AccessPolicy
 from gens_tools.errors import InvalidArgumentError
 from gens_tools.progress import ProgressCallback
-from gens_tools.sampling.base import FrameSampler
+from gens_tools.samplers._base import FrameSampler
 
 if TYPE_CHECKING:
-    from gens_tools.assistants.base import Answer, Assistant
+    from gens_tools.assistants._base import Answer, Assistant
     from gens_tools.frames import FrameSelection
 
 
@@ -38,7 +38,7 @@ class VideoQA:
 
     Args:
         sampler: a :class:`FrameSampler` or a registered sampler name (``"uniform"``, ``"gens-3b"``…).
-        assistant: an :class:`~gens_tools.assistants.base.Assistant` (OpenAI, Gemini).
+        assistant: an :class:`~gens_tools.assistants._base.Assistant` (OpenAI, Gemini).
         k: frames to sample per question; ``None`` lets the assistant's budget planner choose (the model
             family's default, fewer if they would not fit).
         fps: rate of the candidate grid.
@@ -64,10 +64,10 @@ class VideoQA:
         backend: str = "auto",
         frame_rate: float | None = None,
     ) -> None:
-        from gens_tools.assistants.base import Assistant
+        from gens_tools.assistants._base import Assistant
 
         if isinstance(sampler, str):
-            from gens_tools.sampling.registry import make_sampler
+            from gens_tools.samplers._registry import make_sampler
 
             sampler = make_sampler(sampler)
         if not isinstance(sampler, FrameSampler):
@@ -109,7 +109,7 @@ class VideoQA:
         progress: ProgressCallback | None = None,
     ) -> FrameSelection:
         """Only the sampling step of :meth:`ask`."""
-        from gens_tools.pipeline import sample_frames
+        from gens_tools.pipeline._sample import sample_frames
 
         return sample_frames(video, question, **self._sampling_options(question, k, start, end, progress))
 
@@ -171,7 +171,7 @@ class VideoQA:
         """Async form of :meth:`ask` (sampling runs in a worker thread)."""
         import time
 
-        from gens_tools.pipeline import asample_frames
+        from gens_tools.pipeline._sample import asample_frames
 
         t0 = time.perf_counter()
         selection = await asample_frames(video, question, **self._sampling_options(question, k, start, end, progress))

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from gens_tools.access import AccessPolicy
+from gens_tools._timeparse import parse_time
+from gens_tools.agent._access import AccessPolicy
 from gens_tools.errors import AccessDeniedError, InvalidArgumentError, TimeRangeError
 from gens_tools.frames import Frame, FrameSelection, ScoredSpan, format_timestamp, spans_from_scores
-from gens_tools.sampling.prompt import GENS_INSTRUCTION, build_prompt_text, split_prompt, validate_question
-from gens_tools.timeparse import parse_time
-from gens_tools.video.base import VideoInfo, sampling_grid
+from gens_tools.samplers._prompt import GENS_INSTRUCTION, build_prompt_text, split_prompt, validate_question
+from gens_tools.video._base import VideoInfo, sampling_grid
 
 
 # ------------------------------------------------------------------ prompt
@@ -176,7 +176,7 @@ def test_policy_caps_k_and_validates_prefixes() -> None:
 
 # ------------------------------------------------------------------ shared helpers
 def test_add_lost_span_merges_and_sorts() -> None:
-    from gens_tools.video.base import add_lost_span
+    from gens_tools.video._base import add_lost_span
 
     spans = add_lost_span([], 10.0, 12.0)
     spans = add_lost_span(spans, 2.0, 3.0)

@@ -10,7 +10,7 @@ HEAVY = ["torch", "transformers", "openai", "google.genai", "langchain_core", "l
 
 def test_core_and_cli_do_not_import_optional_dependencies() -> None:
     code = (
-        "import sys, gens_tools, gens_tools.pipeline, gens_tools.cli, gens_tools.assistants, gens_tools.models;"
+        "import sys, gens_tools, gens_tools.pipeline, gens_tools.cli, gens_tools.assistants, gens_tools.samplers;"
         "gens_tools.cli.build_parser();"
         f"loaded = [m for m in {HEAVY!r} if m in sys.modules];"
         "print(','.join(loaded))"

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from gens_tools.access import AccessPolicy
+from gens_tools.agent._access import AccessPolicy
 from gens_tools.assistants import make_assistant
 from gens_tools.errors import AccessDeniedError, InvalidArgumentError, TimeRangeError
 from gens_tools.qa import VideoQA
-from gens_tools.sampling.uniform import UniformSampler
+from gens_tools.samplers.uniform import UniformSampler
 
 try:  # the assistant tests' fakes, whether or not tests/ is a package
     from assistants.fakes import FakeGemini, FakeOpenAI

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from gens_tools.assistants.base import (
+from gens_tools.assistants._base import (
     SYSTEM_INSTRUCTION,
     Answer,
     AnswerRefusedError,
@@ -28,7 +28,7 @@ from gens_tools.assistants.base import (
     RequestRejectedError,
     TokenUsage,
 )
-from gens_tools.assistants.budget import (
+from gens_tools.assistants._budget import (
     MODEL_TABLE,
     FramePlan,
     ModelLimits,
@@ -38,12 +38,12 @@ from gens_tools.assistants.budget import (
     resolve_limits,
     suggest_frame_count,
 )
-from gens_tools.assistants.citations import Citation, find_citations, parse_citations
+from gens_tools.assistants._citations import Citation, find_citations, parse_citations
 from gens_tools.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
-    from gens_tools.assistants.gemini_assistant import GeminiAssistant
-    from gens_tools.assistants.openai_assistant import OpenAIAssistant
+    from gens_tools.assistants.gemini import GeminiAssistant
+    from gens_tools.assistants.openai import OpenAIAssistant
 
 __all__ = [
     "MODEL_TABLE",
@@ -76,8 +76,8 @@ __all__ = [
 ]
 
 _LAZY = {
-    "OpenAIAssistant": "gens_tools.assistants.openai_assistant",
-    "GeminiAssistant": "gens_tools.assistants.gemini_assistant",
+    "OpenAIAssistant": "gens_tools.assistants.openai",
+    "GeminiAssistant": "gens_tools.assistants.gemini",
 }
 
 
@@ -102,7 +102,7 @@ def provider_for(name: str) -> tuple[str, str]:
                 raise InvalidArgumentError(f"assistant {name!r} names no model after '{provider}:'")
             return provider, model
     if text.lower() == "gemini":
-        from gens_tools.assistants.gemini_assistant import DEFAULT_GEMINI_MODEL
+        from gens_tools.assistants.gemini import DEFAULT_GEMINI_MODEL
 
         return "gemini", DEFAULT_GEMINI_MODEL
     if text.lower() == "openai":

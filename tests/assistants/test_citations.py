@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gens_tools.assistants.citations import find_citations, match_citations, parse_citations
+from gens_tools.assistants._citations import find_citations, match_citations, parse_citations
 from gens_tools.frames import Frame, format_timestamp
 
 

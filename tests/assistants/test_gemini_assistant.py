@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from gens_tools.assistants import make_assistant
-from gens_tools.assistants.base import (
+from gens_tools.assistants._base import (
     SYSTEM_INSTRUCTION,
     AnswerRefusedError,
     AuthenticationFailedError,
@@ -17,7 +17,7 @@ from gens_tools.assistants.base import (
     MissingAPIKeyError,
     ProviderUnavailableError,
 )
-from gens_tools.assistants.gemini_assistant import DEFAULT_GEMINI_MODEL, GeminiAssistant
+from gens_tools.assistants.gemini import DEFAULT_GEMINI_MODEL, GeminiAssistant
 from gens_tools.errors import InvalidArgumentError
 from gens_tools.frames import FrameSelection
 

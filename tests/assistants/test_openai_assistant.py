@@ -8,7 +8,7 @@ import time
 import pytest
 
 from gens_tools.assistants import make_assistant
-from gens_tools.assistants.base import (
+from gens_tools.assistants._base import (
     SYSTEM_INSTRUCTION,
     AnswerRefusedError,
     AuthenticationFailedError,
@@ -17,8 +17,8 @@ from gens_tools.assistants.base import (
     MissingAPIKeyError,
     ProviderUnavailableError,
 )
-from gens_tools.assistants.budget import estimate_image_tokens
-from gens_tools.assistants.openai_assistant import OpenAIAssistant
+from gens_tools.assistants._budget import estimate_image_tokens
+from gens_tools.assistants.openai import OpenAIAssistant
 from gens_tools.errors import InvalidArgumentError
 from gens_tools.frames import FrameSelection
 

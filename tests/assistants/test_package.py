@@ -15,7 +15,7 @@ from gens_tools.errors import BackendUnavailableError, InvalidArgumentError
 def test_importing_does_not_load_the_sdks() -> None:
     code = (
         "import sys\n"
-        "import gens_tools.assistants, gens_tools.assistants.command, gens_tools.qa\n"
+        "import gens_tools.assistants, gens_tools.cli._ask, gens_tools.qa\n"
         "from gens_tools.assistants import plan_frames, estimate_image_tokens, parse_citations\n"
         "bad = [m for m in ('openai', 'google.genai', 'httpx2', 'aiohttp') if m in sys.modules]\n"
         "print(','.join(bad))\n"

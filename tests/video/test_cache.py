@@ -14,8 +14,8 @@ from PIL import Image
 
 from gens_tools.errors import InvalidArgumentError, VideoNotFoundError
 from gens_tools.frames import Frame
-from gens_tools.video.base import VideoInfo, VideoReader
-from gens_tools.video.cache import (
+from gens_tools.video._base import VideoInfo, VideoReader
+from gens_tools.video._cache import (
     ENV_CACHE_DIR,
     CacheMissError,
     FrameCache,
@@ -489,8 +489,8 @@ def test_bad_constructor_arguments() -> None:
 
 def test_real_video_through_the_cache(tmp_path: Path) -> None:
     from gens_tools.synthetic import make_test_video, read_time_code
-    from gens_tools.video.base import sampling_grid
-    from gens_tools.video.pyav_reader import PyAVReader
+    from gens_tools.video._base import sampling_grid
+    from gens_tools.video._pyav import PyAVReader
 
     path = make_test_video(tmp_path / "clip.mp4", duration=8.0, fps=25.0, gop=50)
     cache = FrameCache(tmp_path / "cache")

@@ -18,13 +18,13 @@ from gens_tools.errors import (
     VideoNotFoundError,
 )
 from gens_tools.synthetic import make_test_video, read_time_code
-from gens_tools.video.base import VideoReader, sampling_grid
+from gens_tools.video._base import VideoReader, sampling_grid
 
 from .conftest import Clip, check_frame, on_screen
 
 
 def test_missing_decord_gives_an_install_hint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from gens_tools.video.decord_reader import DecordReader
+    from gens_tools.video._decord import DecordReader
 
     monkeypatch.setitem(sys.modules, "decord", None)  # makes `import decord` fail
     with pytest.raises(BackendUnavailableError, match=r"pip install 'gens-tools\[decord\]'"):
@@ -33,8 +33,8 @@ def test_missing_decord_gives_an_install_hint(monkeypatch: pytest.MonkeyPatch, t
 
 decord = pytest.importorskip("decord")
 
-from gens_tools.video.decord_reader import DecordReader  # noqa: E402
-from gens_tools.video.pyav_reader import PyAVReader  # noqa: E402
+from gens_tools.video._decord import DecordReader  # noqa: E402
+from gens_tools.video._pyav import PyAVReader  # noqa: E402
 
 
 def test_is_a_video_reader(h264_clip: Clip) -> None:

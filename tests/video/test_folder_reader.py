@@ -10,8 +10,8 @@ from PIL import Image
 
 from gens_tools.errors import EmptyVideoError, InvalidArgumentError, NotAVideoError, VideoError, VideoNotFoundError
 from gens_tools.synthetic import make_frame_folder, read_time_code
-from gens_tools.video.base import VideoReader, sampling_grid
-from gens_tools.video.folder_reader import FolderReader, parse_frame_name
+from gens_tools.video._base import VideoReader, sampling_grid
+from gens_tools.video._folder import FolderReader, parse_frame_name
 
 from .conftest import check_frame
 

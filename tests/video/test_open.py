@@ -18,8 +18,8 @@ from gens_tools.errors import (
 )
 from gens_tools.synthetic import make_frame_folder, make_test_video
 from gens_tools.video import VideoInfo, VideoReader, open_video, sampling_grid
-from gens_tools.video.folder_reader import FolderReader
-from gens_tools.video.pyav_reader import PyAVReader
+from gens_tools.video._folder import FolderReader
+from gens_tools.video._pyav import PyAVReader
 
 from .conftest import Clip, FileServer, check_frame
 
@@ -91,7 +91,7 @@ def test_decord_backend(h264_clip: Clip, monkeypatch: pytest.MonkeyPatch) -> Non
     except ImportError:
         decord = None  # type: ignore[assignment]
     if decord is not None:
-        from gens_tools.video.decord_reader import DecordReader
+        from gens_tools.video._decord import DecordReader
 
         with open_video(h264_clip.path, backend="decord") as reader:
             assert isinstance(reader, DecordReader)
@@ -99,11 +99,11 @@ def test_decord_backend(h264_clip: Clip, monkeypatch: pytest.MonkeyPatch) -> Non
             check_frame(frame, h264_clip.times, 1.0)
     # Without decord the user gets an install hint, not an ImportError traceback.
     monkeypatch.setitem(sys.modules, "decord", None)
-    monkeypatch.delitem(sys.modules, "gens_tools.video.decord_reader", raising=False)
+    monkeypatch.delitem(sys.modules, "gens_tools.video._decord", raising=False)
     with pytest.raises(BackendUnavailableError, match="pip install"):
         open_video(h264_clip.path, backend="decord")
     # Even if the backend module itself cannot be imported.
-    monkeypatch.setitem(sys.modules, "gens_tools.video.decord_reader", None)
+    monkeypatch.setitem(sys.modules, "gens_tools.video._decord", None)
     with pytest.raises(BackendUnavailableError, match="pip install"):
         open_video(h264_clip.path, backend="decord")
 

@@ -25,8 +25,8 @@ from gens_tools.errors import (
     VideoNotFoundError,
 )
 from gens_tools.synthetic import make_test_video, read_time_code
-from gens_tools.video.base import VideoReader, sampling_grid
-from gens_tools.video.pyav_reader import PyAVReader
+from gens_tools.video._base import VideoReader, sampling_grid
+from gens_tools.video._pyav import PyAVReader
 
 from .conftest import Clip, check_frame, cut_file, on_screen
 
@@ -292,7 +292,7 @@ def test_a_seek_that_lands_after_the_target_is_corrected(long_clip: Clip, monkey
     # Some indexes are inexact (or GOPs open): the first frame after a seek can come after the target. The
     # reader must then seek further back rather than return a later frame. Simulate such an index by making
     # every first seek attempt aim 3 s late.
-    from gens_tools.video import pyav_reader
+    from gens_tools.video import _pyav as pyav_reader
 
     real = pyav_reader._Cursor._seek_container
     attempts: list[float] = []

@@ -10,8 +10,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
+from gens_tools.agent._args import check_image_options
 from gens_tools.errors import BackendUnavailableError, InvalidArgumentError
-from gens_tools.tool_args import check_image_options
 
 try:
     from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse

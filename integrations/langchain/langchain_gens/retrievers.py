@@ -7,10 +7,8 @@ import json
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from gens_tools.access import AccessPolicy, is_url
-from gens_tools.frames import Frame, FrameSelection
-from gens_tools.sampling.base import FrameSampler
-from gens_tools.tool_args import (
+from gens_tools.agent._access import AccessPolicy, is_url
+from gens_tools.agent._args import (
     FrameRequest,
     asample_request,
     check_image_options,
@@ -18,6 +16,8 @@ from gens_tools.tool_args import (
     sample_request,
     validate_frame_request,
 )
+from gens_tools.frames import Frame, FrameSelection
+from gens_tools.samplers._base import FrameSampler
 from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
@@ -39,7 +39,7 @@ class GenSVideoRetriever(BaseRetriever):
     under ``frames_dir``), or nothing (``"none"``). Documents come in time order.
 
     ``invoke(query, k=…, start=…, end=…)`` overrides the number of frames and the time range for one call;
-    they are checked like the tools' arguments (:func:`gens_tools.tool_args.validate_frame_request`: ``k``
+    they are checked like the tools' arguments (:func:`gens_tools.agent._args.validate_frame_request`: ``k``
     may be ``"8"``, times ``"12:34"``) and, with a ``policy``, capped by it.
 
     Example:

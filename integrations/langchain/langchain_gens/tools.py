@@ -8,10 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, Self, TypeAlias
 
-from gens_tools.access import AccessPolicy
-from gens_tools.frames import FrameSelection
-from gens_tools.sampling.base import FrameSampler
-from gens_tools.tool_args import (
+from gens_tools.agent._access import AccessPolicy
+from gens_tools.agent._args import (
     AGENT_ERRORS,
     DEFAULT_K,
     TIME_FORMAT_HELP,
@@ -23,6 +21,8 @@ from gens_tools.tool_args import (
     tool_error_text,
     validate_frame_request,
 )
+from gens_tools.frames import FrameSelection
+from gens_tools.samplers._base import FrameSampler
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
 from langchain_core.messages.content import create_text_block
 from langchain_core.tools import BaseTool, ToolException
@@ -44,7 +44,7 @@ __all__ = ["DEFAULT_K", "GenSFrameInput", "GenSFrameTool"]
 
 @contextmanager
 def _as_tool_errors() -> Iterator[None]:
-    """Turn errors caused by the call's arguments (:data:`~gens_tools.tool_args.AGENT_ERRORS`) into a
+    """Turn errors caused by the call's arguments (:data:`~gens_tools.agent._args.AGENT_ERRORS`) into a
     :class:`ToolException` the model reads; other errors propagate."""
     try:
         yield
@@ -56,7 +56,7 @@ class GenSFrameInput(BaseModel):
     """Arguments of :class:`GenSFrameTool` (the model reads these descriptions).
 
     The schema only fixes the shapes; the values are checked when the tool runs by
-    :func:`gens_tools.tool_args.validate_frame_request`, exactly as in the LlamaIndex tools (``k`` may come
+    :func:`gens_tools.agent._args.validate_frame_request`, exactly as in the LlamaIndex tools (``k`` may come
     as ``"8"``, times as ``"12:34"``; unknown arguments are refused).
     """
 
@@ -147,7 +147,7 @@ class GenSFrameTool(BaseTool):
     min_gap: float = 0.0
     """Minimum seconds between chosen frames."""
     cache: Any = True
-    """``True`` for the user frame cache, a ``gens_tools.video.cache.FrameCache``, or ``False``."""
+    """``True`` for the user frame cache, a ``gens_tools.video._cache.FrameCache``, or ``False``."""
     backend: str = "auto"
     """Video decoding backend: ``"auto"``, ``"pyav"`` or ``"decord"``."""
     images_in_content: bool = False

@@ -1,6 +1,6 @@
 """The LlamaIndex frames tool and the LangChain tool accept and refuse the same arguments, word for word.
 
-Both run the checks of ``gens_tools.tool_args``; this drives both tools with the same model-sent arguments
+Both run the checks of ``gens_tools.agent._args``; this drives both tools with the same model-sent arguments
 and compares what the model would read. Runs only where ``langchain-gens`` is installed too.
 """
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from gens_tools import FrameSelection, SamplerError
-from gens_tools.sampling.base import Window, WindowScores
+from gens_tools.samplers._base import Window, WindowScores
 from langchain_core.messages import ToolMessage
 
 from langchain_gens import GenSFrameTool

@@ -9,10 +9,10 @@ and agents.
   model's arguments against an :class:`gens_tools.AccessPolicy`.
 
 ``FrameRequest``, ``validate_frame_request`` and ``tool_error_text`` are re-exported from
-:mod:`gens_tools.tool_args`, the argument checks and error wording shared with the LangChain integration.
+:mod:`gens_tools.agent._args`, the argument checks and error wording shared with the LangChain integration.
 """
 
-from gens_tools.tool_args import FrameRequest, tool_error_text, validate_frame_request
+from gens_tools.agent._args import FrameRequest, tool_error_text, validate_frame_request
 
 from llama_index.tools.gens.llm_assistant import LlamaIndexAssistant, build_messages
 from llama_index.tools.gens.nodes import frame_blocks, frame_node, selection_nodes, selection_summary

@@ -1,10 +1,10 @@
-"""Any multimodal LlamaIndex LLM as a gens-tools :class:`~gens_tools.assistants.base.Assistant`.
+"""Any multimodal LlamaIndex LLM as a gens-tools :class:`~gens_tools.assistants._base.Assistant`.
 
 The frames are laid out exactly as the gens-tools assistants send them (for each frame in time order its
 ``[hh:mm:ss]`` label then the image, then the question, under the shared system instruction), as one
 ``ChatMessage`` of :class:`TextBlock` and :class:`ImageBlock` s: OpenAI, Google GenAI, Anthropic and other
 llama-index LLMs that take image blocks all read it. The shared assistant code plans the frames to the
-model's limits (:func:`gens_tools.assistants.budget.plan_frames`), shrinks and retries once after a *context
+model's limits (:func:`gens_tools.assistants._budget.plan_frames`), shrinks and retries once after a *context
 too long* error, and turns empty answers into errors.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from gens_tools.assistants.base import (
+from gens_tools.assistants._base import (
     SYSTEM_INSTRUCTION,
     Assistant,
     AssistantError,
@@ -24,7 +24,7 @@ from gens_tools.assistants.base import (
     message_parts,
     too_long_error,
 )
-from gens_tools.assistants.budget import FramePlan
+from gens_tools.assistants._budget import FramePlan
 from gens_tools.errors import InvalidArgumentError
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, ContentBlock, ImageBlock, TextBlock
 from llama_index.core.llms import LLM
@@ -81,7 +81,7 @@ class LlamaIndexAssistant(Assistant):
             ``llama_index.llms.google_genai.GoogleGenAI(...)``).
         model: the model name used to look up its limits (default: ``llm.metadata.model_name``; unknown names
             get the planner's conservative default — pass ``budget`` overrides to widen it).
-        **options: the :class:`~gens_tools.assistants.base.Assistant` options (``detail``, ``max_side``,
+        **options: the :class:`~gens_tools.assistants._base.Assistant` options (``detail``, ``max_side``,
             ``max_frames``, ``jpeg_quality``, ``budget``, ``system_instruction``…).
     """
 

@@ -7,7 +7,7 @@ import hashlib
 import os
 from collections.abc import Sequence
 
-from gens_tools.assistants.budget import FramePlan
+from gens_tools.assistants._budget import FramePlan
 from gens_tools.frames import Frame, FrameSelection, format_timestamp
 from llama_index.core.base.llms.types import ContentBlock, ImageBlock, TextBlock
 from llama_index.core.schema import ImageNode, NodeWithScore
@@ -147,7 +147,7 @@ def frame_blocks(
     """Tool output blocks: the summary text, then for each frame (time order) its ``[hh:mm:ss.s]`` label
     and, when ``include_images``, the JPEG as an :class:`ImageBlock`.
 
-    With a ``plan`` (from :func:`gens_tools.assistants.budget.plan_frames`) only the planned frames are
+    With a ``plan`` (from :func:`gens_tools.assistants._budget.plan_frames`) only the planned frames are
     listed, with the planned JPEGs and OpenAI ``detail``; the summary says how many were left out and why.
     """
     blocks: list[ContentBlock] = [TextBlock(text=selection_summary(selection))]

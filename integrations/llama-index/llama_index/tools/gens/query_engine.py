@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from gens_tools.access import AccessPolicy
-from gens_tools.assistants.base import Answer, Assistant
+from gens_tools.agent._access import AccessPolicy
+from gens_tools.assistants._base import Answer, Assistant
 from gens_tools.errors import InvalidArgumentError
 from gens_tools.frames import FrameSelection
-from gens_tools.sampling.base import FrameSampler
+from gens_tools.samplers._base import FrameSampler
 from llama_index.core.base.response.schema import Response
 from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.llms import LLM
@@ -50,7 +50,7 @@ class VideoQueryEngine(CustomQueryEngine):
 
     Build it with :meth:`from_video`, or from a :class:`GenSFrameRetriever` and an ``llm``: any llama-index
     LLM that takes ``ChatMessage`` s with ``ImageBlock`` s (OpenAI, Google GenAI…) or a gens-tools
-    :class:`~gens_tools.assistants.base.Assistant` (``OpenAIAssistant``, ``GeminiAssistant``).
+    :class:`~gens_tools.assistants._base.Assistant` (``OpenAIAssistant``, ``GeminiAssistant``).
     ``assistant_options`` (``detail``, ``max_side``, ``max_frames``, ``budget`` overrides, ``model``…) tune
     how a llama-index LLM is wrapped.
 

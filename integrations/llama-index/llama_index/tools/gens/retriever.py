@@ -12,10 +12,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from gens_tools.access import AccessPolicy
-from gens_tools.frames import FrameSelection
-from gens_tools.sampling.base import FrameSampler
-from gens_tools.tool_args import (
+from gens_tools.agent._access import AccessPolicy
+from gens_tools.agent._args import (
     DEFAULT_K,
     FrameRequest,
     check_image_options,
@@ -25,6 +23,8 @@ from gens_tools.tool_args import (
     sample_request,
     validate_frame_request,
 )
+from gens_tools.frames import FrameSelection
+from gens_tools.samplers._base import FrameSampler
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType

@@ -1,7 +1,7 @@
 """Agent tools: frames as ``ImageBlock`` s (a :class:`FunctionTool`) and answers (a :class:`QueryEngineTool`).
 
 Both take their arguments from a model, so both check them the same way, with the checks the LangChain tool
-uses too (:func:`gens_tools.tool_args.validate_frame_request` with the user's
+uses too (:func:`gens_tools.agent._args.validate_frame_request` with the user's
 :class:`~gens_tools.AccessPolicy`): only allowed paths/URLs are opened, ``k`` and the range length are capped.
 A call refused or failed because of its arguments (access denied, bad ``k`` or range, an unreadable video; for
 the query-engine tool also a refused, empty or too-long answer) comes back as a readable tool output with
@@ -24,12 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gens_tools.access import AccessPolicy
-from gens_tools.assistants.base import AnswerRefusedError, ContextTooLongError, EmptyAnswerError
-from gens_tools.errors import InvalidArgumentError
-from gens_tools.frames import FrameSelection, format_timestamp
-from gens_tools.sampling.base import FrameSampler
-from gens_tools.tool_args import (
+from gens_tools.agent._access import AccessPolicy
+from gens_tools.agent._args import (
     AGENT_ERRORS,
     DEFAULT_K,
     TIME_FORMAT_HELP,
@@ -41,6 +37,10 @@ from gens_tools.tool_args import (
     tool_error_text,
     validate_frame_request,
 )
+from gens_tools.assistants._base import AnswerRefusedError, ContextTooLongError, EmptyAnswerError
+from gens_tools.errors import InvalidArgumentError
+from gens_tools.frames import FrameSelection, format_timestamp
+from gens_tools.samplers._base import FrameSampler
 from llama_index.core.base.llms.types import ContentBlock
 from llama_index.core.base.response.schema import Response
 from llama_index.core.bridge.pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -168,7 +168,7 @@ class GenSFramesTool(FunctionTool):
 
 @dataclass
 class _FramesToolSettings:
-    """How a frames tool samples (a :class:`~gens_tools.tool_args.SamplingSettings`)."""
+    """How a frames tool samples (a :class:`~gens_tools.agent._args.SamplingSettings`)."""
 
     sampler: FrameSampler
     fps: float
@@ -248,7 +248,7 @@ def make_frames_tool(
     def _blocks(selection: FrameSelection) -> FrameToolResult:
         plan = None
         if model is not None and selection.frames:
-            from gens_tools.assistants.budget import plan_frames
+            from gens_tools.assistants._budget import plan_frames
 
             plan = plan_frames(selection, model, jpeg_quality=jpeg_quality)
         blocks = frame_blocks(

@@ -1,0 +1,336 @@
+"""GPT-4o (and other OpenAI or OpenAI-compatible models) answering from the chosen frames.
+
+Uses the official ``openai`` SDK: Chat Completions by default, the Responses API with ``api="responses"``.
+``base_url`` points it at Azure OpenAI's v1 endpoint or any OpenAI-compatible server (vLLM…). Retries of
+429, 408/409, 5xx, timeouts and connection errors are the SDK's own (``max_retries``, exponential backoff
+that honours ``Retry-After``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
+
+from gens_tools.assistants._base import (
+    AnswerRefusedError,
+    Assistant,
+    AssistantError,
+    AuthenticationFailedError,
+    ImagePart,
+    ProviderUnavailableError,
+    Reply,
+    RequestRejectedError,
+    TextPart,
+    TokenUsage,
+    after_retries,
+    check_client_options,
+    looks_too_long,
+    message_parts,
+    one_line,
+    read_api_key,
+    redact,
+    too_long_error,
+)
+from gens_tools.assistants._budget import FramePlan
+from gens_tools.errors import BackendUnavailableError, InvalidArgumentError
+
+DEFAULT_OPENAI_MODEL = "gpt-4o"
+OPENAI_KEY_ENV = "OPENAI_API_KEY"
+_NO_KEY_PLACEHOLDER = "no-key"  # for OpenAI-compatible servers that need none (sent only with base_url)
+
+
+def _import_openai() -> Any:
+    try:
+        import openai
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            "the OpenAI assistant needs the openai package: pip install 'gens-tools[openai]'"
+        ) from exc
+    return openai
+
+
+class OpenAIAssistant(Assistant):
+    """An assistant on the OpenAI API (or an OpenAI-compatible server).
+
+    Args:
+        model: model name (default ``gpt-4o``).
+        api: ``"chat"`` (Chat Completions, default) or ``"responses"`` (Responses API).
+        api_key: the key; default read from ``api_key_env`` at construction.
+        api_key_env: environment variable holding the key (default ``OPENAI_API_KEY``).
+        base_url: another endpoint, e.g. ``http://127.0.0.1:8000/v1``. With a ``base_url`` a missing key is
+            allowed (local servers often need none).
+        organization, project: OpenAI organisation / project ids.
+        timeout: seconds per request attempt.
+        max_retries: retries of rate limits, server errors and timeouts (the SDK's backoff).
+        temperature: sampling temperature (not sent when ``None``).
+        extra_body: extra JSON fields for the request (server-specific options).
+        **options: the shared :class:`~gens_tools.assistants._base.Assistant` options (``detail``,
+            ``max_side``, ``max_frames``, ``budget``, ``max_output_tokens``…).
+    """
+
+    provider: ClassVar[str] = "openai"
+
+    def __init__(
+        self,
+        model: str = DEFAULT_OPENAI_MODEL,
+        *,
+        api: Literal["chat", "responses"] = "chat",
+        api_key: str | None = None,
+        api_key_env: str = OPENAI_KEY_ENV,
+        base_url: str | None = None,
+        organization: str | None = None,
+        project: str | None = None,
+        timeout: float = 120.0,
+        max_retries: int = 3,
+        temperature: float | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(model, **options)
+        if api not in ("chat", "responses"):
+            raise InvalidArgumentError(f"api must be 'chat' or 'responses', got {api!r}")
+        check_client_options(timeout, max_retries, base_url)
+        self.api = api
+        self.api_key_env = api_key_env
+        self.base_url = base_url
+        self.timeout = float(timeout)
+        self.max_retries = max_retries
+        self.temperature = temperature
+        self.extra_body = dict(extra_body or {})
+        if base_url is not None and api_key is None and not _env_has(api_key_env):
+            self._api_key = _NO_KEY_PLACEHOLDER
+        else:
+            self._api_key = read_api_key(api_key, [api_key_env], "OpenAI")
+        self._openai = _import_openai()
+        self._client_kwargs: dict[str, Any] = {
+            "base_url": base_url,
+            "organization": organization,
+            "project": project,
+            "timeout": self.timeout,
+            "max_retries": max_retries,
+        }
+        self._client = self._openai.OpenAI(api_key=self._api_key, **self._client_kwargs)
+
+    def __repr__(self) -> str:
+        where = f", base_url={self.base_url!r}" if self.base_url else ""
+        return f"OpenAIAssistant(model={self.model!r}, api={self.api!r}{where})"
+
+    # -- requests --
+
+    def _request_kwargs(self, plan: FramePlan, question: str) -> dict[str, Any]:
+        parts = message_parts(plan, question)
+        kwargs: dict[str, Any] = {"model": self.model}
+        if self.api == "chat":
+            content: list[dict[str, Any]] = []
+            for part in parts:
+                if isinstance(part, TextPart):
+                    content.append({"type": "text", "text": part.text})
+                elif isinstance(part, ImagePart):
+                    image_url: dict[str, Any] = {"url": part.image.to_data_url()}
+                    if part.image.detail:
+                        image_url["detail"] = part.image.detail
+                    content.append({"type": "image_url", "image_url": image_url})
+            kwargs["messages"] = [
+                {"role": "system", "content": self.system_instruction},
+                {"role": "user", "content": content},
+            ]
+            if self.max_output_tokens:
+                kwargs["max_completion_tokens"] = self.max_output_tokens
+        else:
+            items: list[dict[str, Any]] = []
+            for part in parts:
+                if isinstance(part, TextPart):
+                    items.append({"type": "input_text", "text": part.text})
+                elif isinstance(part, ImagePart):
+                    items.append(
+                        {
+                            "type": "input_image",
+                            "image_url": part.image.to_data_url(),
+                            "detail": part.image.detail or "auto",
+                        }
+                    )
+            kwargs["instructions"] = self.system_instruction
+            kwargs["input"] = [{"role": "user", "content": items}]
+            kwargs["store"] = False
+            if self.max_output_tokens:
+                kwargs["max_output_tokens"] = self.max_output_tokens
+        if self.temperature is not None:
+            kwargs["temperature"] = self.temperature
+        if self.extra_body:
+            kwargs["extra_body"] = self.extra_body
+        return kwargs
+
+    def _request(self, plan: FramePlan, question: str) -> Reply:
+        kwargs = self._request_kwargs(plan, question)
+        failure: tuple[AssistantError, Exception | None] | None = None
+        try:
+            if self.api == "chat":
+                response = self._client.chat.completions.create(**kwargs)
+            else:
+                response = self._client.responses.create(**kwargs)
+        except self._openai.OpenAIError as exc:
+            failure = (self._map_error(exc), _cause(exc))
+        if failure is not None:
+            # Raised outside the except block so that a suppressed SDK error is not kept as the context.
+            raise failure[0] from failure[1]
+        return self._parse(response)
+
+    async def _arequest(self, plan: FramePlan, question: str) -> Reply:
+        kwargs = self._request_kwargs(plan, question)
+        # A client per call: async HTTP pools belong to one event loop, and callers may use several.
+        failure: tuple[AssistantError, Exception | None] | None = None
+        async with self._openai.AsyncOpenAI(api_key=self._api_key, **self._client_kwargs) as client:
+            try:
+                if self.api == "chat":
+                    response = await client.chat.completions.create(**kwargs)
+                else:
+                    response = await client.responses.create(**kwargs)
+            except self._openai.OpenAIError as exc:
+                failure = (self._map_error(exc), _cause(exc))
+        if failure is not None:
+            raise failure[0] from failure[1]
+        return self._parse(response)
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        client = getattr(self, "_client", None)
+        if client is not None:
+            client.close()
+
+    # -- responses --
+
+    def _parse(self, response: Any) -> Reply:
+        if self.api == "chat":
+            return _parse_chat(response)
+        return self._parse_responses(response)
+
+    def _parse_responses(self, response: Any) -> Reply:
+        texts: list[str] = []
+        refusal: str | None = None
+        for item in getattr(response, "output", None) or []:
+            if getattr(item, "type", None) != "message":
+                continue
+            for content in getattr(item, "content", None) or []:
+                kind = getattr(content, "type", None)
+                if kind == "output_text":
+                    texts.append(content.text or "")
+                elif kind == "refusal":
+                    refusal = (refusal or "") + (content.refusal or "")
+        status = getattr(response, "status", None)
+        incomplete = getattr(getattr(response, "incomplete_details", None), "reason", None)
+        error = getattr(response, "error", None)
+        if status == "failed" and error is not None:
+            message = one_line(redact(getattr(error, "message", "") or "", self._api_key))
+            code = getattr(error, "code", None)
+            if code == "server_error" or code == "rate_limit_exceeded":
+                raise ProviderUnavailableError(f"{self._who()}: the response failed ({code}): {message}")
+            raise RequestRejectedError(f"{self._who()}: the response failed ({code}): {message}")
+        refusal_reason = None
+        if refusal is not None:
+            refusal_reason = "refusal"
+        elif incomplete == "content_filter":
+            refusal_reason = "content_filter"
+        usage = getattr(response, "usage", None)
+        return Reply(
+            text="".join(texts),
+            finish_reason=incomplete or status,
+            usage=TokenUsage(
+                input_tokens=getattr(usage, "input_tokens", None),
+                output_tokens=getattr(usage, "output_tokens", None),
+                total_tokens=getattr(usage, "total_tokens", None),
+                cached_tokens=getattr(getattr(usage, "input_tokens_details", None), "cached_tokens", None),
+                reasoning_tokens=getattr(
+                    getattr(usage, "output_tokens_details", None), "reasoning_tokens", None
+                ),
+            ),
+            response_id=getattr(response, "id", None),
+            model=getattr(response, "model", None),
+            refusal=refusal,
+            refusal_reason=refusal_reason,
+        )
+
+    # -- errors --
+
+    def _who(self) -> str:
+        if self.base_url:
+            return f"{self.model} at {urlsplit(self.base_url).netloc}"
+        return f"OpenAI {self.model}"
+
+    def _map_error(self, exc: Exception) -> AssistantError:
+        openai = self._openai
+        who = self._who()
+        retried = after_retries(self.max_retries)
+        if isinstance(exc, openai.APITimeoutError):
+            return ProviderUnavailableError(f"{who}: the request timed out ({self.timeout:g}s) {retried}")
+        if isinstance(exc, openai.APIConnectionError):
+            where = urlsplit(self.base_url).netloc if self.base_url else "the OpenAI API"
+            return ProviderUnavailableError(f"{who}: could not connect to {where} {retried}")
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            body = exc.body if isinstance(exc.body, dict) else {}
+            code = exc.code or (str(body.get("code")) if body.get("code") else None)
+            message = one_line(redact(str(body.get("message") or exc.message), self._api_key))
+            tag = f"HTTP {status}" + (f", {code}" if code else "")
+            if status == 401:
+                return AuthenticationFailedError(
+                    f"{who}: the API key was rejected ({tag}); check {self.api_key_env}"
+                )
+            if status == 403:
+                return AuthenticationFailedError(f"{who}: access denied ({tag}): {message}")
+            if status == 413 or looks_too_long(message, code):
+                where = urlsplit(self.base_url).netloc if self.base_url else "OpenAI"
+                return too_long_error(where, self.model, message)
+            if code in ("content_policy_violation", "content_filter") or "content policy" in message.lower():
+                return AnswerRefusedError(
+                    f"{who} refused the request ({tag}): {message}", reason=code or "content_policy"
+                )
+            if status == 429:
+                return ProviderUnavailableError(f"{who}: rate limited ({tag}) {retried}: {message}")
+            if status >= 500 or status in (408, 409):
+                return ProviderUnavailableError(f"{who}: server error ({tag}) {retried}: {message}")
+            return RequestRejectedError(f"{who}: the request was rejected ({tag}): {message}")
+        return AssistantError(f"{who}: {type(exc).__name__}: {one_line(redact(str(exc), self._api_key))}")
+
+
+def _cause(exc: Exception) -> Exception | None:
+    """Keep the SDK error as the cause, except for authentication errors (their text may quote the key)."""
+    name = type(exc).__name__
+    return None if name in ("AuthenticationError", "PermissionDeniedError") else exc
+
+
+def _env_has(name: str) -> bool:
+    import os
+
+    return bool(os.environ.get(name, "").strip())
+
+
+def _parse_chat(response: Any) -> Reply:
+    choices = getattr(response, "choices", None) or []
+    usage = getattr(response, "usage", None)
+    tokens = TokenUsage(
+        input_tokens=getattr(usage, "prompt_tokens", None),
+        output_tokens=getattr(usage, "completion_tokens", None),
+        total_tokens=getattr(usage, "total_tokens", None),
+        cached_tokens=getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", None),
+        reasoning_tokens=getattr(getattr(usage, "completion_tokens_details", None), "reasoning_tokens", None),
+    )
+    if not choices:
+        return Reply(text="", finish_reason="no_choices", usage=tokens, response_id=getattr(response, "id", None))
+    choice = choices[0]
+    message = choice.message
+    refusal = getattr(message, "refusal", None)
+    finish = getattr(choice, "finish_reason", None)
+    content = message.content
+    if isinstance(content, list):  # some compatible servers return content parts
+        content = "".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content)
+    reason = "refusal" if refusal else ("content_filter" if finish == "content_filter" else None)
+    return Reply(
+        text=content or "",
+        finish_reason=finish,
+        usage=tokens,
+        response_id=getattr(response, "id", None),
+        model=getattr(response, "model", None),
+        refusal=refusal,
+        refusal_reason=reason,
+    )

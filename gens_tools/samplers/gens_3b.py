@@ -1,0 +1,667 @@
+"""GenS-3B (``yaolily/GenS-qwen2d5-vl-3b``, a fine-tuned Qwen2.5-VL-3B) run in-process with transformers.
+
+Each window of up to 256 frames becomes one ChatML prompt::
+
+    <|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n<|im_start|>user\\n
+    [0]<|vision_start|><|image_pad|>…<|vision_end|>\\n[1]<|vision_start|>…<|vision_end|>\\n…
+    Question: {question}\\n{GenS instruction}<|im_end|>\\n<|im_start|>assistant\\n
+
+Frames are resized to 112×112 (16 visual tokens each after Qwen's 2×2 merge), the model answers greedily, and
+its JSON goes through :func:`gens_tools.samplers._parser.parse_gens_output`. No official prompt was published
+for the 3B model, so the Aria GenS prompt and ``[i]`` labels are used and every part is configurable.
+
+Prefix reuse: the tokens up to and including the last frame's ``<|vision_end|>`` do not depend on the
+question. Their key/value cache (and rope deltas) is computed once per (video, window, model) and kept in a
+:class:`~gens_tools.samplers._local.prefix_cache.PrefixCache`; each question then only runs its own few dozen tokens
+and the answer. The cached state is copied before generating, so it stays reusable, and answers are the same
+with and without reuse. The windows' vision-tower outputs are kept too, in a second, larger-lived cache (they
+are ~13× smaller than the KV prefix), so a window whose KV prefix was evicted skips the vision tower.
+
+Long videos: each window's pictures become pixel tensors only while its prefix is computed; answers are then
+decoded for several windows in one batched ``generate`` call (as many as memory allows, see
+:meth:`GenS3BSampler.auto_batch_size`), which is what remains to pay once prefixes are reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from gens_tools.errors import InvalidArgumentError, ModelUnavailableError, SamplerError
+from gens_tools.progress import ProgressCallback, emit
+from gens_tools.samplers._base import Window, WindowScores
+from gens_tools.samplers._local.base import (
+    LocalSampler,
+    check_positive_int,
+    is_positive_int,
+    optional_cache,
+    plan_load,
+)
+from gens_tools.samplers._local.device import require_transformers
+from gens_tools.samplers._local.loading import check_options, guard_oom
+from gens_tools.samplers._local.prefix_cache import PrefixCache, PrefixState, prefix_key, tensor_bytes
+from gens_tools.samplers._parser import parse_gens_output
+from gens_tools.samplers._prompt import GENS_INSTRUCTION, build_prompt_text, validate_question
+
+if TYPE_CHECKING:
+    import torch
+    from PIL import Image
+
+#: Hub id of GenS-3B.
+DEFAULT_MODEL_ID = "yaolily/GenS-qwen2d5-vl-3b"
+#: Qwen2.5-VL's default system message (what its chat template adds when none is given).
+DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
+#: Frame size GenS-3B reads (width, height).
+DEFAULT_FRAME_SIZE = (112, 112)
+#: Most windows decoded together when ``batch_size="auto"`` (an hour at 1 fps is 15 windows).
+MAX_AUTO_BATCH = 16
+
+#: Bytes of vision features kept by default (an hour of GenS-3B windows in bf16 is ~240 MB).
+DEFAULT_FEATURE_CACHE_BYTES = 1024**3
+
+#: ``(n_frames, question, image_token) -> user message``; the frames must come before the question for the
+#: prefix to be reusable (when they do not, reuse simply never hits).
+PromptBuilder = Callable[[int, str, str], str]
+
+
+def default_max_new_tokens(n_frames: int) -> int:
+    """Tokens allowed for a window's answer: 64 plus 4 per frame, at most 1024.
+
+    A GenS answer lists a few ranges (``"11-12": 5`` is ~6 tokens); 4 per frame leaves room for an answer
+    listing every frame of a dense window, and 1024 is the ceiling the reference notes call safe for 256."""
+    return min(1024, 64 + 4 * int(n_frames))
+
+
+def gens_prompt_builder(instruction: str = GENS_INSTRUCTION) -> PromptBuilder:
+    """The GenS user message: ``[i]<image>`` per frame, ``Question: …``, then ``instruction``."""
+
+    def build(n_frames: int, question: str, image_token: str) -> str:
+        return build_prompt_text(n_frames, question, image_token=image_token, instruction=instruction)
+
+    return build
+
+
+@dataclass(slots=True)
+class _Prompt:
+    ids: list[int]
+    prefix_len: int
+    key: tuple[str, int, str, str] | None
+    n_frames: int
+    feature_key: tuple[str, int, str, str] | None = None
+
+
+@dataclass(slots=True)
+class _VisionFeatures:
+    """A window's vision-tower outputs (one row per visual token, all frames concatenated) and its grid."""
+
+    embeds: torch.Tensor
+    grid: torch.Tensor
+    merge: int
+
+    def as_encoder_output(self) -> Any:
+        """The form Qwen2.5-VL's forward takes as precomputed ``mm_encoder_outputs["image"]``."""
+        from transformers.modeling_outputs import BaseModelOutputWithPooling
+
+        sizes = (self.grid.prod(-1) // self.merge**2).tolist()
+        # Qwen2.5-VL's own get_image_features returns the per-image tuple here (typed as a tensor upstream)
+        return BaseModelOutputWithPooling(pooler_output=tuple(self.embeds.split(sizes, dim=0)))  # type: ignore[arg-type]
+
+    def nbytes(self) -> int:
+        """Bytes of tensor storage held."""
+        return tensor_bytes((self.embeds, self.grid))
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A window whose prefix is ready and whose answer is still to be decoded."""
+
+    window_index: int
+    n_frames: int
+    prompt: _Prompt
+    state: PrefixState
+    reused: bool
+    prefix_seconds: float
+
+
+class GenS3BSampler(LocalSampler):
+    """GenS-3B (Qwen2.5-VL-3B) scoring windows of frames in-process.
+
+    Args:
+        model: a hub id (default ``yaolily/GenS-qwen2d5-vl-3b``) or a local model folder.
+        revision: hub revision (branch, tag or commit).
+        device, dtype: see :func:`~gens_tools.samplers._local.device.pick_device_and_dtype` (default CUDA + bf16, else
+            CPU + float32).
+        attn_implementation: ``"sdpa"``, ``"flash_attention_2"``, ``"eager"``… (default: flash attention when
+            installed on CUDA, else sdpa).
+        window_size: most frames per window (default 256, what GenS was trained with).
+        max_new_tokens: answer length limit; default :func:`default_max_new_tokens` of the window.
+        frame_size: ``(width, height)`` every frame is resized to (multiples of 28; default 112×112), or
+            ``None`` to let the image processor pick its own resolution.
+        system_prompt: the ChatML system message (``None`` or ``""`` for none).
+        instruction: the instruction after the question (default the GenS one, byte-exact).
+        prompt_builder: replaces the whole user message; see :data:`PromptBuilder`.
+        batch_size: windows answered together in one ``generate`` call; ``"auto"`` (default) fits them in
+            half the free memory (GPU or host), see :meth:`auto_batch_size`.
+        prefix_cache: a :class:`PrefixCache` to share, ``True`` for a private one (default), ``False`` to
+            recompute the frame prefix for every question.
+        generate_kwargs: extra arguments for ``generate`` (default: greedy decoding with the model's own
+            generation config otherwise, e.g. its repetition penalty; pass ``{"repetition_penalty": 1.0}`` for
+            plain greedy).
+        feature_cache: where the windows' vision-tower outputs are kept (``True``: a private 1 GiB cache).
+            They are ~13× smaller than the KV prefix, so they outlive it: a window whose KV prefix was
+            evicted (or whose prompt text changed) skips the vision tower and only re-runs the prefill.
+    """
+
+    name: ClassVar[str] = "gens-3b"
+    needs_images = True
+    preferred_max_side: int | None = 224
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] = DEFAULT_MODEL_ID,
+        *,
+        revision: str | None = None,
+        device: str | None = None,
+        dtype: str | None = None,
+        attn_implementation: str | None = None,
+        **options: Any,
+    ) -> None:
+        check_options(self._setup, options)
+        plan = plan_load(
+            model, revision=revision, device=device, dtype=dtype, attn_implementation=attn_implementation
+        )
+        transformers, path = plan.transformers, plan.path
+        try:
+            config = transformers.AutoConfig.from_pretrained(path)
+        except (OSError, ValueError) as exc:
+            raise ModelUnavailableError(f"cannot read the config of {os.fspath(model)!r}: {exc}") from exc
+        if getattr(config, "model_type", None) != "qwen2_5_vl":
+            raise InvalidArgumentError(
+                f"{os.fspath(model)!r} is a {getattr(config, 'model_type', 'unknown')!r} model, not Qwen2.5-VL: "
+                "the gens-3b sampler needs GenS-3B (yaolily/GenS-qwen2d5-vl-3b); for the Aria-based GenS "
+                "use the 'gens' sampler"
+            )
+        try:
+            net = transformers.Qwen2_5_VLForConditionalGeneration.from_pretrained(
+                path, dtype=plan.dtype, attn_implementation=plan.attn_implementation
+            )
+            tokenizer = transformers.AutoTokenizer.from_pretrained(path)
+            image_processor = load_qwen_image_processor(path)
+        except (OSError, ValueError) as exc:
+            raise ModelUnavailableError(
+                f"model {os.fspath(model)!r} at {str(path)!r} cannot be loaded ({exc}); download it again "
+                f"(`hf download {os.fspath(model)}`) or pass a complete folder"
+            ) from exc
+        net = net.to(plan.device).eval()
+        self._setup(net, tokenizer, image_processor, model_id=os.fspath(model), **options)
+
+    # ----------------------------------------------------------------------------------------------- setup
+    def _setup(
+        self,
+        model: Any,
+        tokenizer: Any,
+        image_processor: Any,
+        *,
+        model_id: str,
+        window_size: int = 256,
+        max_new_tokens: int | None = None,
+        frame_size: tuple[int, int] | None = DEFAULT_FRAME_SIZE,
+        system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
+        instruction: str = GENS_INSTRUCTION,
+        prompt_builder: PromptBuilder | None = None,
+        batch_size: int | str = "auto",
+        prefix_cache: PrefixCache | bool = True,
+        feature_cache: PrefixCache | bool = True,
+        generate_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        import torch
+
+        check_positive_int("window_size", window_size)
+        if max_new_tokens is not None:
+            check_positive_int("max_new_tokens", max_new_tokens)
+        if batch_size != "auto" and not is_positive_int(batch_size):
+            raise InvalidArgumentError(f"batch_size must be a positive integer or 'auto', got {batch_size!r}")
+        config = model.config
+        vision = config.vision_config
+        factor = int(vision.patch_size) * int(vision.spatial_merge_size)
+        if frame_size is not None:
+            w, h = (int(v) for v in frame_size)
+            if w <= 0 or h <= 0 or w % factor or h % factor:
+                raise InvalidArgumentError(
+                    f"frame_size must be (width, height) in positive multiples of {factor}, got {frame_size!r}"
+                )
+            frame_size = (w, h)
+        self.model = model
+        self.tokenizer = tokenizer
+        self.image_processor = image_processor
+        self.model_id = model_id
+        self.window_size = window_size
+        self.max_new_tokens = max_new_tokens
+        self.frame_size = frame_size
+        self.system_prompt = system_prompt
+        self.instruction = instruction
+        self.prompt_builder: PromptBuilder = prompt_builder or gens_prompt_builder(instruction)
+        self.batch_size = batch_size
+        extra = dict(generate_kwargs or {})
+        reserved = {"input_ids", "attention_mask", "past_key_values", "max_new_tokens"} & set(extra)
+        if reserved:
+            raise InvalidArgumentError(f"generate_kwargs may not set {', '.join(sorted(reserved))}")
+        self.generate_kwargs = extra
+        self.prefix_cache = optional_cache(prefix_cache)
+        self.feature_cache = optional_cache(feature_cache, DEFAULT_FEATURE_CACHE_BYTES)
+        self._factor = factor
+        self._merge = int(vision.spatial_merge_size)
+        self._image_token_id = int(config.image_token_id)
+        self._vision_end_id = int(config.vision_end_token_id)
+        self._image_token = tokenizer.convert_ids_to_tokens(self._image_token_id)
+        self._vision_start = tokenizer.convert_ids_to_tokens(int(config.vision_start_token_id))
+        self._vision_end = tokenizer.convert_ids_to_tokens(self._vision_end_id)
+        eos: list[int] = []
+        for token in ("<|im_end|>", "<|endoftext|>"):
+            tid = tokenizer.convert_tokens_to_ids(token)
+            if isinstance(tid, int) and tid != tokenizer.unk_token_id and tid not in eos:
+                eos.append(tid)
+        gen_eos = getattr(model.generation_config, "eos_token_id", None)
+        for tid in gen_eos if isinstance(gen_eos, list) else [gen_eos]:
+            if isinstance(tid, int) and tid not in eos:
+                eos.append(tid)
+        custom_eos = self.generate_kwargs.pop("eos_token_id", None)
+        if custom_eos is not None:
+            eos = [int(t) for t in (custom_eos if isinstance(custom_eos, list | tuple) else [custom_eos])]
+        self._eos_ids = eos
+        pad = tokenizer.pad_token_id
+        self._pad_id = int(pad) if pad is not None else (eos[-1] if eos else 0)
+        self._max_positions = int(getattr(config.text_config, "max_position_embeddings", 32768))
+        self._device = next(model.parameters()).device
+        self._dtype = next(model.parameters()).dtype
+        self._lock = threading.RLock()
+        self._torch = torch
+        self._closed = False
+
+    # ------------------------------------------------------------------------------------------- prompts
+    def tokens_per_frame(self, image: Image.Image | None = None) -> int:
+        """Visual tokens one frame becomes (16 at 112×112)."""
+        if self.frame_size is not None:
+            w, h = self.frame_size
+        elif image is not None:
+            w, h = image.size
+            patches = self.image_processor.get_number_of_image_patches(h, w, {})
+            return int(patches) // (self._merge**2)
+        else:
+            raise InvalidArgumentError("tokens_per_frame needs an image when frame_size is None")
+        return (w // self._factor) * (h // self._factor)
+
+    def build_prompt(self, n_frames: int, question: str, tokens_per_frame: Sequence[int] | int) -> str:
+        """The full ChatML prompt text of a window, with each frame's image tokens expanded."""
+        counts = [tokens_per_frame] * n_frames if isinstance(tokens_per_frame, int) else list(tokens_per_frame)
+        if len(counts) != n_frames:
+            raise InvalidArgumentError("one token count per frame is needed")
+        marker = "\x00GENS_IMAGE\x00"
+        user = self.prompt_builder(n_frames, validate_question(question), marker)
+        if user.count(marker) != n_frames:
+            raise InvalidArgumentError(
+                f"the prompt builder placed {user.count(marker)} images for {n_frames} frames"
+            )
+        pieces = user.split(marker)
+        body = pieces[0]
+        for count, piece in zip(counts, pieces[1:], strict=True):
+            body += self._vision_start + self._image_token * count + self._vision_end + piece
+        head = ""
+        if self.system_prompt:
+            head = f"<|im_start|>system\n{self.system_prompt}<|im_end|>\n"
+        return f"{head}<|im_start|>user\n{body}<|im_end|>\n<|im_start|>assistant\n"
+
+    def _prompt(self, window: Window, question: str) -> _Prompt:
+        images = [frame.require_image() for frame in window.frames]
+        counts = [self.tokens_per_frame(img) for img in images]
+        text = self.build_prompt(len(images), question, counts)
+        ids: list[int] = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        last_end = max((i for i, t in enumerate(ids) if t == self._vision_end_id), default=-1)
+        if last_end < 0:
+            raise SamplerError("the prompt holds no image: cannot score the window")
+        prefix_len = last_end + 1
+        key = feature_key = None
+        if any(c is not None and c.enabled for c in (self.prefix_cache, self.feature_cache)):
+            video_key = getattr(window, "video_key", None)
+            if video_key is None:
+                video_key = "content:" + _images_digest(images)
+            frames = f"{len(images)}:{window.start:.3f}-{window.end:.3f}:{self.frame_size}"
+            digest = hashlib.blake2b(repr(ids[:prefix_len]).encode(), digest_size=12).hexdigest()
+            key = prefix_key(str(video_key), window.index, self.model_id, f"{frames}:{digest}")
+            feature_key = prefix_key(str(video_key), window.index, self.model_id, f"{frames}:vision")
+        return _Prompt(ids, prefix_len, key, len(images), feature_key)
+
+    def preprocess(self, images: Sequence[Image.Image]) -> dict[str, torch.Tensor]:
+        """Pixel tensors of a window: ``pixel_values`` ``(patches, 3·2·14·14)`` and ``image_grid_thw``."""
+        from PIL import Image as PILImage
+
+        rgb = [img.convert("RGB") if img.mode != "RGB" else img for img in images]
+        kwargs: dict[str, Any] = {}
+        if self.frame_size is not None:
+            rgb = [
+                img if img.size == self.frame_size else img.resize(self.frame_size, PILImage.Resampling.BICUBIC)
+                for img in rgb
+            ]
+            area = self.frame_size[0] * self.frame_size[1]
+            kwargs["size"] = {"shortest_edge": area, "longest_edge": area}
+        out = self.image_processor(images=rgb, return_tensors="pt", **kwargs)
+        return {"pixel_values": out["pixel_values"], "image_grid_thw": out["image_grid_thw"]}
+
+    # ----------------------------------------------------------------------------------------- prefix
+    def _compute_prefix(self, window: Window, prompt: _Prompt) -> PrefixState:
+        torch = self._torch
+        from transformers import DynamicCache
+
+        features = self._vision_features(window, prompt)
+        ids = torch.tensor([prompt.ids[: prompt.prefix_len]], device=self._device)
+        mm = (ids == self._image_token_id).int()
+        cache = DynamicCache(config=self.model.config)
+        self.model.model.rope_deltas = None
+        with torch.inference_mode():
+            self.model(
+                input_ids=ids,
+                attention_mask=torch.ones_like(ids),
+                image_grid_thw=features.grid,
+                mm_encoder_outputs={"image": features.as_encoder_output()},
+                mm_token_type_ids=mm,
+                past_key_values=cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+        rope_deltas = self.model.model.rope_deltas
+        if rope_deltas is None:  # pragma: no cover - transformers changed how it tracks mrope positions
+            raise SamplerError("this transformers version did not report Qwen2.5-VL rope deltas")
+        return PrefixState(
+            input_ids=tuple(prompt.ids[: prompt.prefix_len]),
+            past_key_values=cache,
+            extras={"rope_deltas": rope_deltas.detach().clone()},
+        )
+
+    def _vision_features(self, window: Window, prompt: _Prompt) -> _VisionFeatures:
+        """The window's merged vision-tower outputs: from the feature cache, or computed from its pixels."""
+        torch = self._torch
+        cache = self.feature_cache
+        if cache is not None and prompt.feature_key is not None:
+            cached = cache.get(prompt.feature_key)
+            if cached is not None:
+                return cached
+        pixels = self.preprocess([frame.require_image() for frame in window.frames])
+        grid = pixels["image_grid_thw"].to(self._device)
+        with torch.inference_mode():
+            out = self.model.model.get_image_features(pixels["pixel_values"].to(self._device, self._dtype), grid)
+        features = _VisionFeatures(torch.cat(list(out.pooler_output), dim=0), grid, self._merge)
+        del pixels, out
+        if cache is not None and prompt.feature_key is not None:
+            cache.put(prompt.feature_key, features)
+        return features
+
+    def _prefix_state(self, window: Window, prompt: _Prompt) -> tuple[PrefixState, bool]:
+        cache = self.prefix_cache
+        if cache is not None and prompt.key is not None:
+            state = cache.get(prompt.key)
+            if state is not None and list(state.input_ids) == prompt.ids[: prompt.prefix_len]:
+                return state, True
+        state = self._compute_prefix(window, prompt)
+        if cache is not None and prompt.key is not None:
+            cache.put(prompt.key, state)
+        return state, False
+
+    # --------------------------------------------------------------------------------------- generation
+    def _batch_cache(self, states: Sequence[PrefixState], width: int) -> Any:
+        """A fresh KV cache for a batch: each row's prefix left-padded with zeros to ``width`` tokens (the
+        padding is masked out). The cached prefixes themselves are never modified."""
+        torch = self._torch
+        from transformers import DynamicCache
+
+        layers = [list(s.past_key_values.layers) for s in states]
+        data = []
+        for per_layer in zip(*layers, strict=True):
+            keys, values = [], []
+            for layer in per_layer:
+                k, v = layer.keys, layer.values
+                pad = width - k.shape[-2]
+                if pad:
+                    k = torch.nn.functional.pad(k, (0, 0, pad, 0))
+                    v = torch.nn.functional.pad(v, (0, 0, pad, 0))
+                keys.append(k)
+                values.append(v)
+            data.append((torch.cat(keys, dim=0), torch.cat(values, dim=0)))
+        return DynamicCache(ddp_cache_data=data, config=self.model.config)
+
+    def _generate(self, prompts: Sequence[_Prompt], states: Sequence[PrefixState]) -> list[tuple[list[int], bool]]:
+        torch = self._torch
+        width = max(s.length for s in states)
+        rows, masks = [], []
+        for prompt, state in zip(prompts, states, strict=True):
+            pad = width - state.length
+            rows.append([self._pad_id] * pad + prompt.ids)
+            masks.append([0] * pad + [1] * len(prompt.ids))
+        total = len(rows[0])
+        if any(len(r) != total for r in rows):
+            raise SamplerError("windows decoded together need question suffixes of the same length")
+        input_ids = torch.tensor(rows, device=self._device)
+        attention_mask = torch.tensor(masks, device=self._device)
+        budget = self.max_new_tokens or default_max_new_tokens(max(p.n_frames for p in prompts))
+        if total + budget > self._max_positions:
+            raise InvalidArgumentError(
+                f"a window's prompt is {total} tokens, plus {budget} to answer, beyond the model's "
+                f"{self._max_positions}: use a smaller window_size"
+            )
+        self.model.model.rope_deltas = torch.cat([s.extras["rope_deltas"] for s in states], dim=0).to(
+            self._device
+        )
+        with torch.inference_mode():
+            out = self.model.generate(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                past_key_values=self._batch_cache(states, width),
+                **{
+                    "do_sample": False,
+                    "num_beams": 1,
+                    "eos_token_id": self._eos_ids,
+                    "pad_token_id": self._pad_id,
+                    **self.generate_kwargs,
+                    "max_new_tokens": budget,
+                },
+            )
+        self.model.model.rope_deltas = None
+        results = []
+        for row in out[:, total:].tolist():
+            finished = False
+            tokens: list[int] = []
+            for tid in row:
+                if tid in self._eos_ids:
+                    finished = True
+                    break
+                tokens.append(tid)
+            results.append((tokens, finished))
+        return results
+
+    def _prepare(self, window: Window, question: str) -> _Pending:
+        """Build the window's prompt and get its frame prefix (computed now, or reused). After this the
+        window's pictures are no longer needed: only the prefix state is kept until the batch is decoded."""
+        t0 = time.perf_counter()
+        prompt = self._prompt(window, question)
+        with guard_oom(len(window)):
+            state, hit = self._prefix_state(window, prompt)
+        return _Pending(window.index, len(window), prompt, state, hit, time.perf_counter() - t0)
+
+    def _decode(self, pending: Sequence[_Pending]) -> list[WindowScores]:
+        """Answer the question for prepared windows in one batched generate call (per suffix length)."""
+        t0 = time.perf_counter()
+        outputs: list[tuple[list[int], bool]] = [([], False)] * len(pending)
+        # Rows of one generate call share the suffix length (true for one question unless a custom prompt
+        # builder varies the text after the frames); group them otherwise.
+        groups: dict[int, list[int]] = {}
+        for i, item in enumerate(pending):
+            groups.setdefault(len(item.prompt.ids) - item.prompt.prefix_len, []).append(i)
+        with guard_oom(max(item.n_frames for item in pending), batch_size=len(pending)):
+            for members in groups.values():
+                group_out = self._generate(
+                    [pending[i].prompt for i in members], [pending[i].state for i in members]
+                )
+                for i, out in zip(members, group_out, strict=True):
+                    outputs[i] = out
+        decode_seconds = time.perf_counter() - t0
+        results = []
+        for item, (tokens, finished) in zip(pending, outputs, strict=True):
+            text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+            parsed = parse_gens_output(text, item.n_frames)
+            usage = {
+                "prompt_tokens": len(item.prompt.ids),
+                "prefix_tokens": item.prompt.prefix_len,
+                "completion_tokens": len(tokens) + (1 if finished else 0),
+                "prefix_reused": item.reused,
+                "batch_size": len(pending),
+                "prefix_seconds": item.prefix_seconds,
+                "decode_seconds": decode_seconds,
+            }
+            result = parsed.to_window_scores(item.window_index, raw_output=text, usage=usage)
+            if not finished:
+                limit = self.max_new_tokens or default_max_new_tokens(item.n_frames)
+                result.issues.append(f"the answer was cut at max_new_tokens={limit}")
+                result.repaired = True
+            results.append(result)
+        return results
+
+    # ---------------------------------------------------------------------------------------- interface
+    def score_window(self, window: Window, question: str) -> WindowScores:
+        """Score one window's frames for ``question`` (frame prefix reused when cached)."""
+        question = validate_question(question)
+        self._check_window(window)
+        with self._lock:
+            return self._decode([self._prepare(window, question)])[0]
+
+    def auto_batch_size(self) -> int:
+        """Windows answered together in one ``generate`` call.
+
+        Decoding is the cost that remains once frame prefixes are reused, and one batched call reads the
+        weights once per step for every window in it. ``"auto"`` fits as many full windows' KV caches as half
+        the free memory allows (each counted twice: the cached prefix and the padded copy being decoded), at
+        most :data:`MAX_AUTO_BATCH`."""
+        if self.batch_size != "auto":
+            return int(self.batch_size)
+        text = self.model.config.text_config
+        head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
+        per_token = 2 * text.num_hidden_layers * text.num_key_value_heads * head_dim * self._dtype.itemsize
+        tokens = self.window_size * (self.tokens_per_frame() + 8) if self.frame_size else 32768
+        free = _free_memory(self._torch, self._device)
+        if free is None:
+            return 1
+        return max(1, min(MAX_AUTO_BATCH, int(free * 0.5) // max(1, 2 * per_token * tokens)))
+
+    def score_windows(
+        self,
+        windows: Iterable[Window],
+        question: str,
+        *,
+        total: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Iterator[WindowScores]:
+        """Score windows in order, reporting ``score`` progress per window.
+
+        Each window's frame prefix is prepared as it arrives (its pictures and pixel tensors are then
+        dropped: one window's pixels in memory at a time); the answers are decoded ``batch_size`` windows at a
+        time. While prefixes are prepared, progress events repeat the finished count with a message."""
+        question = validate_question(question)
+        size = self.auto_batch_size()
+        done = 0
+        pending: list[_Pending] = []
+
+        def flush() -> Iterator[WindowScores]:
+            nonlocal done
+            with self._lock:
+                results = self._decode(pending)
+            pending.clear()
+            for result in results:
+                done += 1
+                emit(progress, "score", done, total)
+                yield result
+
+        for window in windows:
+            self._check_window(window)
+            with self._lock:
+                item = self._prepare(window, question)
+            pending.append(item)
+            what = "reused" if item.reused else "encoded"
+            emit(progress, "score", done, total, f"window {window.index}: frames {what}")
+            del window
+            if len(pending) >= size:
+                yield from flush()
+        if pending:
+            yield from flush()
+
+    def save_pretrained(self, folder: str | os.PathLike[str]) -> Path:
+        """Write the model, tokenizer and image processor to ``folder`` (loadable with ``GenS3BSampler(folder)``)."""
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(out)
+        self.tokenizer.save_pretrained(out)
+        self.image_processor.save_pretrained(out)
+        return out
+
+    def close(self) -> None:
+        """Drop the cached prefixes and the model (GPU memory is released once nothing else holds it)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.prefix_cache is not None:
+            self.prefix_cache.clear()
+        self.model = None
+        torch = self._torch
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+def load_qwen_image_processor(path: str | os.PathLike[str]) -> Any:
+    """The Qwen2-VL image processor saved in ``path``.
+
+    ``AutoProcessor`` cannot be used without torchvision (it needs a video processor, and silently returns
+    only the tokenizer), so the image processor is loaded on its own: the torchvision-backed class when
+    available, else the PIL one. Both read the same ``preprocessor_config.json``."""
+    require_transformers()
+    from transformers import AutoImageProcessor
+
+    try:
+        processor = AutoImageProcessor.from_pretrained(path)
+    except (OSError, ValueError, ImportError):
+        from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+        processor = Qwen2VLImageProcessorPil.from_pretrained(path)
+    if not hasattr(processor, "merge_size"):
+        raise ModelUnavailableError(
+            f"{os.fspath(path)!r} has no Qwen2-VL image processor (preprocessor_config.json)"
+        )
+    return processor
+
+
+def _free_memory(torch: Any, device: torch.device) -> int | None:
+    """Free bytes on ``device``: CUDA's own count, else the host's available memory (Linux), else ``None``."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free)
+    if device.type != "cpu":
+        return None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _images_digest(images: Sequence[Image.Image]) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for img in images:
+        h.update(f"{img.mode}{img.size}".encode())
+        h.update(img.tobytes())
+    return h.hexdigest()
+

@@ -1,0 +1,664 @@
+"""GenS (``yaolily/GenS``, Aria-based, 25 B MoE) run in-process on transformers' native Aria.
+
+The published checkpoint uses its authors' custom "yi_vl" classes; :func:`load_gens_model` remaps it onto
+``AriaForConditionalGeneration`` while reading it (see :mod:`gens_tools.samplers.gens_aria._convert`), or loads a
+checkpoint already converted with ``gens-tools convert``. The input is built exactly as the official code
+builds it (:mod:`gens_tools.samplers.gens_aria._inputs`), decoding is greedy, and the answer goes through the GenS
+output parser. Because the frames come before the question, the key/value cache over a window's frames is
+kept (bounded, per video, window and model) and reused when another question about the same window comes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from gens_tools.errors import InvalidArgumentError, ModelUnavailableError, SamplerError
+from gens_tools.progress import ProgressCallback, emit
+from gens_tools.samplers._base import FrameSampler, Window, WindowScores
+from gens_tools.samplers._local.base import check_positive_int, is_positive_int, plan_load
+from gens_tools.samplers._local.device import require_transformers
+from gens_tools.samplers._local.loading import guard_oom
+from gens_tools.samplers._local.prefix_cache import DEFAULT_MAX_BYTES, PrefixCache, PrefixState, prefix_key
+from gens_tools.samplers._parser import parse_gens_output
+from gens_tools.samplers._prompt import validate_question
+from gens_tools.samplers.gens_aria._convert import (
+    CONVERTED_MARKER,
+    GENS_MODEL_ID,
+    UnsupportedCheckpointError,
+    aria_config_from_yi_vl,
+    checkpoint_kind,
+    config_as_dict,
+    iter_converted_tensors,
+    patches_per_frame,
+    weight_files,
+)
+from gens_tools.samplers.gens_aria._inputs import (
+    GENS_IMAGE_SIZE,
+    IMAGE_TOKEN_ID,
+    WindowInputs,
+    answer_text,
+    build_window_ids,
+    make_image_processor,
+    preprocess_frames,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+#: Most frames GenS reads in one window.
+MAX_WINDOW_SIZE = 256
+#: Bounds of the default generation budget (the official code uses 256; long windows need more).
+MIN_NEW_TOKENS = 256
+MAX_NEW_TOKENS = 1024
+#: Share of the GPU memory left free after loading that the prefix cache may use by default.
+GPU_PREFIX_SHARE = 0.25
+
+
+def default_max_new_tokens(n_frames: int) -> int:
+    """Generation budget for a window of ``n_frames``: 256 (the official value) for short windows, growing
+    by 3 tokens a frame (room to list scattered frames one by one) up to 1024."""
+    return max(MIN_NEW_TOKENS, min(MAX_NEW_TOKENS, 128 + 3 * int(n_frames)))
+
+
+# ------------------------------------------------------------------------------------------- loading
+
+
+def load_tokenizer(path: str | os.PathLike[str]) -> Any:
+    """The tokenizer saved in a GenS folder, with a pad token set (``<unk>`` or EOS when it has none)."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(os.fspath(path))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ModelUnavailableError(
+            f"cannot load the tokenizer saved in {os.fspath(path)!r} with transformers' AutoTokenizer (remote "
+            f"tokenizer code is never run): {exc}"
+        ) from exc
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.unk_token if tokenizer.unk_token is not None else tokenizer.eos_token
+    return tokenizer
+
+
+def _empty_model(config: Any, *, device: torch.device, dtype: torch.dtype, attn_implementation: str) -> Any:
+    """An ``AriaForConditionalGeneration`` allocated on ``device`` in ``dtype``, without running weight
+    initialisation (every weight is overwritten by the checkpoint next)."""
+    import torch
+    from transformers import AriaForConditionalGeneration
+
+    skip_init: contextlib.AbstractContextManager[Any]
+    try:
+        from transformers.initialization import no_init_weights
+
+        skip_init = no_init_weights()
+    except ImportError:  # another layout: initialise normally (slower, same result once loaded)
+        skip_init = contextlib.nullcontext()
+    with torch.device(device), skip_init:
+        return AriaForConditionalGeneration._from_config(
+            config, dtype=dtype, attn_implementation=attn_implementation
+        )
+
+
+def _fill_model(model: Any, items: Iterable[tuple[str, Any]]) -> None:
+    """Copy streamed ``(key, tensor)`` pairs into ``model``'s weights; every weight must be filled once."""
+    import torch
+
+    state = model.state_dict()
+    loaded: set[str] = set()
+    with torch.no_grad():
+        for key, tensor in items:
+            target = state.get(key)
+            if target is None:
+                raise UnsupportedCheckpointError(f"checkpoint weight {key!r} has no place in the model")
+            if tuple(target.shape) != tuple(tensor.shape):
+                raise UnsupportedCheckpointError(
+                    f"checkpoint weight {key!r} has shape {tuple(tensor.shape)}, the config implies "
+                    f"{tuple(target.shape)}"
+                )
+            target.copy_(tensor)
+            loaded.add(key)
+    missing = sorted(set(state) - loaded)
+    if getattr(model.config, "tie_word_embeddings", False) and "lm_head.weight" in missing:
+        missing.remove("lm_head.weight")
+        model.tie_weights()
+    if missing:
+        raise UnsupportedCheckpointError(
+            f"the checkpoint lacks {len(missing)} weight(s) the model needs (first: {missing[0]})"
+        )
+
+
+def _iter_native_tensors(folder: Path, *, device: torch.device, dtype: torch.dtype) -> Iterator[tuple[str, Any]]:
+    from safetensors import safe_open
+
+    for path in weight_files(folder):
+        with safe_open(str(path), framework="pt", device=str(device)) as handle:
+            for key in handle.keys():  # noqa: SIM118 - safe_open handles are not iterable
+                tensor = handle.get_tensor(key)
+                yield key, tensor.to(dtype) if tensor.is_floating_point() else tensor
+
+
+def _from_pretrained(folder: Path, *, device: torch.device, dtype: torch.dtype, attn_implementation: str) -> Any:
+    """Any other native Aria folder, through transformers (straight to the GPU when accelerate is there)."""
+    import importlib.util
+
+    from transformers import AriaForConditionalGeneration
+
+    options: dict[str, Any] = {"dtype": dtype, "attn_implementation": attn_implementation}
+    direct = device.type != "cpu" and importlib.util.find_spec("accelerate") is not None
+    if direct:
+        options["device_map"] = {"": str(device)}
+    try:
+        model: Any = AriaForConditionalGeneration.from_pretrained(os.fspath(folder), **options)
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailableError(f"cannot load the Aria checkpoint in {os.fspath(folder)!r}: {exc}") from exc
+    return model if direct else model.to(device)
+
+
+def _tokens_per_image(config: Any) -> int:
+    patches = patches_per_frame(int(config.vision_config.patch_size))
+    table = {int(k): int(v) for k, v in dict(config.projector_patch_to_query_dict).items()}
+    if patches not in table:
+        raise UnsupportedCheckpointError(
+            f"the projector has no query count for {patches} patches (a {GENS_IMAGE_SIZE}-px frame); "
+            f"projector_patch_to_query_dict is {table}"
+        )
+    return table[patches]
+
+
+def load_gens_model(
+    path: str | os.PathLike[str],
+    *,
+    device: torch.device,
+    dtype: torch.dtype,
+    attn_implementation: str = "sdpa",
+    progress: ProgressCallback | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """Load a GenS folder as ``AriaForConditionalGeneration`` in eval mode.
+
+    A yi_vl folder (the published layout) is checked and remapped while its shards stream in, one at a
+    time, straight onto ``device``; a folder written by ``gens-tools convert`` streams in the same way
+    without remapping; any other native Aria folder goes through ``from_pretrained``.
+
+    Returns:
+        The model and facts about the checkpoint: ``kind`` (``"yi_vl"``/``"aria"``),
+        ``use_image_start_end`` (whether images are written ``<fim_prefix><|img|><fim_suffix>``).
+    """
+    require_transformers()
+    folder = Path(path)
+    raw = config_as_dict(folder)
+    kind = checkpoint_kind(raw)
+    with _loading_oom_guard(device):
+        if kind == "yi_vl":
+            config = aria_config_from_yi_vl(raw)
+            model = _empty_model(config, device=device, dtype=dtype, attn_implementation=attn_implementation)
+
+            def shard_done(done: int, total: int, name: str) -> None:
+                emit(progress, "open", done, total, f"loading {name}")
+
+            stream = iter_converted_tensors(folder, device=str(device), dtype=dtype, progress=shard_done)
+            _fill_model(model, stream)
+            use_start_end = bool(raw.get("mm_use_im_start_end", True))
+        elif CONVERTED_MARKER in raw:
+            # written by `gens-tools convert`: the names are the model's own; stream them straight to the device
+            from transformers import AriaConfig
+
+            config = AriaConfig.from_pretrained(os.fspath(folder))
+            _tokens_per_image(config)
+            model = _empty_model(config, device=device, dtype=dtype, attn_implementation=attn_implementation)
+            _fill_model(model, _iter_native_tensors(folder, device=device, dtype=dtype))
+            use_start_end = bool(raw[CONVERTED_MARKER].get("mm_use_im_start_end", True))
+        else:
+            model = _from_pretrained(folder, device=device, dtype=dtype, attn_implementation=attn_implementation)
+            use_start_end = True
+    model.eval()
+    _tokens_per_image(model.config)  # fail now, not at the first window
+    return model, {"kind": kind, "use_image_start_end": use_start_end}
+
+
+@contextlib.contextmanager
+def _loading_oom_guard(device: torch.device) -> Iterator[None]:
+    """Out of memory while loading → a :class:`SamplerError` saying what the model needs."""
+    try:
+        yield
+    except (RuntimeError, MemoryError) as exc:
+        import torch
+
+        oom = isinstance(exc, MemoryError | torch.OutOfMemoryError) or "out of memory" in str(exc).lower()
+        if not oom:
+            raise
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        raise SamplerError(
+            f"not enough memory on {device} to load GenS: the 25 B model needs about 51 GB in bfloat16 (plus "
+            "10-17 GB while scoring a 256-frame window), i.e. one 80 GB GPU; use a larger GPU, or the 3 B "
+            "sampler (--sampler gens-3b)"
+        ) from exc
+
+
+# ------------------------------------------------------------------------------------------- sampler
+
+
+def _check_options(window_size: object, max_new_tokens: object, batch_size: object) -> None:
+    if not (is_positive_int(window_size) and isinstance(window_size, int) and window_size <= MAX_WINDOW_SIZE):
+        raise InvalidArgumentError(f"window_size must be an integer from 1 to {MAX_WINDOW_SIZE}, got {window_size!r}")
+    if max_new_tokens is not None:
+        check_positive_int("max_new_tokens", max_new_tokens)
+    check_positive_int("batch_size", batch_size)
+
+
+class GenSAriaSampler(FrameSampler):
+    """GenS (Aria-based) scoring windows of up to 256 frames in-process.
+
+    Args:
+        model: hub id (default ``yaolily/GenS``) or local folder, either the published yi_vl checkpoint
+            (remapped onto native Aria while loading) or one written by ``gens-tools convert``.
+        revision: hub revision (hub ids only).
+        device, dtype: default CUDA with bfloat16, else CPU with float32.
+        attn_implementation: default ``sdpa``, ``flash_attention_2`` when flash-attn is installed on CUDA.
+        window_size: frames per window (at most 256).
+        max_new_tokens: generation budget per window (default grows with the window, 256 to 1024).
+        reuse_prefix: keep the KV cache of each window's frames to answer later questions faster.
+        prefix_cache: a :class:`~gens_tools.samplers._local.prefix_cache.PrefixCache` to share, or a byte bound for a
+            new one (default: a quarter of the GPU memory left after loading; 4 GiB on CPU).
+        batch_size: windows generated together when prefixes are not reused (``reuse_prefix=False``).
+        use_pixel_mask: pass the padding mask to the vision tower (the official code does not; off).
+
+    Raises:
+        ModelUnavailableError: weights missing locally and not downloadable (offline), with how to get them.
+        UnsupportedCheckpointError: a checkpoint whose config breaks the exact Aria mapping.
+        BackendUnavailableError: torch/transformers not installed.
+    """
+
+    name: ClassVar[str] = "gens"
+    DEFAULT_MODEL_ID: ClassVar[str] = GENS_MODEL_ID
+    window_size: int = MAX_WINDOW_SIZE
+    needs_images: bool = True
+    preferred_max_side: int | None = GENS_IMAGE_SIZE
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] = GENS_MODEL_ID,
+        *,
+        revision: str | None = None,
+        device: str | None = None,
+        dtype: str | None = None,
+        attn_implementation: str | None = None,
+        window_size: int = MAX_WINDOW_SIZE,
+        max_new_tokens: int | None = None,
+        reuse_prefix: bool = True,
+        prefix_cache: PrefixCache | int | None = None,
+        batch_size: int = 1,
+        use_pixel_mask: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        _check_options(window_size, max_new_tokens, batch_size)
+        plan = plan_load(
+            model, revision=revision, device=device, dtype=dtype, attn_implementation=attn_implementation
+        )
+        tokenizer = load_tokenizer(plan.path)  # cheap: fail before loading 51 GB of weights
+        loaded, facts = load_gens_model(
+            plan.path,
+            device=plan.device,
+            dtype=plan.dtype,
+            attn_implementation=plan.attn_implementation,
+            progress=progress,
+        )
+        self._setup(
+            loaded,
+            tokenizer,
+            make_image_processor(),
+            model_id=os.fspath(model),
+            use_image_start_end=facts["use_image_start_end"],
+            window_size=window_size,
+            max_new_tokens=max_new_tokens,
+            reuse_prefix=reuse_prefix,
+            prefix_cache=prefix_cache,
+            batch_size=batch_size,
+            use_pixel_mask=use_pixel_mask,
+        )
+
+    @classmethod
+    def from_components(
+        cls,
+        model: Any,
+        tokenizer: Any,
+        processor: Any | None = None,
+        *,
+        model_id: str = "custom-aria",
+        use_image_start_end: bool = True,
+        window_size: int = MAX_WINDOW_SIZE,
+        max_new_tokens: int | None = None,
+        reuse_prefix: bool = True,
+        prefix_cache: PrefixCache | int | None = None,
+        batch_size: int = 1,
+        use_pixel_mask: bool = False,
+    ) -> GenSAriaSampler:
+        """A sampler around an already loaded ``AriaForConditionalGeneration`` and its tokenizer.
+
+        ``processor`` may be an ``AriaProcessor`` (its image processor is used) or an Aria image processor;
+        default the PIL Aria image processor at 490 px. ``model_id`` names the model in prefix-cache keys."""
+        self = cls.__new__(cls)
+        image_processor = getattr(processor, "image_processor", processor)
+        if image_processor is None:
+            image_processor = make_image_processor()
+        self._setup(
+            model,
+            tokenizer,
+            image_processor,
+            model_id=model_id,
+            use_image_start_end=use_image_start_end,
+            window_size=window_size,
+            max_new_tokens=max_new_tokens,
+            reuse_prefix=reuse_prefix,
+            prefix_cache=prefix_cache,
+            batch_size=batch_size,
+            use_pixel_mask=use_pixel_mask,
+        )
+        size_conversion = getattr(processor, "size_conversion", None)
+        mapped = size_conversion.get(GENS_IMAGE_SIZE) if isinstance(size_conversion, dict) else None
+        if mapped is not None and mapped != self.tokens_per_image:
+            raise UnsupportedCheckpointError(
+                f"the processor maps {GENS_IMAGE_SIZE}-px images to {mapped} tokens, "
+                f"the model's projector to {self.tokens_per_image}"
+            )
+        return self
+
+    def _setup(
+        self,
+        model: Any,
+        tokenizer: Any,
+        image_processor: Any,
+        *,
+        model_id: str,
+        use_image_start_end: bool,
+        window_size: int,
+        max_new_tokens: int | None,
+        reuse_prefix: bool,
+        prefix_cache: PrefixCache | int | None,
+        batch_size: int,
+        use_pixel_mask: bool,
+    ) -> None:
+        _check_options(window_size, max_new_tokens, batch_size)
+        self.model = model
+        self.tokenizer = tokenizer
+        self.image_processor = image_processor
+        self.model_id = model_id
+        self.use_image_start_end = use_image_start_end
+        self.window_size = window_size
+        self.max_new_tokens = max_new_tokens
+        self.reuse_prefix = bool(reuse_prefix)
+        self.batch_size = batch_size
+        self.use_pixel_mask = bool(use_pixel_mask)
+        self.image_token_id = int(getattr(model.config, "image_token_id", None) or IMAGE_TOKEN_ID)
+        self.tokens_per_image = _tokens_per_image(model.config)
+        self.prefix_cache = self._make_prefix_cache(prefix_cache)
+        self._stop_ids = self._find_stop_ids()
+        self._lock = threading.RLock()
+        self._closed = False
+
+    # ----------------------------------------------------------------------------------- helpers
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model runs."""
+        return next(self.model.parameters()).device
+
+    def _make_prefix_cache(self, prefix_cache: PrefixCache | int | None) -> PrefixCache:
+        if isinstance(prefix_cache, PrefixCache):
+            return prefix_cache
+        if prefix_cache is not None:
+            return PrefixCache(max_bytes=prefix_cache)
+        import torch
+
+        device = next(self.model.parameters()).device
+        if device.type == "cuda":
+            free, _total = torch.cuda.mem_get_info(device)
+            return PrefixCache(max_bytes=int(free * GPU_PREFIX_SHARE))
+        return PrefixCache(max_bytes=DEFAULT_MAX_BYTES)
+
+    def _find_stop_ids(self) -> list[int]:
+        ids: list[int] = []
+        config = self.model.config
+        for source in (getattr(self.model, "generation_config", None), config, getattr(config, "text_config", None)):
+            eos = getattr(source, "eos_token_id", None)
+            ids.extend(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+        if self.tokenizer.eos_token_id is not None:
+            ids.append(int(self.tokenizer.eos_token_id))
+        im_end = self.tokenizer.convert_tokens_to_ids("<|im_end|>")
+        if isinstance(im_end, int) and im_end != self.tokenizer.unk_token_id:
+            ids.append(im_end)
+        return sorted({int(i) for i in ids})
+
+    def _budget(self, n_frames: int) -> int:
+        return self.max_new_tokens if self.max_new_tokens is not None else default_max_new_tokens(n_frames)
+
+    def _generation_config(self, n_frames: int) -> Any:
+        from transformers import GenerationConfig
+
+        return GenerationConfig(
+            max_new_tokens=self._budget(n_frames),
+            do_sample=False,
+            num_beams=1,
+            eos_token_id=self._stop_ids or None,
+            pad_token_id=self.tokenizer.pad_token_id,
+        )
+
+    def _images(self, window: Window) -> list[Any]:
+        try:
+            return [frame.require_image() for frame in window.frames]
+        except ValueError as exc:
+            raise InvalidArgumentError(f"window {window.index}: {exc}; GenS needs the frame images") from exc
+
+    def _pixels(self, window: Window) -> tuple[Any, Any]:
+        images = self._images(window)
+        if self.use_pixel_mask:
+            values, mask = preprocess_frames(images, self.image_processor, return_pixel_mask=True)
+            return values, mask
+        return preprocess_frames(images, self.image_processor), None
+
+    def _window_ids(self, window: Window, question: str) -> WindowInputs:
+        if len(window) == 0:
+            raise InvalidArgumentError(f"window {window.index} has no frames")
+        if len(window) > self.window_size:
+            raise InvalidArgumentError(
+                f"window {window.index} has {len(window)} frames; this sampler takes at most {self.window_size}"
+            )
+        return build_window_ids(
+            self.tokenizer,
+            len(window),
+            question,
+            tokens_per_image=self.tokens_per_image,
+            use_image_start_end=self.use_image_start_end,
+            image_token_id=self.image_token_id,
+        )
+
+    def _prefix_key(self, window: Window) -> tuple[str, int, str, str] | None:
+        video_key = getattr(window, "video_key", None)
+        if not self.reuse_prefix or not self.prefix_cache.enabled or video_key is None:
+            return None
+        fingerprint = f"{len(window)}:{window.start:.3f}:{window.end:.3f}:{self.use_pixel_mask}"
+        return prefix_key(str(video_key), window.index, self.model_id, fingerprint)
+
+    def _kv_bytes(self, n_tokens: int) -> int:
+        text = self.model.config.text_config
+        head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
+        per_token = 2 * text.num_hidden_layers * text.num_key_value_heads * head_dim
+        return n_tokens * per_token * next(self.model.parameters()).element_size()
+
+    def _decode(self, new_tokens: Sequence[int]) -> tuple[str, int]:
+        tokens = list(new_tokens)
+        for i, tok in enumerate(tokens):
+            if tok in self._stop_ids:
+                tokens = tokens[:i]
+                break
+        text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+        return answer_text(text), len(tokens)
+
+    def _result(self, window: Window, answer: str, usage: dict[str, Any]) -> WindowScores:
+        parsed = parse_gens_output(answer, len(window))
+        return parsed.to_window_scores(window.index, raw_output=answer, usage=usage)
+
+    # ------------------------------------------------------------------------------------ scoring
+
+    def score_window(self, window: Window, question: str) -> WindowScores:
+        """Score one window: build the official input, generate greedily, parse the JSON answer.
+
+        A window whose answer cannot be read comes back unscored (``scores is None``) with the raw text."""
+        import torch
+
+        question = validate_question(question)
+        inputs = self._window_ids(window, question)
+        key = self._prefix_key(window)
+        started = time.perf_counter()
+        with self._lock, torch.inference_mode(), guard_oom(len(window)):
+            self._check_open()
+            state: PrefixState | None = None
+            reused = False
+            if key is not None and self._kv_bytes(inputs.prefix_length) <= self.prefix_cache.max_bytes:
+                state = self.prefix_cache.get(key)
+                if state is not None and list(state.input_ids) != inputs.prefix_ids:
+                    state = None
+                reused = state is not None
+                if state is None:
+                    state = self._compute_prefix(window, inputs)
+                    self.prefix_cache.put(key, state)
+            new_tokens = self._generate_one(window, inputs, state)
+        answer, n_new = self._decode(new_tokens)
+        usage = {
+            "prompt_tokens": len(inputs.input_ids),
+            "completion_tokens": n_new,
+            "prefix_tokens": inputs.prefix_length,
+            "prefix_reused": reused,
+            "seconds": round(time.perf_counter() - started, 4),
+        }
+        return self._result(window, answer, usage)
+
+    def _compute_prefix(self, window: Window, inputs: WindowInputs) -> PrefixState:
+        import torch
+
+        pixel_values, pixel_mask = self._pixels(window)
+        ids = torch.tensor([inputs.prefix_ids], device=self.device)
+        out = self.model(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            pixel_values=pixel_values.to(self.device, self.model.dtype),
+            pixel_mask=None if pixel_mask is None else pixel_mask.to(self.device),
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        return PrefixState(input_ids=tuple(inputs.prefix_ids), past_key_values=out.past_key_values)
+
+    def _generate_one(self, window: Window, inputs: WindowInputs, state: PrefixState | None) -> list[int]:
+        import torch
+        from transformers import DynamicCache
+
+        ids = torch.tensor([inputs.input_ids], device=self.device)
+        kwargs: dict[str, Any] = {"attention_mask": torch.ones_like(ids)}
+        if state is not None:
+            # generation appends to the cache: hand it a copy so the stored prefix stays as it is
+            kwargs["past_key_values"] = DynamicCache(
+                ddp_cache_data=[(layer.keys, layer.values) for layer in state.past_key_values.layers]
+            )
+        else:
+            pixel_values, pixel_mask = self._pixels(window)
+            kwargs["pixel_values"] = pixel_values.to(self.device, self.model.dtype)
+            if pixel_mask is not None:
+                kwargs["pixel_mask"] = pixel_mask.to(self.device)
+        out = self.model.generate(input_ids=ids, generation_config=self._generation_config(len(window)), **kwargs)
+        return out[0, ids.shape[1]:].tolist()
+
+    def score_windows(
+        self,
+        windows: Iterable[Window],
+        question: str,
+        *,
+        total: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Iterator[WindowScores]:
+        """Score windows in order, one progress event per window. With ``batch_size > 1`` and prefix reuse
+        off, up to ``batch_size`` windows are generated together (left-padded); pixel tensors are built for
+        those windows only, never for the whole video."""
+        if self.batch_size <= 1 or self.reuse_prefix:
+            yield from super().score_windows(windows, question, total=total, progress=progress)
+            return
+        question = validate_question(question)
+        done = 0
+        group: list[Window] = []
+        for window in windows:
+            group.append(window)
+            if len(group) == self.batch_size:
+                for result in self._score_batch(group, question):
+                    done += 1
+                    emit(progress, "score", done, total)
+                    yield result
+                group = []
+        if group:
+            for result in self._score_batch(group, question):
+                done += 1
+                emit(progress, "score", done, total)
+                yield result
+
+    def _score_batch(self, windows: Sequence[Window], question: str) -> list[WindowScores]:
+        import torch
+
+        if len(windows) == 1:
+            return [self.score_window(windows[0], question)]
+        started = time.perf_counter()
+        inputs = [self._window_ids(w, question) for w in windows]
+        longest = max(len(x.input_ids) for x in inputs)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        rows = [[pad] * (longest - len(x.input_ids)) + x.input_ids for x in inputs]
+        mask = [[0] * (longest - len(x.input_ids)) + [1] * len(x.input_ids) for x in inputs]
+        largest = max(len(w) for w in windows)
+        with self._lock, torch.inference_mode(), guard_oom(largest, batch_size=len(windows)):
+            self._check_open()
+            pixels = [self._pixels(w) for w in windows]
+            kwargs: dict[str, Any] = {
+                "pixel_values": torch.cat([p[0] for p in pixels]).to(self.device, self.model.dtype),
+            }
+            if self.use_pixel_mask:
+                kwargs["pixel_mask"] = torch.cat([p[1] for p in pixels]).to(self.device)
+            ids = torch.tensor(rows, device=self.device)
+            out = self.model.generate(
+                input_ids=ids,
+                attention_mask=torch.tensor(mask, device=self.device),
+                generation_config=self._generation_config(largest),
+                **kwargs,
+            )
+        seconds = round(time.perf_counter() - started, 4)
+        results = []
+        for row, (window, x) in enumerate(zip(windows, inputs, strict=True)):
+            answer, n_new = self._decode(out[row, longest:].tolist())
+            usage = {
+                "prompt_tokens": len(x.input_ids),
+                "completion_tokens": n_new,
+                "prefix_tokens": x.prefix_length,
+                "prefix_reused": False,
+                "batch_size": len(windows),
+                "seconds": seconds,
+            }
+            results.append(self._result(window, answer, usage))
+        return results
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InvalidArgumentError("this GenS sampler was closed; make a new one")
+
+    def close(self) -> None:
+        """Drop the model, the cached prefixes and (on CUDA) the cached GPU memory. Safe to call twice."""
+        if getattr(self, "_closed", True):
+            return
+        with self._lock:
+            self._closed = True
+            self.prefix_cache.clear()
+            device = self.device
+            self.model = None
+        if device.type == "cuda":
+            import torch
+
+            torch.cuda.empty_cache()

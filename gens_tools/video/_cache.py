@@ -1,0 +1,630 @@
+"""The on-disk frame cache: decode a video's sampling grid once, answer every later question from disk.
+
+Each entry holds the frames of one (video, rate, frame size, time range) as JPEG files plus a manifest
+(``manifest.json``: timestamps, grid positions, byte sizes and CRC-32 checksums, lost spans). An entry is
+written into a private temporary folder while the frames stream past and becomes visible only when the
+iteration finishes, by one atomic ``rename``; a stopped iteration leaves nothing behind, and of two processes
+writing the same entry the first rename wins and the other discards its copy. Entries are checked before use
+(manifest, file sizes, checksums); a damaged one is removed and decoded again, so the cache never hands out
+wrong frames. Least-recently-used entries are evicted once the cache grows past ``max_bytes``.
+
+Layout under the cache root::
+
+    <key>/manifest.json   the entry's manifest
+    <key>/stamp.json      its size in bytes; its mtime records the last use (for eviction)
+    <key>/<index>.jpg     one JPEG per decoded grid position
+    .tmp-<key>-*/         entries being written
+    .trash-*/             entries being deleted
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import math
+import os
+import re
+import shutil
+import tempfile
+import time
+import uuid
+import zlib
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from PIL import Image, UnidentifiedImageError
+
+from gens_tools.agent._access import is_url
+from gens_tools.errors import CacheMissError, FrameCacheError, InvalidArgumentError, VideoNotFoundError
+from gens_tools.frames import Frame
+from gens_tools.video._base import VideoReader
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "ENV_CACHE_DIR",
+    "CacheEntry",
+    "CacheMissError",
+    "FrameCache",
+    "FrameCacheError",
+    "default_cache_dir",
+]
+
+log = logging.getLogger(__name__)
+
+#: Environment variable naming gens-tools' cache folder; frames go to its ``frames`` subfolder.
+ENV_CACHE_DIR = "GENS_TOOLS_CACHE_DIR"
+#: Default size bound of a cache (bytes of JPEG data and manifests).
+DEFAULT_MAX_BYTES = 2 * 1024**3
+#: JPEG quality of cached frames.
+JPEG_QUALITY = 95
+
+_FORMAT = 1
+_MANIFEST = "manifest.json"
+_STAMP = "stamp.json"
+_TMP_PREFIX = ".tmp-"
+_TRASH_PREFIX = ".trash-"
+#: A temporary folder untouched for this long belongs to a writer that died; it is swept on eviction.
+_STALE_TMP_SECONDS = 6 * 3600
+_KEY_RE = re.compile(r"^[0-9a-f]{32}-(?:full|[1-9][0-9]*)$")
+
+
+class _CorruptEntry(Exception):
+    """Internal: an entry failed a check."""
+
+
+def default_cache_dir() -> Path:
+    """The frame cache folder: ``$GENS_TOOLS_CACHE_DIR/frames`` if that variable is set, else
+    ``platformdirs.user_cache_dir("gens-tools")/frames``."""
+    env = os.environ.get(ENV_CACHE_DIR)
+    if env:
+        return Path(env).expanduser() / "frames"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("gens-tools")) / "frames"
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    index: int
+    timestamp: float
+    file: str
+    size: int
+    crc32: int
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    """A complete cache entry, as described by its manifest.
+
+    Attributes:
+        key: the entry's key (see :meth:`FrameCache.key`).
+        path: the entry's folder.
+        timestamps: presentation time (seconds) of each stored frame, in grid order.
+        indices: grid position (``Frame.index``) of each stored frame; positions inside lost spans are absent.
+        lost_spans: time spans (seconds) the reader could not decode.
+        n_targets: length of the sampling grid the entry was decoded for.
+        max_side: longer side the frames were decoded at (``None``: full size).
+        n_bytes: disk space the entry takes.
+    """
+
+    key: str
+    path: Path
+    timestamps: tuple[float, ...]
+    indices: tuple[int, ...]
+    lost_spans: tuple[tuple[float, float], ...]
+    n_targets: int
+    max_side: int | None
+    n_bytes: int
+
+
+@dataclass(slots=True)
+class _Loaded:
+    entry: CacheEntry
+    records: list[_Record]
+    targets_digest: str
+
+
+def _check_key(key: object) -> str:
+    if not isinstance(key, str) or not _KEY_RE.match(key):
+        raise InvalidArgumentError(f"not a frame cache key: {key!r} (make one with FrameCache.key)")
+    return key
+
+
+def _max_side_of(key: str) -> int | None:
+    suffix = key.rsplit("-", 1)[1]
+    return None if suffix == "full" else int(suffix)
+
+
+def _targets_digest(targets: Sequence[float]) -> str:
+    h = hashlib.sha256()
+    for t in targets:
+        h.update(f"{float(t):.6f},".encode())
+    return h.hexdigest()
+
+
+def _number(name: str, value: object, *, allow_none: bool, positive: bool) -> float | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidArgumentError(f"{name} must be a finite number, got {value!r}")
+    if positive and value <= 0:
+        raise InvalidArgumentError(f"{name} must be positive, got {value!r}")
+    if not positive and value < 0:
+        raise InvalidArgumentError(f"{name} must be >= 0, got {value!r}")
+    return float(value)
+
+
+def _source_identity(source: str) -> dict[str, Any]:
+    """What identifies the content of ``source``: an http(s) URL itself; a file's (also a ``file://`` URL's)
+    resolved path, size, mtime and inode; a folder's resolved path and the names, sizes and mtimes of every
+    file below it."""
+    if is_url(source):
+        parts = urlsplit(source)
+        if parts.scheme.lower() != "file":
+            return {"url": source}
+        source = unquote(parts.path)  # a local file named by URL: identify the file itself
+    path = Path(source).expanduser()
+    try:
+        resolved = path.resolve(strict=True)
+        st = resolved.stat()
+    except FileNotFoundError:
+        raise VideoNotFoundError(f"no such file or folder: {source}") from None
+    except OSError as exc:
+        raise VideoNotFoundError(f"cannot read {source}: {exc.strerror or exc}") from None
+    if resolved.is_dir():
+        h = hashlib.sha256()
+        for dirpath, dirnames, filenames in os.walk(resolved):
+            dirnames.sort()
+            rel = os.path.relpath(dirpath, resolved)
+            for name in sorted(filenames):
+                try:
+                    fst = os.stat(os.path.join(dirpath, name))
+                except OSError:
+                    continue
+                h.update(f"{rel}/{name}\0{fst.st_size}\0{fst.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+        return {"folder": str(resolved), "listing": h.hexdigest()}
+    return {
+        "file": str(resolved),
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "inode": st.st_ino,
+        "device": st.st_dev,
+    }
+
+
+def _remove_tree(path: Path) -> None:
+    """Delete a folder: first renamed aside (atomic, so readers never see half of it), then removed."""
+    trash = path.parent / f"{_TRASH_PREFIX}{uuid.uuid4().hex}"
+    try:
+        os.rename(path, trash)
+    except FileNotFoundError:
+        return
+    except OSError:
+        trash = path
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+class FrameCache:
+    """Decoded frames on disk, keyed by video identity, rate, frame size and time range.
+
+    Args:
+        root: the cache folder (default :func:`default_cache_dir`). Created on first write.
+        max_bytes: size bound; after each new entry the least recently used other entries are deleted until
+            the cache fits (an entry larger than the bound on its own is kept until the next one arrives).
+            ``None``: unbounded.
+        jpeg_quality: quality of the stored JPEGs.
+
+    Frames read from the cache are the JPEG-compressed versions of the decoded ones (quality 95 by default);
+    frames yielded while an entry is being written are the decoder's own.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        max_bytes: int | None = DEFAULT_MAX_BYTES,
+        jpeg_quality: int = JPEG_QUALITY,
+    ) -> None:
+        if max_bytes is not None and (isinstance(max_bytes, bool) or not isinstance(max_bytes, int)
+                                      or max_bytes <= 0):
+            raise InvalidArgumentError(f"max_bytes must be a positive integer or None, got {max_bytes!r}")
+        if isinstance(jpeg_quality, bool) or not isinstance(jpeg_quality, int) or not 1 <= jpeg_quality <= 100:
+            raise InvalidArgumentError(f"jpeg_quality must be an integer in 1..100, got {jpeg_quality!r}")
+        self.root = Path(root).expanduser() if root is not None else default_cache_dir()
+        self.max_bytes = max_bytes
+        self.jpeg_quality = jpeg_quality
+
+    def __repr__(self) -> str:
+        return f"FrameCache(root={str(self.root)!r}, max_bytes={self.max_bytes!r})"
+
+    @classmethod
+    @contextlib.contextmanager
+    def temporary(cls) -> Iterator[FrameCache]:
+        """A cache in a fresh temporary folder (unbounded), deleted with everything in it on exit.
+
+        Used when caching is turned off: frames still go to disk while they stream, so that the chosen ones
+        can be read back afterwards without holding every decoded frame in memory.
+        """
+        folder = tempfile.mkdtemp(prefix="gens-tools-frames-")
+        try:
+            yield cls(folder, max_bytes=None)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    # ------------------------------------------------------------------ keys
+
+    @staticmethod
+    def key(
+        source: str | os.PathLike[str],
+        *,
+        fps: float,
+        max_side: int | None,
+        start: float | None,
+        end: float | None,
+        frame_rate: float | None = None,
+    ) -> str:
+        """The cache key of ``source`` sampled at ``fps`` with frames shrunk to ``max_side`` px over
+        ``[start, end)``.
+
+        A file is identified by its resolved path, size, modification time (ns) and inode, so rewriting or
+        touching it gives a new key; a folder of frames by its resolved path and the names, sizes and
+        modification times of its files; a URL by itself. The key has the form ``<32 hex>-<max_side|full>``:
+        :meth:`frames` reads the frame size to decode at from it.
+
+        Raises:
+            VideoNotFoundError: a local ``source`` does not exist.
+            InvalidArgumentError: a bad rate, size or range.
+        """
+        src = os.fspath(source)
+        if not isinstance(src, str) or not src.strip():
+            raise InvalidArgumentError(f"source must be a non-empty path or URL, got {source!r}")
+        rate = _number("fps", fps, allow_none=False, positive=True)
+        if max_side is not None and (isinstance(max_side, bool) or not isinstance(max_side, int)
+                                     or max_side <= 0):
+            raise InvalidArgumentError(f"max_side must be a positive integer or None, got {max_side!r}")
+        lo = _number("start", start, allow_none=True, positive=False)
+        hi = _number("end", end, allow_none=True, positive=False)
+        payload = {
+            "format": _FORMAT,
+            "source": _source_identity(src),
+            "fps": repr(rate),
+            "max_side": max_side,
+            "start": repr(lo or 0.0),
+            "end": None if hi is None else repr(hi),
+        }
+        if frame_rate is not None:
+            # The rate given for a frame folder decides each image's timestamp, so it is part of the identity.
+            payload["frame_rate"] = repr(_number("frame_rate", frame_rate, allow_none=False, positive=True))
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+        return f"{digest}-{max_side if max_side is not None else 'full'}"
+
+    # --------------------------------------------------------------- reading
+
+    def lookup(self, key: str) -> CacheEntry | None:
+        """The complete entry stored under ``key``, or ``None``.
+
+        Checks the manifest and each file's size (not the checksums, which :meth:`frames` and :meth:`load`
+        verify as they read); a damaged entry is removed and ``None`` returned. Counts as a use.
+        """
+        loaded = self._load_entry(_check_key(key), verify_checksums=False)
+        if loaded is None:
+            return None
+        self._touch(loaded.entry.path)
+        return loaded.entry
+
+    def load(self, key: str, indices: Sequence[int]) -> list[Frame]:
+        """The frames at grid positions ``indices`` (``Frame.index`` values), images loaded, in the order
+        asked. Positions that lie in a lost span (not decodable) are skipped.
+
+        Raises:
+            CacheMissError: no complete entry under ``key``, or it turned out damaged (it is then removed;
+                decode the frames again).
+            InvalidArgumentError: a position outside the entry's grid.
+        """
+        loaded = self._load_entry(_check_key(key), verify_checksums=False)
+        if loaded is None:
+            raise CacheMissError(f"no complete frame cache entry for key {key}")
+        by_index = {r.index: r for r in loaded.records}
+        n = loaded.entry.n_targets
+        out: list[Frame] = []
+        for i in indices:
+            if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < n:
+                raise InvalidArgumentError(f"frame position {i!r} is outside the cached grid (0..{n - 1})")
+            rec = by_index.get(i)
+            if rec is None:
+                continue
+            try:
+                out.append(self._read_frame(loaded.entry.path, rec))
+            except _CorruptEntry as exc:
+                log.warning("frame cache entry %s is damaged (%s); removed", key, exc)
+                _remove_tree(loaded.entry.path)
+                raise CacheMissError(
+                    f"the frame cache entry for key {key} was damaged ({exc}) and has been removed; "
+                    "decode the frames again"
+                ) from None
+        self._touch(loaded.entry.path)
+        return out
+
+    def frames(
+        self, reader: VideoReader, targets: Sequence[float], *, key: str
+    ) -> Generator[Frame, None, None]:
+        """Yield the frames of ``reader`` at ``targets`` (as :meth:`VideoReader.iter_frames` does), through
+        the cache.
+
+        With a complete, valid entry under ``key`` (decoded for the same targets), the frames come from disk
+        and ``reader`` is not used at all. Otherwise they are decoded with
+        ``reader.iter_frames(targets, max_side=<the key's max_side>)``, written to disk as they pass, and
+        the entry is committed when the iteration completes (a stopped iteration commits nothing). Lost spans
+        of a cached entry are in :meth:`lookup`'s result.
+
+        Raises:
+            FrameCacheError: the cache folder cannot be written.
+            (and whatever ``reader`` raises)
+        """
+        _check_key(key)
+        return self._frames(reader, [float(t) for t in targets], key)
+
+    def _frames(self, reader: VideoReader, targets: list[float], key: str) -> Generator[Frame, None, None]:
+        digest = _targets_digest(targets)
+        loaded = self._load_entry(key, verify_checksums=True)
+        if loaded is not None and loaded.targets_digest != digest:
+            log.info("frame cache entry %s was decoded for other targets; rebuilding", key)
+            _remove_tree(loaded.entry.path)
+            loaded = None
+        if loaded is not None:
+            yield from self._replay(loaded, reader, targets)
+        else:
+            yield from self._decode_and_store(reader, targets, key, digest)
+
+    # ------------------------------------------------------------- upkeep
+
+    def clear(self) -> None:
+        """Delete every entry, and temporary folders left by writers that died (entries being written right
+        now by other processes are left to finish)."""
+        if not self.root.is_dir():
+            return
+        for child in list(self.root.iterdir()):
+            if child.is_dir() and _KEY_RE.match(child.name):
+                _remove_tree(child)
+        self._sweep_stale()
+
+    def total_bytes(self) -> int:
+        """Disk space taken by the complete entries."""
+        return sum(size for _, size, _ in self._entries())
+
+    def evict(self, *, keep: str | None = None) -> list[str]:
+        """Delete least-recently-used entries (never ``keep``) until the cache fits ``max_bytes``; sweep
+        temporary folders left by writers that died. Returns the keys deleted. Runs after every commit."""
+        removed: list[str] = []
+        self._sweep_stale()
+        if self.max_bytes is None:
+            return removed
+        entries = self._entries()
+        total = sum(size for _, size, _ in entries)
+        for key, size, _ in sorted(entries, key=lambda e: e[2]):
+            if total <= self.max_bytes:
+                break
+            if key == keep:
+                continue
+            _remove_tree(self.root / key)
+            total -= size
+            removed.append(key)
+        return removed
+
+    # ----------------------------------------------------------- internals
+
+    def _entries(self) -> list[tuple[str, int, int]]:
+        """(key, bytes, last use in ns) of each entry folder."""
+        out: list[tuple[str, int, int]] = []
+        if not self.root.is_dir():
+            return out
+        for child in self.root.iterdir():
+            if not _KEY_RE.match(child.name):
+                continue
+            stamp = child / _STAMP
+            try:
+                size = int(json.loads(stamp.read_text(encoding="utf-8"))["bytes"])
+                used = stamp.stat().st_mtime_ns
+            except (OSError, ValueError, KeyError, TypeError):
+                try:
+                    size = sum(e.stat().st_size for e in os.scandir(child) if e.is_file())
+                    used = child.stat().st_mtime_ns
+                except OSError:
+                    continue
+            out.append((child.name, size, used))
+        return out
+
+    def _sweep_stale(self) -> None:
+        if not self.root.is_dir():
+            return
+        now = time.time()
+        for child in self.root.iterdir():
+            if child.name.startswith(_TRASH_PREFIX):
+                shutil.rmtree(child, ignore_errors=True)
+            elif child.name.startswith(_TMP_PREFIX):
+                with contextlib.suppress(OSError):
+                    if now - child.stat().st_mtime > _STALE_TMP_SECONDS:
+                        shutil.rmtree(child, ignore_errors=True)
+
+    @staticmethod
+    def _touch(path: Path) -> None:
+        now = time.time_ns()
+        with contextlib.suppress(OSError):
+            os.utime(path / _STAMP, ns=(now, now))
+
+    def _load_entry(self, key: str, *, verify_checksums: bool) -> _Loaded | None:
+        """The entry under ``key`` if it is complete and intact; a damaged one is removed."""
+        path = self.root / key
+        if not path.is_dir():
+            return None
+        try:
+            return self._check_entry(key, path, verify_checksums=verify_checksums)
+        except _CorruptEntry as exc:
+            log.warning("frame cache entry %s is damaged (%s); removing it", key, exc)
+            _remove_tree(path)
+            return None
+
+    @staticmethod
+    def _check_entry(key: str, path: Path, *, verify_checksums: bool) -> _Loaded:
+        try:
+            manifest = json.loads((path / _MANIFEST).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise _CorruptEntry("no manifest") from None
+        except (OSError, ValueError) as exc:
+            raise _CorruptEntry(f"unreadable manifest: {exc}") from None
+        try:
+            if manifest["format"] != _FORMAT or manifest["key"] != key:
+                raise _CorruptEntry("manifest of another format or key")
+            n_targets = int(manifest["n_targets"])
+            max_side = manifest["max_side"]
+            if max_side != _max_side_of(key):
+                raise _CorruptEntry("manifest frame size does not match the key")
+            records = [
+                _Record(int(r["index"]), float(r["timestamp"]), str(r["file"]), int(r["bytes"]),
+                        int(r["crc32"]))
+                for r in manifest["frames"]
+            ]
+            lost = tuple((float(a), float(b)) for a, b in manifest["lost_spans"])
+            digest = str(manifest["targets_sha256"])
+        except _CorruptEntry:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise _CorruptEntry(f"malformed manifest: {exc!r}") from None
+        previous = -1
+        n_bytes = 0
+        for rec in records:
+            if not previous < rec.index < n_targets or "/" in rec.file or rec.file.startswith("."):
+                raise _CorruptEntry("manifest lists frames out of order or out of range")
+            previous = rec.index
+            file = path / rec.file
+            try:
+                size = file.stat().st_size
+            except OSError:
+                raise _CorruptEntry(f"missing frame file {rec.file}") from None
+            if size != rec.size:
+                raise _CorruptEntry(f"frame file {rec.file} has {size} bytes, expected {rec.size}")
+            if verify_checksums:
+                with open(file, "rb") as fh:
+                    if zlib.crc32(fh.read()) != rec.crc32:
+                        raise _CorruptEntry(f"frame file {rec.file} fails its checksum")
+            n_bytes += size
+        entry = CacheEntry(
+            key=key,
+            path=path,
+            timestamps=tuple(r.timestamp for r in records),
+            indices=tuple(r.index for r in records),
+            lost_spans=lost,
+            n_targets=n_targets,
+            max_side=max_side,
+            n_bytes=n_bytes,
+        )
+        return _Loaded(entry, records, digest)
+
+    @staticmethod
+    def _read_frame(path: Path, rec: _Record) -> Frame:
+        file = path / rec.file
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise _CorruptEntry(f"cannot read {rec.file}: {exc.strerror or exc}") from None
+        if len(data) != rec.size or zlib.crc32(data) != rec.crc32:
+            raise _CorruptEntry(f"frame file {rec.file} fails its checksum")
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                image = img.convert("RGB")
+        except (OSError, UnidentifiedImageError, ValueError) as exc:
+            raise _CorruptEntry(f"cannot decode {rec.file}: {exc}") from None
+        return Frame(timestamp=rec.timestamp, image=image, index=rec.index, path=file)
+
+    def _replay(self, loaded: _Loaded, reader: VideoReader, targets: list[float]) -> Iterator[Frame]:
+        next_pos = 0
+        for rec in loaded.records:
+            try:
+                frame = self._read_frame(loaded.entry.path, rec)
+            except _CorruptEntry as exc:
+                # Damaged (or deleted by another process) while we read it: drop the entry and decode the
+                # rest; the next request rebuilds it.
+                log.warning("frame cache entry %s is damaged (%s); decoding the rest", loaded.entry.key, exc)
+                _remove_tree(loaded.entry.path)
+                side = loaded.entry.max_side
+                for frame in reader.iter_frames(targets[next_pos:], max_side=side):
+                    if frame.index is not None:
+                        frame.index += next_pos
+                    yield frame
+                return
+            yield frame
+            next_pos = rec.index + 1
+        self._touch(loaded.entry.path)
+
+    def _decode_and_store(
+        self, reader: VideoReader, targets: list[float], key: str, digest: str
+    ) -> Iterator[Frame]:
+        max_side = _max_side_of(key)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{key}-", dir=self.root))
+        except OSError as exc:
+            raise FrameCacheError(
+                f"cannot write the frame cache in {self.root}: {exc.strerror or exc}; "
+                f"pass another folder or set {ENV_CACHE_DIR}"
+            ) from None
+        committed = False
+        records: list[dict[str, Any]] = []
+        n_bytes = 0
+        decoded = reader.iter_frames(targets, max_side=max_side)
+        try:
+            for frame in decoded:
+                if frame.image is None or frame.index is None:
+                    raise FrameCacheError("the video reader yielded a frame without an image or index")
+                buf = io.BytesIO()
+                image = frame.image if frame.image.mode == "RGB" else frame.image.convert("RGB")
+                image.save(buf, format="JPEG", quality=self.jpeg_quality)
+                data = buf.getvalue()
+                name = f"{frame.index:06d}.jpg"
+                try:
+                    (tmp / name).write_bytes(data)
+                except OSError as exc:
+                    raise FrameCacheError(
+                        f"cannot write the frame cache in {self.root}: {exc.strerror or exc}"
+                    ) from None
+                n_bytes += len(data)
+                records.append({"index": frame.index, "timestamp": frame.timestamp, "file": name,
+                                "bytes": len(data), "crc32": zlib.crc32(data)})
+                yield frame
+            manifest = {
+                "format": _FORMAT,
+                "key": key,
+                "created": time.time(),
+                "n_targets": len(targets),
+                "targets_sha256": digest,
+                "max_side": max_side,
+                "frames": records,
+                "lost_spans": [[float(a), float(b)] for a, b in reader.lost_spans],
+            }
+            text = json.dumps(manifest, separators=(",", ":"))
+            try:
+                (tmp / _MANIFEST).write_text(text, encoding="utf-8")
+                n_bytes += len(text)
+                (tmp / _STAMP).write_text(json.dumps({"bytes": n_bytes}), encoding="utf-8")
+            except OSError as exc:
+                raise FrameCacheError(f"cannot write the frame cache in {self.root}: {exc.strerror or exc}") \
+                    from None
+            try:
+                os.rename(tmp, self.root / key)
+                committed = True
+            except OSError:
+                # Another writer committed the same entry first: theirs stands, ours is discarded.
+                log.info("frame cache entry %s was committed by another writer", key)
+        finally:
+            close = getattr(decoded, "close", None)
+            if close is not None:
+                close()
+            if not committed:
+                shutil.rmtree(tmp, ignore_errors=True)
+        self.evict(keep=key)

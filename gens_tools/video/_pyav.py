@@ -1,0 +1,620 @@
+"""Read frames at chosen times from a video file or an http(s) URL with PyAV (FFmpeg).
+
+The reader decodes sequentially, with FFmpeg's decoder threads, and turns into pictures only the frames
+that are on screen at a requested time, shrinking them while converting. When two consecutive requested
+times are far apart (longer than ``seek_threshold`` seconds, i.e. far longer than a typical keyframe
+interval), it seeks to the keyframe before the next time instead of decoding everything in between; both
+paths return the same frames. Memory does not grow with the length of the video: at most a few decoded
+frames are held at once.
+
+Damaged input is read as far as it goes: every decodable frame is returned, and time spans that could not
+be decoded (a cut-off tail, a run of corrupt packets) are recorded in :attr:`PyAVReader.lost_spans`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, NamedTuple
+
+from PIL import Image
+
+from gens_tools.errors import (
+    EmptyVideoError,
+    InvalidArgumentError,
+    NotAVideoError,
+    UnsupportedCodecError,
+    VideoError,
+    VideoNotFoundError,
+)
+from gens_tools.frames import Frame
+from gens_tools.video._base import ReaderBase, VideoInfo, fit_within
+
+__all__ = ["PyAVReader", "ReadStats", "is_url"]
+
+_EPS = 1e-6
+# Demuxers FFmpeg uses for single pictures and text: such inputs are not videos.
+#: Demuxers that read other files or URLs named inside the input.
+_PLAYLIST_FORMATS = frozenset({"hls", "dash", "concat", "ffconcat"})
+_NOT_VIDEO_FORMATS = {"image2", "tty", "lrc", "srt", "webvtt", "ass"}
+_TRANSPOSE = {
+    90: Image.Transpose.ROTATE_90,
+    180: Image.Transpose.ROTATE_180,
+    270: Image.Transpose.ROTATE_270,
+}
+
+
+def is_url(source: object) -> bool:
+    """Whether ``source`` is an http(s) URL (as opposed to a local path)."""
+    return isinstance(source, str) and source.lower().startswith(("http://", "https://"))
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@dataclass(slots=True)
+class ReadStats:
+    """Work done by a reader so far (for benchmarks and diagnostics)."""
+
+    decoded: int = 0
+    """Frames decoded."""
+    converted: int = 0
+    """Frames converted to pictures (only the chosen ones)."""
+    seeks: int = 0
+    """Seeks made on the sparse path."""
+    decode_errors: int = 0
+    """Packets the decoder rejected (corrupt or cut-off data)."""
+
+
+class _Decoded(NamedTuple):
+    time: float  # seconds from the first frame
+    end: float  # when the next frame is due (time + frame duration)
+    frame: Any  # av.VideoFrame
+
+
+def _map_open_error(source: str, exc: BaseException) -> VideoError:
+    import av
+
+    if isinstance(exc, av.error.FileNotFoundError | av.error.HTTPNotFoundError):
+        return VideoNotFoundError(f"video not found: {source}")
+    if isinstance(exc, av.error.HTTPError):
+        return VideoError(f"could not fetch {source}: {exc}")
+    if isinstance(exc, av.error.ConnectionRefusedError):
+        return VideoError(f"could not connect to {source}: connection refused")
+    if isinstance(exc, av.error.ExitError | av.error.TimeoutError):
+        return VideoError(f"timed out opening {source}")
+    if isinstance(exc, av.error.PermissionError):
+        return VideoError(f"permission denied reading {source}")
+    if isinstance(exc, av.error.InvalidDataError):
+        return NotAVideoError(f"{source} is not a readable video (FFmpeg found no known container format)")
+    if isinstance(exc, av.error.FFmpegError | OSError):
+        return VideoError(f"could not open {source}: {exc}")
+    return VideoError(f"could not open {source}: {type(exc).__name__}: {exc}")
+
+
+class PyAVReader(ReaderBase):
+    """A :class:`~gens_tools.video._base.VideoReader` backed by PyAV.
+
+    Args:
+        source: path of a video file, or an http(s) URL (streamed by FFmpeg, not downloaded first).
+        threads: decoder threads (FFmpeg's ``thread_count``; 0 = as many as CPU cores).
+        thread_type: FFmpeg threading mode, ``"FRAME"``, ``"SLICE"`` or ``"AUTO"``.
+        timeout: seconds to wait for data from a URL (connect and each read) before giving up.
+        seek_threshold: seek instead of decoding on when the next requested time is more than this many
+            seconds ahead of the decoder (``math.inf`` = always decode sequentially).
+        options: extra FFmpeg demuxer/protocol options.
+
+    Raises:
+        VideoNotFoundError: the file does not exist (or the URL answers 404).
+        NotAVideoError: the input is not a video (garbage bytes, text, a still image).
+        EmptyVideoError: the input is empty or holds no video frames (e.g. audio only).
+        UnsupportedCodecError: FFmpeg has no decoder for the video's codec.
+        VideoError: any other failure to open (connection refused, timeout…).
+    """
+
+    def __init__(
+        self,
+        source: str | os.PathLike[str],
+        *,
+        threads: int = 2,
+        thread_type: str = "FRAME",
+        timeout: float | None = 30.0,
+        seek_threshold: float = 20.0,
+        options: Mapping[str, str] | None = None,
+    ) -> None:
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
+            raise InvalidArgumentError(f"threads must be an integer >= 0, got {threads!r}")
+        if not isinstance(thread_type, str) or thread_type.upper() not in ("FRAME", "SLICE", "AUTO", "NONE"):
+            raise InvalidArgumentError(f"thread_type must be FRAME, SLICE, AUTO or NONE, got {thread_type!r}")
+        if timeout is not None and not (_is_number(timeout) and math.isfinite(timeout) and timeout > 0):
+            raise InvalidArgumentError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if not (_is_number(seek_threshold) and seek_threshold > 0):
+            raise InvalidArgumentError(f"seek_threshold must be > 0 seconds, got {seek_threshold!r}")
+        if not (isinstance(source, str | os.PathLike)) or (isinstance(source, str) and not source):
+            raise InvalidArgumentError(f"source must be a file path or an http(s) URL, got {source!r}")
+        self.source = source if is_url(source) else os.fspath(source)
+        self.threads = threads
+        self.thread_type = thread_type.upper()
+        self.timeout = timeout
+        self.seek_threshold = float(seek_threshold)
+        self._options = dict(options or {})
+        self.lost_spans: list[tuple[float, float]] = []
+        self.stats = ReadStats()
+        self._closed = False
+        self._cursors: set[_Cursor] = set()
+        self._is_url = is_url(self.source)
+        if not self._is_url:
+            if not os.path.exists(self.source):
+                raise VideoNotFoundError(f"video file not found: {self.source}")
+            if os.path.isdir(self.source):
+                raise NotAVideoError(f"{self.source} is a folder; open it with FolderReader or open_video()")
+            if os.path.getsize(self.source) == 0:
+                raise EmptyVideoError(f"video file is empty (0 bytes): {self.source}")
+        self.info = self._probe()
+
+    # --- opening -----------------------------------------------------------------------------------------
+
+    def _open_container(self) -> Any:
+        import av
+
+        options = dict(self._options)
+        # Only the protocols a plain file or URL needs: a playlist or crafted container must not make FFmpeg
+        # reach other hosts or other local files than the one the caller (and its AccessPolicy) allowed.
+        options.setdefault("protocol_whitelist", "http,https,tls,tcp" if self._is_url else "file")
+        kwargs: dict[str, Any] = {}
+        if self._is_url and self.timeout is not None:
+            options.setdefault("rw_timeout", str(int(self.timeout * 1_000_000)))
+            kwargs["timeout"] = (self.timeout, self.timeout)
+        try:
+            return av.open(self.source, "r", options=options, **kwargs)
+        except Exception as exc:
+            raise _map_open_error(str(self.source), exc) from exc
+
+    def _video_stream(self, container: Any) -> Any:
+        import av
+
+        fmt = container.format.name
+        if fmt in _PLAYLIST_FORMATS:
+            raise NotAVideoError(
+                f"{self.source} is a playlist ({fmt}), which gens-tools does not open: it would read other "
+                "files or URLs than the one given; pass the video file or URL itself"
+            )
+        if fmt in _NOT_VIDEO_FORMATS or fmt.endswith("_pipe"):
+            raise NotAVideoError(f"{self.source} is not a video (FFmpeg reads it as {fmt!r}: a picture or text)")
+        streams = [
+            s
+            for s in container.streams.video
+            if not (s.disposition & av.stream.Disposition.attached_pic)  # cover art of an audio file
+        ]
+        if not streams:
+            kinds = sorted({s.type for s in container.streams}) or ["nothing"]
+            raise EmptyVideoError(f"{self.source} holds no video stream (it has: {', '.join(kinds)})")
+        stream = max(streams, key=lambda s: ((s.disposition & av.stream.Disposition.default) != 0, s.frames))
+        if stream.codec_context is None:
+            raise UnsupportedCodecError(
+                f"{self.source}: FFmpeg in this PyAV build has no decoder for the video stream's codec"
+            )
+        return stream
+
+    def _rewind(self, container: Any, stream: Any) -> None:
+        """Over http(s), seek to the first packet before reading: FFmpeg's MP4 demuxer, after fetching an
+        index stored at the end of the file, sometimes resumes one packet late (with a wrong timestamp)
+        unless told where to start. Local files do not need this."""
+        import av
+
+        if not self._is_url:
+            return
+        with contextlib.suppress(av.error.FFmpegError, OSError):  # not seekable: read on from the start
+            container.seek(stream.start_time or 0, backward=True, any_frame=False, stream=stream)
+
+    def _configure(self, stream: Any, threads: int | None = None) -> None:
+        ctx = stream.codec_context
+        n = self.threads if threads is None else threads
+        if self.thread_type != "NONE" and n != 1:
+            ctx.thread_type = self.thread_type
+            ctx.thread_count = n
+        else:
+            ctx.thread_count = 1
+
+    def _probe(self) -> VideoInfo:
+        """Open the input, check it holds decodable video and read its properties (decodes one frame)."""
+        container = self._open_container()
+        try:
+            stream = self._video_stream(container)
+            self._configure(stream)
+            self._rewind(container, stream)
+            tb: Fraction = stream.time_base or Fraction(1, 1000)
+            self._time_base = tb
+            self._nominal = 1.0 / 30
+            first = None
+            frames = self._raw_frames(container, stream, count=False)
+            for frame in frames:
+                first = frame
+                break
+            frames.close()
+            if first is None:
+                raise EmptyVideoError(f"{self.source} holds no decodable video frames")
+            self._start_pts = self._frame_pts(first, None)
+            rotation = round(first.rotation) % 360 if first.rotation else 0
+            if rotation not in _TRANSPOSE:
+                rotation = 0  # only quarter turns are applied
+            self._rotation = rotation
+            sar = stream.sample_aspect_ratio
+            self._sar = Fraction(sar) if sar and sar > 0 else Fraction(1)
+            coded_w, coded_h = first.width, first.height
+            shown_w = max(1, round(coded_w * self._sar))
+            width, height = (coded_h, shown_w) if rotation in (90, 270) else (shown_w, coded_h)
+            rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+            fps = float(rate) if rate else None
+            self._nominal = 1.0 / fps if fps and 0 < fps < 1000 else 1.0 / 30
+            duration = self._duration(container, stream)
+            if duration is None:
+                raise VideoError(f"cannot tell the duration of {self.source} (a live stream?)")
+            n_frames = stream.frames or None
+            codec = stream.codec_context.name
+            extra: dict[str, object] = {
+                "start_time": float(self._start_pts * tb),
+                "time_base": str(tb),
+                "has_b_frames": bool(getattr(stream.codec_context, "has_b_frames", False)),
+                "sample_aspect_ratio": str(self._sar),
+                "coded_size": [coded_w, coded_h],
+            }
+            if container.bit_rate:
+                extra["bit_rate"] = int(container.bit_rate)
+            return VideoInfo(
+                source=str(self.source),
+                duration=duration,
+                fps=fps,
+                width=width,
+                height=height,
+                codec=codec,
+                rotation=rotation,
+                n_frames=n_frames,
+                container=container.format.name,
+                extra=extra,
+            )
+        except VideoError:
+            raise
+        except Exception as exc:
+            raise _map_open_error(str(self.source), exc) from exc
+        finally:
+            container.close()
+
+    def _duration(self, container: Any, stream: Any) -> float | None:
+        """Seconds from the first frame to the end of the video: the later of what the container's metadata
+        says and where the last packets end (read after seeking to the last keyframe, without decoding).
+
+        The metadata keeps a cut-off file's full length (so the lost tail is reported); the packet scan
+        corrects metadata that stops short (variable frame rate, a first frame after time 0).
+        """
+        start = float(self._start_pts * self._time_base)
+        meta = self._metadata_end(container, stream)
+        scanned = self._scan_end(container, stream, meta)
+        ends = [e for e in (meta, scanned) if e is not None and e - start > 0]
+        if not ends:
+            return None
+        return max(max(ends) - start, self._nominal if scanned is not None else 0.0)
+
+    def _metadata_end(self, container: Any, stream: Any) -> float | None:
+        tb = self._time_base
+        if stream.duration and stream.duration > 0:
+            s0 = stream.start_time if stream.start_time is not None else self._start_pts
+            return float((s0 + stream.duration) * tb)
+        if container.duration and container.duration > 0:
+            if "matroska" in container.format.name:
+                # FFmpeg gives a Matroska segment's duration counted from time 0, not from the first frame.
+                return container.duration / 1_000_000
+            return ((container.start_time or 0) + container.duration) / 1_000_000
+        return None
+
+    def _scan_end(self, container: Any, stream: Any, meta_end: float | None) -> float | None:
+        import av
+
+        limit = 20_000 if self._is_url else None  # never download a whole remote video just for this
+        if meta_end is not None:
+            try:
+                container.seek(int(meta_end / self._time_base), backward=True, any_frame=False, stream=stream)
+            except (av.error.FFmpegError, OSError):
+                return None
+        elif self._is_url:
+            return None
+        last: tuple[int, int] | None = None  # (pts, duration) of the packet shown last
+        try:
+            for n, packet in enumerate(container.demux(stream)):
+                if limit is not None and n > limit:
+                    return None
+                ts = packet.pts if packet.pts is not None else packet.dts
+                if ts is None or packet.size == 0:
+                    continue
+                if last is None or ts >= last[0]:
+                    last = (ts, packet.duration or 0)
+        except av.error.FFmpegError:
+            pass
+        if last is None:
+            return None
+        tail = float(last[1] * self._time_base) if last[1] else self._nominal
+        return float(last[0] * self._time_base) + tail
+
+    # --- decoding ----------------------------------------------------------------------------------------
+
+    def _frame_pts(self, frame: Any, previous: int | None) -> int:
+        if frame.pts is not None:
+            return int(frame.pts)
+        if frame.dts is not None:
+            return int(frame.dts)
+        step = max(1, round(self._nominal / float(self._time_base)))
+        return 0 if previous is None else previous + step
+
+    def _raw_frames(self, container: Any, stream: Any, *, count: bool = True) -> Generator[Any, None, None]:
+        """Yield each decoded frame, then ``None`` if the pass ended on an error rather than a clean end of
+        file. Decode errors are never raised: with ``count``, the span of each rejected packet is recorded
+        in :attr:`lost_spans` and counted in :attr:`stats`."""
+        import av
+
+        broken = False
+        demux = container.demux(stream)
+        while True:
+            try:
+                packet = next(demux)
+            except StopIteration:
+                break
+            except av.error.FFmpegError:
+                broken = True
+                break
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError:
+                if count:
+                    self.stats.decode_errors += 1
+                    self._lose_packet(packet)
+                if packet.size == 0:  # the error came while draining the decoder at the end
+                    broken = True
+                continue
+            for frame in frames:
+                if count:
+                    self.stats.decoded += 1
+                yield frame
+        if broken:
+            yield None
+
+    def _lose_packet(self, packet: Any) -> None:
+        ts = packet.pts if packet.pts is not None else packet.dts
+        if ts is None or packet.size == 0:
+            return
+        start = float((ts - self._start_pts) * self._time_base)
+        dur = float(packet.duration * self._time_base) if packet.duration else self._nominal
+        self._add_lost(max(0.0, start), max(0.0, start + dur))
+
+    def _picture(self, frame: Any, max_side: int | None) -> Image.Image:
+        coded_w, coded_h = frame.width, frame.height
+        shown_w = max(1, round(coded_w * self._sar))
+        out_w, out_h = fit_within(shown_w, coded_h, max_side)
+        self.stats.converted += 1
+        if (out_w, out_h) == (coded_w, coded_h):
+            image = frame.to_image()
+        else:
+            interpolation = "AREA" if out_w <= coded_w and out_h <= coded_h else "BICUBIC"
+            image = frame.to_image(width=out_w, height=out_h, interpolation=interpolation)
+        if self._rotation:
+            image = image.transpose(_TRANSPOSE[self._rotation])
+        return image
+
+    def iter_frames(self, targets: Sequence[float], *, max_side: int | None = None) -> Iterator[Frame]:
+        """Yield, for each target time (seconds from the first frame), the frame on screen at that time.
+
+        Frames come in ascending time order (ties in the order given); ``Frame.index`` is the target's
+        position in ``targets`` and ``Frame.timestamp`` the frame's real presentation time. Targets past the
+        end of the video or inside a lost span yield nothing. Several targets on the same frame share one
+        converted picture.
+        """
+        pairs, max_side = self._check_request(targets, max_side)
+        if not pairs:
+            return iter(())
+        return self._iter(pairs, max_side)
+
+    def _iter(self, pairs: list[tuple[float, int]], max_side: int | None) -> Iterator[Frame]:
+        cursor = _Cursor(self)
+        self._cursors.add(cursor)
+        try:
+            converted: tuple[Any, Image.Image] | None = None  # (decoded frame, its picture), to reuse
+            for t, index in pairs:
+                if self._closed:
+                    return
+                if t > self.info.duration + self._nominal:
+                    break  # past the end: nothing is on screen
+                if cursor.should_seek(t):
+                    cursor.seek_to(t)
+                shown = cursor.shown_at(t)
+                if shown is None:
+                    continue
+                if converted is None or converted[0] is not shown.frame:
+                    converted = (shown.frame, self._picture(shown.frame, max_side))
+                yield Frame(timestamp=round(shown.time, 6), image=converted[1], index=index)
+        finally:
+            self._cursors.discard(cursor)
+            cursor.close()
+
+    # --- lifecycle ---------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the reader: release the decoders of unfinished :meth:`iter_frames` passes (each pass holds
+        its own, released when it ends); later calls to :meth:`iter_frames` raise :class:`VideoError`."""
+        super().close()
+        for cursor in list(self._cursors):
+            cursor.close()
+        self._cursors.clear()
+
+    def __repr__(self) -> str:
+        i = self.info
+        return f"PyAVReader({str(self.source)!r}, {i.width}x{i.height}, {i.duration:.3f}s, {i.codec})"
+
+
+class _Cursor:
+    """One decoding pass over the video: the frame on screen (``cur``) and the next one (``ahead``)."""
+
+    def __init__(self, reader: PyAVReader) -> None:
+        self.r = reader
+        self.threads = reader.threads
+        self.container, self.stream = self._open()
+        self.can_seek = math.isfinite(reader.seek_threshold)
+        self.tail_retried = False
+        self._reset()
+
+    def _open(self) -> tuple[Any, Any]:
+        container = self.r._open_container()
+        try:
+            stream = self.r._video_stream(container)
+            self.r._configure(stream, threads=self.threads)
+            self.r._rewind(container, stream)
+        except BaseException:
+            container.close()
+            raise
+        return container, stream
+
+    def _reset(self) -> None:
+        """Start a new frame sequence at the container's current position, forgetting cur/ahead."""
+        self.frames = self.r._raw_frames(self.container, self.stream)
+        self.cur: _Decoded | None = None
+        self.ahead: _Decoded | None = None
+        self.done = False
+        self.broken = False  # the pass ended on an error, not a clean end of file
+        self.skip_until: float | None = None
+        self.last_time: float | None = None
+        self._last_pts: int | None = None
+
+    def close(self) -> None:
+        self.frames.close()
+        self.container.close()
+
+    def _pull(self) -> _Decoded | None:
+        r = self.r
+        while True:
+            for frame in self.frames:
+                if frame is None:
+                    self.broken = True
+                    break
+                pts = r._frame_pts(frame, self._last_pts)
+                self._last_pts = pts
+                t = float((pts - r._start_pts) * r._time_base)
+                if self.skip_until is not None and t <= self.skip_until + _EPS:
+                    continue
+                self.skip_until = None
+                self.last_time = t
+                dur = float(frame.duration * r._time_base) if frame.duration else r._nominal
+                return _Decoded(t, t + dur, frame)
+            if self.broken and self.threads != 1 and not self.tail_retried and self.last_time is not None:
+                # A frame-threaded decoder drops the frames in flight when the data ends in an error; decode
+                # the tail again on one thread to get every decodable frame.
+                self.tail_retried = True
+                self._retry_tail(self.last_time)
+                continue
+            self.done = True
+            return None
+
+    def _retry_tail(self, last_time: float) -> None:
+        self.frames.close()
+        self.container.close()
+        self.threads = 1
+        self.container, self.stream = self._open()
+        self.frames = self.r._raw_frames(self.container, self.stream)
+        self.broken = False
+        self._last_pts = None
+        if self._seek_container(last_time):
+            self.frames = self.r._raw_frames(self.container, self.stream)
+        self.skip_until = last_time
+
+    def position(self) -> float:
+        """Time of the newest decoded frame (0 before the first)."""
+        if self.ahead is not None:
+            return self.ahead.time
+        return self.cur.time if self.cur is not None else 0.0
+
+    def should_seek(self, t: float) -> bool:
+        """Whether ``t`` is so far ahead that seeking beats decoding on."""
+        return self.can_seek and not self.done and t - self.position() > self.r.seek_threshold
+
+    def _advance(self, t: float) -> None:
+        while True:
+            if self.ahead is None and not self.done:
+                self.ahead = self._pull()
+            if self.ahead is None or self.ahead.time > t + _EPS:
+                return
+            if self.cur is not None:
+                self._lost_between(self.cur, self.ahead)
+            self.cur, self.ahead = self.ahead, None
+
+    def _lost_between(self, before: _Decoded, after: _Decoded) -> None:
+        """If data was lost between two decoded frames, nothing is known from the loss to ``after``."""
+        for a, _ in self.r.lost_spans:
+            if before.time + _EPS < a < after.time:
+                self.r._add_lost(a, after.time)
+                return
+
+    def shown_at(self, t: float) -> _Decoded | None:
+        """The frame on screen at ``t`` (decoding forward as needed), or ``None`` if that part was lost."""
+        self._advance(t)
+        cur = self.cur
+        if cur is None:
+            return None
+        if self.ahead is None:
+            # The decoder is exhausted: was that the real end of the video?
+            r = self.r
+            if self.broken or r.info.duration - cur.end > 3 * r._nominal + 0.05:
+                r._add_lost(cur.end, max(r.info.duration, cur.end))
+                if t >= cur.end - _EPS:
+                    return None  # after the last decodable frame of a cut-off video
+        for a, _ in self.r.lost_spans:
+            if cur.time + _EPS < a <= t + _EPS:
+                return None  # a frame after `cur` and at or before `t` was lost: `cur` is not on screen at t
+        return cur
+
+    def seek_to(self, t: float) -> None:
+        """Jump to the keyframe before ``t`` (then decode forward to it), keeping exact-frame semantics."""
+        anchor = self.cur.time if self.cur is not None else 0.0
+        back = 0.0
+        while True:
+            goal = max(0.0, t - back)
+            if not self._seek(goal):
+                if back > 0.0 and not self._seek(anchor):
+                    self._reopen()
+                self.can_seek = False  # not seekable (e.g. a server without range requests): decode on
+                return
+            self.r.stats.seeks += 1
+            self.ahead = self._pull()
+            if self.ahead is None:
+                # Nothing decodable from there on (cut-off file): go back and decode forward to find the end.
+                self.can_seek = False
+                if not self._seek(anchor):
+                    self._reopen()
+                return
+            if self.ahead.time <= t + _EPS or goal <= 0.0:
+                return
+            back = max(1.0, back * 4)  # landed after t (inexact index, open GOP): seek further back
+
+    def _seek_container(self, seconds: float) -> bool:
+        import av
+
+        pts = self.r._start_pts + int(seconds / self.r._time_base)
+        try:
+            self.container.seek(pts, backward=True, any_frame=False, stream=self.stream)
+        except (av.error.FFmpegError, OSError):
+            return False
+        return True
+
+    def _seek(self, seconds: float) -> bool:
+        if not self._seek_container(seconds):
+            return False
+        self.frames.close()
+        self._reset()
+        return True
+
+    def _reopen(self) -> None:
+        self.frames.close()
+        self.container.close()
+        self.container, self.stream = self._open()
+        self._reset()
