@@ -62,3 +62,55 @@ class FrameCacheError(GensToolsError):
 
 class CacheMissError(FrameCacheError, LookupError):
     """The requested frames are not (or no longer) in the cache; decode them again."""
+
+
+# --- assistants (GPT-4o, Gemini) ---------------------------------------------------------------------------
+
+
+class AssistantError(GensToolsError):
+    """A request to an assistant's provider failed (after the SDK's own retries, where they apply)."""
+
+
+class MissingAPIKeyError(AssistantError):
+    """No API key was given and none is set in the environment."""
+
+
+class AuthenticationFailedError(AssistantError):
+    """The provider rejected the API key or the account's access to the model."""
+
+
+class ContextTooLongError(AssistantError):
+    """The request did not fit the model's context (or request size), even after shrinking once.
+
+    ``limit`` and ``requested`` are the provider's figures when its message gave them.
+    """
+
+    def __init__(self, message: str, *, limit: int | None = None, requested: int | None = None) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.requested = requested
+
+
+class AnswerRefusedError(AssistantError):
+    """The provider refused to answer (content policy, safety filters); ``reason`` says which."""
+
+    def __init__(self, message: str, *, reason: str | None = None, refusal: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.refusal = refusal
+
+
+class EmptyAnswerError(AssistantError):
+    """The provider answered with no text (``reason``: the finish reason, e.g. the output token limit)."""
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class ProviderUnavailableError(AssistantError):
+    """Rate limits, server errors, timeouts or connection failures that outlasted the retries."""
+
+
+class RequestRejectedError(AssistantError):
+    """The provider rejected the request as invalid (a 4xx other than the cases above)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import json
 import math
 import os
@@ -15,6 +14,7 @@ from typing import Any, Literal
 
 from PIL import Image
 
+from gens_tools._imaging import JPEG_MIME_TYPE, decode_image, encode_jpeg, jpeg_data_url
 from gens_tools.errors import InvalidArgumentError
 
 ImageMode = Literal["base64", "paths", "none"]
@@ -33,18 +33,6 @@ def format_timestamp(seconds: float, *, decimals: int = 1) -> str:
     if decimals > 0:
         text += f".{frac:0{decimals}d}"
     return text
-
-
-def encode_jpeg(image: Image.Image, *, quality: int = 90, max_side: int | None = None) -> bytes:
-    """Encode a PIL image as JPEG bytes, optionally shrunk so its longer side is at most ``max_side``."""
-    if max_side is not None and max(image.size) > max_side:
-        image = image.copy()
-        image.thumbnail((max_side, max_side), Image.Resampling.BICUBIC)
-    if image.mode != "RGB":
-        image = image.convert("RGB")
-    buf = io.BytesIO()
-    image.save(buf, format="JPEG", quality=quality)
-    return buf.getvalue()
 
 
 @dataclass(slots=True)
@@ -89,7 +77,7 @@ class Frame:
 
     def to_data_url(self, *, quality: int = 90, max_side: int | None = None) -> str:
         """The image as a ``data:image/jpeg;base64,…`` URL (for chat APIs)."""
-        return "data:image/jpeg;base64," + self.to_base64(quality=quality, max_side=max_side)
+        return jpeg_data_url(self.to_jpeg(quality=quality, max_side=max_side))
 
     def with_score(self, score: float | None) -> Frame:
         """A copy of this frame with another score."""
@@ -196,7 +184,7 @@ class FrameSelection:
             }
             if images == "base64":
                 item["image_base64"] = f.to_base64(quality=jpeg_quality)
-                item["mime_type"] = "image/jpeg"
+                item["mime_type"] = JPEG_MIME_TYPE
             elif images == "paths" and f.path is not None:
                 item["path"] = str(f.path)
             frames.append(item)
@@ -311,9 +299,7 @@ def _optional_float(value: Any) -> float | None:
 
 def _decode_image(data: object) -> Image.Image:
     try:
-        raw = base64.b64decode(str(data), validate=True)
-        with Image.open(io.BytesIO(raw)) as img:
-            return img.convert("RGB")
+        return decode_image(base64.b64decode(str(data), validate=True))
     except (binascii.Error, OSError, ValueError) as exc:  # PIL's UnidentifiedImageError is an OSError
         raise InvalidArgumentError(f"a frame's image_base64 is not a readable image: {exc}") from None
 

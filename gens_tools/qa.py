@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from gens_tools._checks import optional_positive_int
 from gens_tools.agent._access import AccessPolicy
 from gens_tools.errors import InvalidArgumentError
 from gens_tools.progress import ProgressCallback
@@ -26,11 +27,7 @@ if TYPE_CHECKING:
 
 
 def _check_k(k: object, name: str = "k") -> int | None:
-    if k is None:
-        return None
-    if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
-        raise InvalidArgumentError(f"{name} must be a positive integer, got {k!r}")
-    return k
+    return optional_positive_int(name, k)
 
 
 class VideoQA:

@@ -14,14 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from gens_tools._checks import positive_int
+from gens_tools._sources import HTTP_SCHEMES, is_url, normalize_http_url
 from gens_tools.errors import AccessDeniedError, InvalidArgumentError
-
-_URL_SCHEMES = ("http", "https")
-
-
-def is_url(text: str) -> bool:
-    """Whether ``text`` looks like a URL with a scheme (``http://``, ``file://``, ``rtsp://``…)."""
-    return "://" in text[:16]
 
 
 @dataclass(frozen=True)
@@ -47,7 +42,7 @@ class AccessPolicy:
         object.__setattr__(self, "_resolved_roots", resolved)
         for prefix in self.url_prefixes:
             parts = urlsplit(prefix)
-            if parts.scheme not in _URL_SCHEMES or not parts.netloc:
+            if parts.scheme not in HTTP_SCHEMES or not parts.netloc:
                 raise InvalidArgumentError(
                     f"URL prefix {prefix!r} must be an http(s) URL with a host, e.g. 'https://host/path/'"
                 )
@@ -85,7 +80,7 @@ class AccessPolicy:
 
     def _check_url(self, url: str) -> str:
         parts = urlsplit(url)
-        if parts.scheme.lower() not in _URL_SCHEMES:
+        if parts.scheme.lower() not in HTTP_SCHEMES:
             raise AccessDeniedError(
                 f"URL scheme {parts.scheme!r} is not allowed; only http(s) URLs can be opened"
             )
@@ -101,7 +96,7 @@ class AccessPolicy:
                 # Prefix must end at a path boundary so that "https://a.com/v" does not allow "https://a.com/v2".
                 rest = normalized[len(p_norm):]
                 if p_norm.endswith("/") or rest == "" or rest[0] in "/?#":
-                    return url
+                    return normalize_http_url(url)
         raise AccessDeniedError(
             f"URL {url!r} is not under an allowed prefix; allowed: {', '.join(self.url_prefixes)}"
         )
@@ -124,8 +119,7 @@ class AccessPolicy:
         """Validate a requested frame count against ``max_k``."""
         if k is None:
             return None
-        if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
-            raise InvalidArgumentError(f"k must be a positive integer, got {k!r}")
+        k = positive_int("k", k)
         if k > self.max_k:
             raise InvalidArgumentError(f"k={k} is more than this tool allows ({self.max_k})")
         return k

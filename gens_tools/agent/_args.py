@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from gens_tools import _checks as checks
 from gens_tools._timeparse import parse_time
 from gens_tools.agent._access import AccessPolicy
 from gens_tools.errors import (
@@ -297,14 +298,10 @@ def check_image_options(
     ``max_side_name`` is how the caller's own option is called, for the message.
 
     Raises:
-        InvalidArgumentError: ``jpeg_quality`` outside 1-100, or the longer side below 16 px.
+        InvalidArgumentError: ``jpeg_quality`` outside 1-95, or the longer side below 16 px.
     """
-    if isinstance(jpeg_quality, bool) or not isinstance(jpeg_quality, int) or not 1 <= jpeg_quality <= 100:
-        raise InvalidArgumentError(f"jpeg_quality must be a whole number from 1 to 100, got {jpeg_quality!r}")
-    if image_max_side is not None and (
-        isinstance(image_max_side, bool) or not isinstance(image_max_side, int) or image_max_side < 16
-    ):
-        raise InvalidArgumentError(f"{max_side_name} must be a whole number of pixels >= 16, got {image_max_side!r}")
+    checks.jpeg_quality("jpeg_quality", jpeg_quality)
+    checks.image_side(max_side_name, image_max_side)
 
 
 # --- error text ---------------------------------------------------------------------------------------------------

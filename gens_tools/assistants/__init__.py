@@ -14,20 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from gens_tools.assistants._base import (
-    SYSTEM_INSTRUCTION,
-    Answer,
-    AnswerRefusedError,
-    Assistant,
-    AssistantError,
-    AuthenticationFailedError,
-    ContextTooLongError,
-    EmptyAnswerError,
-    MissingAPIKeyError,
-    ProviderUnavailableError,
-    RequestRejectedError,
-    TokenUsage,
-)
+from gens_tools.assistants._base import SYSTEM_INSTRUCTION, Answer, Assistant, TokenUsage
 from gens_tools.assistants._budget import (
     MODEL_TABLE,
     FramePlan,
@@ -39,7 +26,17 @@ from gens_tools.assistants._budget import (
     suggest_frame_count,
 )
 from gens_tools.assistants._citations import Citation, find_citations, parse_citations
-from gens_tools.errors import InvalidArgumentError
+from gens_tools.errors import (
+    AnswerRefusedError,
+    AssistantError,
+    AuthenticationFailedError,
+    ContextTooLongError,
+    EmptyAnswerError,
+    InvalidArgumentError,
+    MissingAPIKeyError,
+    ProviderUnavailableError,
+    RequestRejectedError,
+)
 
 if TYPE_CHECKING:
     from gens_tools.assistants.gemini import GeminiAssistant

@@ -31,9 +31,9 @@ from typing import Any, Literal
 
 from PIL import Image
 
+from gens_tools._imaging import encode_jpeg, fit_within
 from gens_tools.errors import InvalidArgumentError
 from gens_tools.frames import Frame, FrameSelection, format_timestamp
-from gens_tools.video._base import fit_within
 
 ImageRule = Literal["openai_tile", "openai_patch", "gemini_tile", "gemini_level"]
 
@@ -546,18 +546,6 @@ def _label_tokens(label: str) -> int:
     return len(label_text(label))
 
 
-def _encode(image: Image.Image, size: tuple[int, int], quality: int) -> bytes:
-    import io
-
-    if image.size != size:
-        image = image.resize(size, Image.Resampling.BICUBIC)
-    if image.mode != "RGB":
-        image = image.convert("RGB")
-    buf = io.BytesIO()
-    image.save(buf, format="JPEG", quality=quality)
-    return buf.getvalue()
-
-
 def _b64_len(n: int) -> int:
     return 4 * math.ceil(n / 3)
 
@@ -704,7 +692,7 @@ def plan_frames(
         encoded = []
         for f in keep:
             size = fit_within(*images[id(f)].size, chosen_setting.max_side)
-            encoded.append((size, _encode(images[id(f)], size, quality)))
+            encoded.append((size, encode_jpeg(images[id(f)], size=size, quality=quality)))
         too_big_single = lim.max_image_bytes is not None and any(
             len(b) > lim.max_image_bytes for _, b in encoded
         )

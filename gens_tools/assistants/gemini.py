@@ -13,14 +13,9 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from gens_tools.assistants._base import (
-    AnswerRefusedError,
     Assistant,
-    AssistantError,
-    AuthenticationFailedError,
     ImagePart,
-    ProviderUnavailableError,
     Reply,
-    RequestRejectedError,
     TextPart,
     TokenUsage,
     after_retries,
@@ -33,7 +28,15 @@ from gens_tools.assistants._base import (
     too_long_error,
 )
 from gens_tools.assistants._budget import FramePlan
-from gens_tools.errors import BackendUnavailableError, InvalidArgumentError
+from gens_tools.errors import (
+    AnswerRefusedError,
+    AssistantError,
+    AuthenticationFailedError,
+    BackendUnavailableError,
+    InvalidArgumentError,
+    ProviderUnavailableError,
+    RequestRejectedError,
+)
 
 DEFAULT_GEMINI_MODEL = "gemini-flash-latest"
 """The API's alias for its current Flash model (the answer reports the resolved version)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gens_tools.errors import InvalidArgumentError
+from gens_tools._checks import non_negative_int, positive_int
 
 
 def uniform_positions(n: int, k: int) -> list[int]:
@@ -34,10 +34,8 @@ def select_indices(
 
     ``available[i]`` false excludes position ``i`` (e.g. a frame that could not be decoded).
     """
-    if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
-        raise InvalidArgumentError(f"k must be a positive integer, got {k!r}")
-    if min_gap_frames < 0:
-        raise InvalidArgumentError("min_gap must not be negative")
+    positive_int("k", k)
+    non_negative_int("min_gap_frames", min_gap_frames)
     n = len(scores)
     ok = [True] * n if available is None else [bool(a) for a in available]
     if len(ok) != n:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
+from gens_tools._checks import image_side
 from gens_tools.errors import InvalidArgumentError, TimeRangeError, VideoError
 from gens_tools.frames import Frame
 
@@ -102,27 +103,6 @@ def sampling_grid(
     return [round(s + i * step, 6) for i in range(n)]
 
 
-def fit_within(width: int, height: int, max_side: int | None) -> tuple[int, int]:
-    """The size ``(width, height)`` shrunk, aspect ratio kept, so the longer side is at most ``max_side``.
-
-    Never enlarges; ``max_side=None`` keeps the size.
-    """
-    longest = max(width, height)
-    if max_side is None or longest <= max_side:
-        return width, height
-    scale = max_side / longest
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
-def validate_max_side(max_side: int | None) -> int | None:
-    """Check ``max_side`` (``None`` or an integer >= 1) and return it."""
-    if max_side is None:
-        return None
-    if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 1:
-        raise InvalidArgumentError(f"max_side must be a positive integer number of pixels, got {max_side!r}")
-    return max_side
-
-
 def validate_targets(targets: Sequence[float]) -> list[tuple[float, int]]:
     """Check target times (finite, >= 0) and return ``(time, position)`` pairs sorted by time."""
     if isinstance(targets, str | bytes) or not isinstance(targets, Sequence):
@@ -174,7 +154,7 @@ class ReaderBase:
         """The checked arguments of ``iter_frames``: ``(time, position)`` pairs sorted by time, and
         ``max_side``. Raises :class:`VideoError` once the reader is closed."""
         self._ensure_open()
-        return validate_targets(targets), validate_max_side(max_side)
+        return validate_targets(targets), image_side("max_side", max_side)
 
     def _ensure_open(self) -> None:
         """Raise :class:`VideoError` if the reader was closed."""

@@ -24,7 +24,6 @@ import hashlib
 import io
 import json
 import logging
-import math
 import os
 import re
 import shutil
@@ -40,7 +39,8 @@ from urllib.parse import unquote, urlsplit
 
 from PIL import Image, UnidentifiedImageError
 
-from gens_tools.agent._access import is_url
+from gens_tools import _checks as checks
+from gens_tools._sources import is_url
 from gens_tools.errors import CacheMissError, FrameCacheError, InvalidArgumentError, VideoNotFoundError
 from gens_tools.frames import Frame
 from gens_tools.video._base import VideoReader
@@ -148,18 +148,6 @@ def _targets_digest(targets: Sequence[float]) -> str:
     return h.hexdigest()
 
 
-def _number(name: str, value: object, *, allow_none: bool, positive: bool) -> float | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidArgumentError(f"{name} must be a finite number, got {value!r}")
-    if positive and value <= 0:
-        raise InvalidArgumentError(f"{name} must be positive, got {value!r}")
-    if not positive and value < 0:
-        raise InvalidArgumentError(f"{name} must be >= 0, got {value!r}")
-    return float(value)
-
-
 def _source_identity(source: str) -> dict[str, Any]:
     """What identifies the content of ``source``: an http(s) URL itself; a file's (also a ``file://`` URL's)
     resolved path, size, mtime and inode; a folder's resolved path and the names, sizes and mtimes of every
@@ -231,11 +219,8 @@ class FrameCache:
         max_bytes: int | None = DEFAULT_MAX_BYTES,
         jpeg_quality: int = JPEG_QUALITY,
     ) -> None:
-        if max_bytes is not None and (isinstance(max_bytes, bool) or not isinstance(max_bytes, int)
-                                      or max_bytes <= 0):
-            raise InvalidArgumentError(f"max_bytes must be a positive integer or None, got {max_bytes!r}")
-        if isinstance(jpeg_quality, bool) or not isinstance(jpeg_quality, int) or not 1 <= jpeg_quality <= 100:
-            raise InvalidArgumentError(f"jpeg_quality must be an integer in 1..100, got {jpeg_quality!r}")
+        checks.optional_positive_int("max_bytes", max_bytes)
+        checks.jpeg_quality("jpeg_quality", jpeg_quality)
         self.root = Path(root).expanduser() if root is not None else default_cache_dir()
         self.max_bytes = max_bytes
         self.jpeg_quality = jpeg_quality
@@ -284,12 +269,10 @@ class FrameCache:
         src = os.fspath(source)
         if not isinstance(src, str) or not src.strip():
             raise InvalidArgumentError(f"source must be a non-empty path or URL, got {source!r}")
-        rate = _number("fps", fps, allow_none=False, positive=True)
-        if max_side is not None and (isinstance(max_side, bool) or not isinstance(max_side, int)
-                                     or max_side <= 0):
-            raise InvalidArgumentError(f"max_side must be a positive integer or None, got {max_side!r}")
-        lo = _number("start", start, allow_none=True, positive=False)
-        hi = _number("end", end, allow_none=True, positive=False)
+        rate = checks.positive_number("fps", fps)
+        checks.image_side("max_side", max_side)
+        lo = None if start is None else checks.non_negative_number("start", start)
+        hi = None if end is None else checks.non_negative_number("end", end)
         payload = {
             "format": _FORMAT,
             "source": _source_identity(src),
@@ -300,7 +283,7 @@ class FrameCache:
         }
         if frame_rate is not None:
             # The rate given for a frame folder decides each image's timestamp, so it is part of the identity.
-            payload["frame_rate"] = repr(_number("frame_rate", frame_rate, allow_none=False, positive=True))
+            payload["frame_rate"] = repr(checks.positive_number("frame_rate", frame_rate))
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
         return f"{digest}-{max_side if max_side is not None else 'full'}"
 

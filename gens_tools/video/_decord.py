@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from gens_tools.agent._access import is_url
+from gens_tools._imaging import fit_within
+from gens_tools._sources import is_url
 from gens_tools.errors import (
     BackendUnavailableError,
     EmptyVideoError,
@@ -30,7 +31,7 @@ from gens_tools.errors import (
     VideoNotFoundError,
 )
 from gens_tools.frames import Frame
-from gens_tools.video._base import ReaderBase, fit_within
+from gens_tools.video._base import ReaderBase
 from gens_tools.video._pyav import PyAVReader
 
 __all__ = ["DEFAULT_CHUNK", "DecordReader"]

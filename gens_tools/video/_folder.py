@@ -23,6 +23,7 @@ from pathlib import Path
 from natsort import natsorted
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from gens_tools._imaging import fit_within
 from gens_tools.errors import (
     EmptyVideoError,
     InvalidArgumentError,
@@ -30,7 +31,7 @@ from gens_tools.errors import (
     VideoNotFoundError,
 )
 from gens_tools.frames import Frame
-from gens_tools.video._base import ReaderBase, VideoInfo, fit_within
+from gens_tools.video._base import ReaderBase, VideoInfo
 
 __all__ = ["IMAGE_SUFFIXES", "FolderReader", "parse_frame_name"]
 

@@ -23,6 +23,8 @@ from typing import Any, NamedTuple
 
 from PIL import Image
 
+from gens_tools._imaging import fit_within
+from gens_tools._sources import is_http_url, normalize_http_url
 from gens_tools.errors import (
     EmptyVideoError,
     InvalidArgumentError,
@@ -32,9 +34,9 @@ from gens_tools.errors import (
     VideoNotFoundError,
 )
 from gens_tools.frames import Frame
-from gens_tools.video._base import ReaderBase, VideoInfo, fit_within
+from gens_tools.video._base import ReaderBase, VideoInfo
 
-__all__ = ["PyAVReader", "ReadStats", "is_url"]
+__all__ = ["PyAVReader", "ReadStats"]
 
 _EPS = 1e-6
 # Demuxers FFmpeg uses for single pictures and text: such inputs are not videos.
@@ -46,11 +48,6 @@ _TRANSPOSE = {
     180: Image.Transpose.ROTATE_180,
     270: Image.Transpose.ROTATE_270,
 }
-
-
-def is_url(source: object) -> bool:
-    """Whether ``source`` is an http(s) URL (as opposed to a local path)."""
-    return isinstance(source, str) and source.lower().startswith(("http://", "https://"))
 
 
 def _is_number(value: object) -> bool:
@@ -137,7 +134,7 @@ class PyAVReader(ReaderBase):
             raise InvalidArgumentError(f"seek_threshold must be > 0 seconds, got {seek_threshold!r}")
         if not (isinstance(source, str | os.PathLike)) or (isinstance(source, str) and not source):
             raise InvalidArgumentError(f"source must be a file path or an http(s) URL, got {source!r}")
-        self.source = source if is_url(source) else os.fspath(source)
+        self.source = normalize_http_url(source) if is_http_url(source) else os.fspath(source)
         self.threads = threads
         self.thread_type = thread_type.upper()
         self.timeout = timeout
@@ -147,7 +144,7 @@ class PyAVReader(ReaderBase):
         self.stats = ReadStats()
         self._closed = False
         self._cursors: set[_Cursor] = set()
-        self._is_url = is_url(self.source)
+        self._is_url = is_http_url(self.source)
         if not self._is_url:
             if not os.path.exists(self.source):
                 raise VideoNotFoundError(f"video file not found: {self.source}")

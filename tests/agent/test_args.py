@@ -211,9 +211,9 @@ def test_resolve_sampler() -> None:
 
 def test_check_image_options() -> None:
     check_image_options(1, None)
-    check_image_options(100, 16)
-    for quality in (0, 101, 85.0, True):
-        with pytest.raises(InvalidArgumentError, match="jpeg_quality must be a whole number from 1 to 100"):
+    check_image_options(95, 16)
+    for quality in (0, 96, 85.0, True):
+        with pytest.raises(InvalidArgumentError, match="jpeg_quality must be a whole number from 1 to 95"):
             check_image_options(quality, None)
     with pytest.raises(InvalidArgumentError, match="image_max_side must be a whole number of pixels >= 16"):
         check_image_options(85, 15)

@@ -8,17 +8,17 @@ import logging
 import pytest
 
 from gens_tools.assistants import make_assistant
-from gens_tools.assistants._base import (
-    SYSTEM_INSTRUCTION,
+from gens_tools.assistants._base import SYSTEM_INSTRUCTION
+from gens_tools.assistants.gemini import DEFAULT_GEMINI_MODEL, GeminiAssistant
+from gens_tools.errors import (
     AnswerRefusedError,
     AuthenticationFailedError,
     ContextTooLongError,
     EmptyAnswerError,
+    InvalidArgumentError,
     MissingAPIKeyError,
     ProviderUnavailableError,
 )
-from gens_tools.assistants.gemini import DEFAULT_GEMINI_MODEL, GeminiAssistant
-from gens_tools.errors import InvalidArgumentError
 from gens_tools.frames import FrameSelection
 
 from .conftest import GEMINI_KEY, make_selection

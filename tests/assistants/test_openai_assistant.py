@@ -8,18 +8,18 @@ import time
 import pytest
 
 from gens_tools.assistants import make_assistant
-from gens_tools.assistants._base import (
-    SYSTEM_INSTRUCTION,
+from gens_tools.assistants._base import SYSTEM_INSTRUCTION
+from gens_tools.assistants._budget import estimate_image_tokens
+from gens_tools.assistants.openai import OpenAIAssistant
+from gens_tools.errors import (
     AnswerRefusedError,
     AuthenticationFailedError,
     ContextTooLongError,
     EmptyAnswerError,
+    InvalidArgumentError,
     MissingAPIKeyError,
     ProviderUnavailableError,
 )
-from gens_tools.assistants._budget import estimate_image_tokens
-from gens_tools.assistants.openai import OpenAIAssistant
-from gens_tools.errors import InvalidArgumentError
 from gens_tools.frames import FrameSelection
 
 from .conftest import OPENAI_KEY, make_selection

@@ -12,18 +12,14 @@ from typing import Any
 
 from PIL import Image
 
-from gens_tools.frames import encode_jpeg
+from gens_tools._imaging import JPEG_DATA_URL_PREFIX, encode_jpeg, jpeg_data_url
 from gens_tools.samplers._prompt import GENS_INSTRUCTION, split_prompt
-
-#: How every frame's data URL begins.
-JPEG_DATA_URL_PREFIX = "data:image/jpeg;base64,"
 
 
 def jpeg_data_urls(images: Sequence[Image.Image], side: int, quality: int) -> list[str]:
     """Each image as a ``data:image/jpeg;base64,…`` URL, shrunk to at most ``side`` px."""
     return [
-        JPEG_DATA_URL_PREFIX + base64.b64encode(encode_jpeg(im, quality=quality, max_side=side)).decode("ascii")
-        for im in images
+jpeg_data_url(encode_jpeg(im, quality=quality, max_side=side)) for im in images
     ]
 
 

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from gens_tools.agent._access import AccessPolicy, is_url
+from gens_tools._sources import is_url
+from gens_tools.agent._access import AccessPolicy
 from gens_tools.agent._args import (
     FrameRequest,
     asample_request,

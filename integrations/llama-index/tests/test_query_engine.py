@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from gens_tools import AccessPolicy, InvalidArgumentError
-from gens_tools.assistants._base import AssistantError, ContextTooLongError, EmptyAnswerError
 from gens_tools.assistants._budget import suggest_frame_count
+from gens_tools.errors import AssistantError, ContextTooLongError, EmptyAnswerError
 from llama_index.core.base.llms.types import ImageBlock, TextBlock
 from llama_index.core.schema import ImageNode
 

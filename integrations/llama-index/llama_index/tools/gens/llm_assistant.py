@@ -16,7 +16,6 @@ from typing import Any, ClassVar
 from gens_tools.assistants._base import (
     SYSTEM_INSTRUCTION,
     Assistant,
-    AssistantError,
     ImagePart,
     Reply,
     TokenUsage,
@@ -25,7 +24,7 @@ from gens_tools.assistants._base import (
     too_long_error,
 )
 from gens_tools.assistants._budget import FramePlan
-from gens_tools.errors import InvalidArgumentError
+from gens_tools.errors import AssistantError, InvalidArgumentError
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, ContentBlock, ImageBlock, TextBlock
 from llama_index.core.llms import LLM
 

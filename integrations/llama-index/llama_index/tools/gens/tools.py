@@ -37,8 +37,7 @@ from gens_tools.agent._args import (
     tool_error_text,
     validate_frame_request,
 )
-from gens_tools.assistants._base import AnswerRefusedError, ContextTooLongError, EmptyAnswerError
-from gens_tools.errors import InvalidArgumentError
+from gens_tools.errors import AnswerRefusedError, ContextTooLongError, EmptyAnswerError, InvalidArgumentError
 from gens_tools.frames import FrameSelection, format_timestamp
 from gens_tools.samplers._base import FrameSampler
 from llama_index.core.base.llms.types import ContentBlock
