@@ -6,21 +6,37 @@ The main entry point is :func:`sample_frames`::
     selection = sample_frames("talk.mp4", "When is the demo shown?", k=16)
     for frame in selection.frames:
         print(frame.label, frame.score)
+
+Everything a user needs is importable from here: the entry points (:func:`sample_frames`,
+:func:`asample_frames`, :class:`VideoQA`), their :class:`SamplingOptions`, the samplers and assistants by name
+(:func:`make_sampler`, :func:`make_assistant`), the data model (:class:`Frame`, :class:`FrameSelection`…), the
+access policy for agent tools and the errors. Submodules whose names start with ``_`` are internal.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from gens_tools.agent._access import AccessPolicy
+from gens_tools.agent import AccessPolicy
 from gens_tools.errors import (
     AccessDeniedError,
+    AnswerRefusedError,
+    AssistantError,
+    AuthenticationFailedError,
     BackendUnavailableError,
+    CacheMissError,
+    ContextTooLongError,
+    EmptyAnswerError,
     EmptyVideoError,
+    FrameCacheError,
     GensToolsError,
     InvalidArgumentError,
+    MissingAPIKeyError,
     ModelUnavailableError,
     NotAVideoError,
+    ProviderUnavailableError,
+    RequestRejectedError,
     SamplerError,
     TimeRangeError,
     UnsupportedCodecError,
@@ -28,65 +44,101 @@ from gens_tools.errors import (
     VideoNotFoundError,
 )
 from gens_tools.frames import Frame, FrameSelection, ScoredSpan, WindowReport, format_timestamp
+from gens_tools.options import SamplingOptions
 from gens_tools.progress import ProgressCallback, ProgressEvent
-from gens_tools.samplers._base import FrameSampler, Window, WindowScores
-from gens_tools.samplers._parser import ParsedOutput, parse_gens_output
-from gens_tools.samplers._registry import make_sampler
-from gens_tools.samplers.uniform import UniformSampler
+from gens_tools.samplers import (
+    FrameSampler,
+    ParsedOutput,
+    UniformSampler,
+    Window,
+    WindowScores,
+    make_sampler,
+    parse_gens_output,
+    sampler_names,
+)
 
 if TYPE_CHECKING:
-    from gens_tools.pipeline._sample import asample_frames, sample_frames
-    from gens_tools.video import open_video
+    from gens_tools.assistants import Answer, Assistant, make_assistant
+    from gens_tools.pipeline import asample_frames, sample_frames
+    from gens_tools.qa import VideoQA
+    from gens_tools.video import FrameCache, VideoInfo, open_video
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AccessDeniedError",
     "AccessPolicy",
+    "Answer",
+    "AnswerRefusedError",
+    "Assistant",
+    "AssistantError",
+    "AuthenticationFailedError",
     "BackendUnavailableError",
+    "CacheMissError",
+    "ContextTooLongError",
+    "EmptyAnswerError",
     "EmptyVideoError",
     "Frame",
+    "FrameCache",
+    "FrameCacheError",
     "FrameSampler",
     "FrameSelection",
     "GensToolsError",
     "InvalidArgumentError",
+    "MissingAPIKeyError",
     "ModelUnavailableError",
     "NotAVideoError",
     "ParsedOutput",
     "ProgressCallback",
     "ProgressEvent",
+    "ProviderUnavailableError",
+    "RequestRejectedError",
     "SamplerError",
+    "SamplingOptions",
     "ScoredSpan",
     "TimeRangeError",
     "UniformSampler",
     "UnsupportedCodecError",
     "VideoError",
+    "VideoInfo",
     "VideoNotFoundError",
+    "VideoQA",
     "Window",
     "WindowReport",
     "WindowScores",
     "__version__",
     "asample_frames",
     "format_timestamp",
+    "make_assistant",
     "make_sampler",
     "open_video",
     "parse_gens_output",
     "sample_frames",
+    "sampler_names",
 ]
 
+# Imported on first use: the pipeline and readers pull in PyAV, the assistants their planner.
 _LAZY = {
-    "sample_frames": "gens_tools.pipeline._sample",
-    "asample_frames": "gens_tools.pipeline._sample",
+    "sample_frames": "gens_tools.pipeline",
+    "asample_frames": "gens_tools.pipeline",
+    "VideoQA": "gens_tools.qa",
+    "Answer": "gens_tools.assistants",
+    "Assistant": "gens_tools.assistants",
+    "make_assistant": "gens_tools.assistants",
     "open_video": "gens_tools.video",
+    "VideoInfo": "gens_tools.video",
+    "FrameCache": "gens_tools.video",
 }
 
 
 def __getattr__(name: str) -> Any:
-    # The pipeline pulls in PyAV; import it on first use so `import gens_tools` stays light.
-    if name in _LAZY:
-        import importlib
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gens_tools' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'gens_tools' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from gens_tools._checks import optional_positive_int
 from gens_tools.agent._access import AccessPolicy
 from gens_tools.errors import InvalidArgumentError
+from gens_tools.options import SamplingOptions
 from gens_tools.progress import ProgressCallback
 from gens_tools.samplers._base import FrameSampler
 
@@ -38,13 +39,10 @@ class VideoQA:
         assistant: an :class:`~gens_tools.assistants._base.Assistant` (OpenAI, Gemini).
         k: frames to sample per question; ``None`` lets the assistant's budget planner choose (the model
             family's default, fewer if they would not fit).
-        fps: rate of the candidate grid.
-        cache: use the on-disk frame cache (a second question about a video decodes nothing).
+        options: how to sample (:class:`~gens_tools.SamplingOptions`).
         policy: when given, videos and ``k`` are checked against it (for tools driven by a model).
-        max_side: longest side of decoded frames (default: the sampler's preference).
-        min_gap: minimum seconds between chosen frames.
-        backend: video decoder (``"auto"``, ``"pyav"``, ``"decord"``).
-        frame_rate: frames per second of a frame folder whose file names do not state seconds.
+        **settings: single :class:`~gens_tools.SamplingOptions` fields (``fps=2``, ``cache=False``…),
+            overriding those of ``options``.
     """
 
     def __init__(
@@ -53,13 +51,9 @@ class VideoQA:
         assistant: Assistant,
         *,
         k: int | None = None,
-        fps: float = 1.0,
-        cache: bool = True,
+        options: SamplingOptions | None = None,
         policy: AccessPolicy | None = None,
-        max_side: int | None = None,
-        min_gap: float = 0.0,
-        backend: str = "auto",
-        frame_rate: float | None = None,
+        **settings: Any,
     ) -> None:
         from gens_tools.assistants._base import Assistant
 
@@ -74,13 +68,8 @@ class VideoQA:
         self.sampler = sampler
         self.assistant = assistant
         self.k = _check_k(k)
-        self.fps = fps
-        self.cache = cache
+        self.options = SamplingOptions.build(options, **settings)
         self.policy = policy
-        self.max_side = max_side
-        self.min_gap = min_gap
-        self.backend = backend
-        self.frame_rate = frame_rate
 
     def __repr__(self) -> str:
         return f"VideoQA(sampler={self.sampler.name!r}, assistant={self.assistant!r}, k={self.k!r})"
@@ -121,14 +110,9 @@ class VideoQA:
         return {
             "sampler": self.sampler,
             "k": self.choose_k(question, k),
-            "fps": self.fps,
             "start": start,
             "end": end,
-            "max_side": self.max_side,
-            "min_gap": self.min_gap,
-            "cache": self.cache,
-            "backend": self.backend,
-            "frame_rate": self.frame_rate,
+            "options": self.options,
             "progress": progress,
             "policy": self.policy,
         }

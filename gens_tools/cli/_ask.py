@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from gens_tools.assistants import make_assistant, provider_for
-    from gens_tools.cli._main import check_video, progress_bars, sampler_from_args
+    from gens_tools.cli._main import check_video, options_from_args, progress_bars, sampler_from_args
     from gens_tools.qa import VideoQA
 
     check_video(args)
@@ -148,12 +148,7 @@ def _run(args: argparse.Namespace) -> int:
         sampler,
         assistant,
         k=args.k,
-        fps=args.fps,
-        cache=not args.no_cache,
-        max_side=args.max_side,
-        min_gap=args.min_gap,
-        backend=args.backend,
-        frame_rate=args.frame_rate,
+        options=options_from_args(args),
     )
     try:
         answer = qa.ask(args.video, args.question, start=args.start, end=args.end, progress=bars)

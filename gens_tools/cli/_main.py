@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from gens_tools._timeparse import parse_time
 from gens_tools.errors import GensToolsError
+from gens_tools.options import SamplingOptions
 from gens_tools.progress import ProgressEvent
 
 #: Modules that add their own subcommands through ``register(subparsers)``.
@@ -92,16 +93,41 @@ def add_selection_options(parser: argparse.ArgumentParser, *, default_k: int | N
         else "number of frames (default: as many as the assistant's budget planner fits)"
     )
     parser.add_argument("-k", type=int, default=default_k, help=k_help)
-    parser.add_argument("--fps", type=float, default=1.0, help="candidate frames per second (default: 1)")
     parser.add_argument("--start", type=_time_arg, help="start of the time range (seconds or [hh:]mm:ss)")
     parser.add_argument("--end", type=_time_arg, help="end of the time range (seconds or [hh:]mm:ss)")
-    parser.add_argument("--max-side", type=int, help="longer side of decoded frames in px (default: 448)")
-    parser.add_argument("--min-gap", type=float, default=0.0, help="minimum seconds between chosen frames")
-    parser.add_argument("--backend", default="auto", choices=["auto", "pyav", "decord"], help="video decoder")
-    parser.add_argument("--frame-rate", type=float, help="frames per second of a frame folder (when names lack times)")
-    parser.add_argument("--no-cache", action="store_true", help="do not read or write the frame cache")
+    add_sampling_options(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--progress", action="store_true", help="progress bars even when stderr is not a terminal")
+
+
+def add_sampling_options(parser: argparse.ArgumentParser) -> None:
+    """A flag for every :class:`~gens_tools.SamplingOptions` field, built from its declaration."""
+    g = parser.add_argument_group("sampling")
+    for info in SamplingOptions.describe():
+        if info.flag is None:
+            continue
+        text = info.flag_help or info.help
+        if info.negate:
+            g.add_argument(info.flag, dest=info.name, action="store_false", default=None, help=text)
+            continue
+        if info.default is not None:
+            shown = f"{info.default:g}" if isinstance(info.default, float) else str(info.default)
+            text += f" (default: {shown})"
+        g.add_argument(
+            info.flag,
+            dest=info.name,
+            type=info.parse,
+            choices=info.choices,
+            default=None,
+            metavar=info.metavar,
+            help=text,
+        )
+
+
+def options_from_args(args: argparse.Namespace) -> SamplingOptions:
+    """The :class:`~gens_tools.SamplingOptions` the parsed flags ask for (flags not given keep the defaults)."""
+    given = {name: getattr(args, name) for name in SamplingOptions.names() if getattr(args, name, None) is not None}
+    return SamplingOptions.build(None, **given)
 
 
 def check_video(args: argparse.Namespace) -> None:
@@ -109,7 +135,8 @@ def check_video(args: argparse.Namespace) -> None:
     reported before a sampler loads gigabytes of model weights."""
     from gens_tools.video import open_video
 
-    with open_video(args.video, backend=args.backend, fps=args.frame_rate):
+    options = options_from_args(args)
+    with open_video(args.video, backend=options.backend, fps=options.frame_rate):
         pass
 
 
@@ -160,14 +187,9 @@ def _cmd_sample(args: argparse.Namespace) -> int:
             args.question,
             sampler=sampler,
             k=args.k,
-            fps=args.fps,
             start=args.start,
             end=args.end,
-            max_side=args.max_side,
-            min_gap=args.min_gap,
-            cache=not args.no_cache,
-            backend=args.backend,
-            frame_rate=args.frame_rate,
+            options=options_from_args(args),
             progress=bars,
         )
     finally:

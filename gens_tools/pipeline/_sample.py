@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gens_tools.agent._access import AccessPolicy
 from gens_tools.errors import InvalidArgumentError, TimeRangeError
 from gens_tools.frames import Frame, FrameSelection, WindowReport, spans_from_scores
+from gens_tools.options import SamplingOptions
 from gens_tools.pipeline._selection import select_indices
 from gens_tools.progress import ProgressCallback, emit
 from gens_tools.samplers._base import FrameSampler, Window, WindowScores
@@ -31,8 +30,9 @@ from gens_tools.video import open_video, sampling_grid
 from gens_tools.video._base import VideoReader
 from gens_tools.video._cache import CacheMissError, FrameCache
 
-#: Frame size (longer side, px) decoded when neither the caller nor the sampler asks for another.
-DEFAULT_MAX_SIDE = 448
+if TYPE_CHECKING:
+    from gens_tools.agent._access import AccessPolicy
+
 #: Largest K accepted (GenS's own downstream budgets top out at 256 frames).
 MAX_K = 1024
 
@@ -175,16 +175,12 @@ def sample_frames(
     *,
     sampler: FrameSampler | str | None = None,
     k: int = 16,
-    fps: float = 1.0,
     start: float | None = None,
     end: float | None = None,
-    max_side: int | None = None,
-    min_gap: float = 0.0,
-    cache: bool | FrameCache | None = True,
-    backend: str = "auto",
-    frame_rate: float | None = None,
+    options: SamplingOptions | None = None,
     progress: ProgressCallback | None = None,
     policy: AccessPolicy | None = None,
+    **settings: Any,
 ) -> FrameSelection:
     """Choose the ``k`` frames of ``video`` most relevant to ``question``.
 
@@ -194,28 +190,24 @@ def sample_frames(
         sampler: a :class:`FrameSampler` or a registered name (``"uniform"``, ``"gens-3b"``, ``"gens"``,
             ``"similarity"``, ``"remote"``); default uniform.
         k: how many frames to return.
-        fps: rate of the candidate grid (GenS reads 1 fps: one label per second).
         start, end: optional time range in seconds.
-        max_side: longer side of decoded frames in px (default: the sampler's preference, else 448).
-        min_gap: minimum seconds between chosen frames.
-        cache: ``True`` for the user frame cache, a :class:`FrameCache`, or ``False``/``None`` to decode
-            into a temporary store that is deleted afterwards.
-        backend: ``"auto"``, ``"pyav"`` or ``"decord"``.
-        frame_rate: frames per second of a folder of frame images whose names do not state seconds.
+        options: how to sample (:class:`~gens_tools.SamplingOptions`: grid rate, frame size, minimum gap,
+            decoder, frame cache, frame-folder rate).
         progress: called with :class:`~gens_tools.progress.ProgressEvent` s while decoding and scoring.
         policy: when given, ``video``, ``k`` and the duration are checked against it first.
+        **settings: single :class:`~gens_tools.SamplingOptions` fields (``fps=2``, ``cache=False``…),
+            overriding those of ``options``.
 
     Returns:
         A :class:`FrameSelection` with the chosen frames (images loaded) sorted by time.
+
+    Raises:
+        TypeError: a keyword argument that is not a sampling option.
     """
     t_start = time.perf_counter()
+    opts = SamplingOptions.build(options, **settings)
     question = validate_question(question)
     k = _validate_k(k)
-    if not (isinstance(min_gap, int | float) and math.isfinite(min_gap) and min_gap >= 0):
-        raise InvalidArgumentError(f"min_gap must be a number of seconds >= 0, got {min_gap!r}")
-    bad_side = isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 16
-    if max_side is not None and bad_side:
-        raise InvalidArgumentError(f"max_side must be an integer >= 16, got {max_side!r}")
     source = os.fspath(video)
     if policy is not None:
         source = policy.check(source)
@@ -223,19 +215,20 @@ def sample_frames(
         assert checked_k is not None
         k = checked_k
     sampler_obj = _resolve_sampler(sampler)
-    side = max_side or sampler_obj.preferred_max_side or DEFAULT_MAX_SIDE
+    side = opts.frame_side(sampler_obj.preferred_max_side)
+    fps, frame_rate = opts.fps, opts.frame_rate
 
     with contextlib.ExitStack() as stack:
         if isinstance(sampler, str):
             stack.callback(sampler_obj.close)  # built here from its name, so released here
-        if isinstance(cache, FrameCache):
-            store = cache
-        elif cache:
+        if isinstance(opts.cache, FrameCache):
+            store = opts.cache
+        elif opts.cache:
             store = FrameCache()
         else:
             store = stack.enter_context(FrameCache.temporary())
         emit(progress, "open", 0, None, source)
-        reader: VideoReader = stack.enter_context(open_video(source, backend=backend, fps=frame_rate))
+        reader: VideoReader = stack.enter_context(open_video(source, backend=opts.backend, fps=frame_rate))
         info = reader.info
         grid = sampling_grid(info, fps, start, end)
         if policy is not None and policy.max_duration is not None:
@@ -260,7 +253,7 @@ def sample_frames(
                 scored = _score_timestamps(sampler_obj, question, grid, key, progress)
             t0 = time.perf_counter()
             chosen = select_indices(
-                scored.scores, k, min_gap_frames=_gap_frames(min_gap, fps), available=scored.available
+                scored.scores, k, min_gap_frames=opts.min_gap_frames(), available=scored.available
             )
             scored.timings["select"] = time.perf_counter() - t0
             t0 = time.perf_counter()
@@ -321,10 +314,6 @@ def _chosen_frames(
         frame.index = chosen[frame.index]
         out.append(frame)
     return out
-
-
-def _gap_frames(min_gap: float, fps: float) -> int:
-    return math.ceil(min_gap * fps - 1e-9) if min_gap > 0 else 0
 
 
 def _report(window: Window, result: WindowScores, n_frames: int) -> WindowReport:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from gens_tools.errors import (
@@ -16,7 +17,7 @@ from gens_tools.video._base import VideoReader
 
 __all__ = ["BACKENDS", "open_video"]
 
-BACKENDS = ("auto", "pyav", "decord")
+BACKENDS: tuple[Literal["auto", "pyav", "decord"], ...] = ("auto", "pyav", "decord")
 """Decoding backends :func:`open_video` accepts for video files (``"auto"`` = PyAV)."""
 
 
