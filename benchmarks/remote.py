@@ -28,7 +28,7 @@ from gens_tools.frames import Frame
 from gens_tools.samplers._base import Window
 from gens_tools.samplers.remote import RemoteGenSSampler
 from gens_tools.synthetic import paint_time_code
-from tests.samplers.remote.conftest import FakeGenSServer
+from gens_tools.testing import FakeGenSServer
 
 
 def make_windows(n_windows: int, per_window: int, side: int) -> list[Window]:

@@ -96,7 +96,7 @@ def main() -> None:
 
     from gens_tools.samplers._windows import plan_windows
     from gens_tools.samplers.gens_3b import GenS3BSampler
-    from tests.samplers.gens_3b import tiny
+    from gens_tools.testing import tiny_qwen as tiny
 
     tokenizer = tiny.build_qwen_tokenizer()
     model = tiny.build_qwen_model(

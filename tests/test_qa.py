@@ -16,11 +16,7 @@ from gens_tools.assistants import make_assistant
 from gens_tools.errors import AccessDeniedError, InvalidArgumentError, TimeRangeError
 from gens_tools.qa import VideoQA
 from gens_tools.samplers.uniform import UniformSampler
-
-try:  # the assistant tests' fakes, whether or not tests/ is a package
-    from assistants.fakes import FakeGemini, FakeOpenAI
-except ImportError:  # pragma: no cover
-    from tests.assistants.fakes import FakeGemini, FakeOpenAI
+from gens_tools.testing import FakeGemini, FakeOpenAI
 
 KEY = "sk-qa-test-key-0123456789"
 

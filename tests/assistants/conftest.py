@@ -9,8 +9,7 @@ import pytest
 
 from gens_tools.frames import Frame, FrameSelection
 from gens_tools.synthetic import paint_time_code
-
-from .fakes import FakeGemini, FakeOpenAI
+from gens_tools.testing import FakeGemini, FakeOpenAI
 
 OPENAI_KEY = "sk-test-5ecretOpenAIKey-0123456789abcdef"
 GEMINI_KEY = "AIzaTest-5ecretGeminiKey-0123456789abcdef"

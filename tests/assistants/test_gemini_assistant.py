@@ -20,9 +20,9 @@ from gens_tools.errors import (
     ProviderUnavailableError,
 )
 from gens_tools.frames import FrameSelection
+from gens_tools.testing import FakeGemini
 
 from .conftest import GEMINI_KEY, make_selection
-from .fakes import FakeGemini
 
 QUESTION = "When does the red car appear?"
 

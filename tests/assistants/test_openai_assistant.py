@@ -21,9 +21,9 @@ from gens_tools.errors import (
     ProviderUnavailableError,
 )
 from gens_tools.frames import FrameSelection
+from gens_tools.testing import FakeOpenAI
 
 from .conftest import OPENAI_KEY, make_selection
-from .fakes import FakeOpenAI
 
 QUESTION = "When does the red car appear?"
 

@@ -9,11 +9,7 @@ from pathlib import Path
 import pytest
 
 from gens_tools.cli._main import main
-
-try:  # the assistant tests' fakes, whether or not tests/ is a package
-    from assistants.fakes import FakeGemini, FakeOpenAI
-except ImportError:  # pragma: no cover
-    from tests.assistants.fakes import FakeGemini, FakeOpenAI
+from gens_tools.testing import FakeGemini, FakeOpenAI
 
 KEY = "sk-cli-secret-key-0123456789abcdef"
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 from gens_tools.frames import Frame
 from gens_tools.samplers._base import Window
-from tests.samplers.gens_3b import tiny
+from gens_tools.testing import tiny_qwen as tiny
 
 
 @pytest.fixture(autouse=True)

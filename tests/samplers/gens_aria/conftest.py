@@ -12,7 +12,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("safetensors")
 
-from tests.samplers.gens_aria import tiny_aria
+from gens_tools.testing import tiny_aria
 
 
 @pytest.fixture(autouse=True)

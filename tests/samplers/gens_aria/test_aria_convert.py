@@ -23,7 +23,7 @@ from gens_tools.samplers.gens_aria._convert import (
 )
 from gens_tools.samplers.gens_aria._inputs import build_window_inputs
 from gens_tools.samplers.gens_aria._sampler import load_gens_model
-from tests.samplers.gens_aria import tiny_aria
+from gens_tools.testing import tiny_aria
 
 # --------------------------------------------------------------------------------------------- config
 

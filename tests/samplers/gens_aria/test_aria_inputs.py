@@ -17,7 +17,7 @@ from gens_tools.samplers.gens_aria._inputs import (
     make_image_processor,
     preprocess_frames,
 )
-from tests.samplers.gens_aria import tiny_aria
+from gens_tools.testing import tiny_aria
 
 QUESTION = "What is the man holding?"
 

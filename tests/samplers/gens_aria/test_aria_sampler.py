@@ -17,8 +17,8 @@ from gens_tools.samplers._local.prefix_cache import PrefixCache
 from gens_tools.samplers._registry import sampler_class
 from gens_tools.samplers._windows import merge_window_scores, plan_windows
 from gens_tools.samplers.gens_aria._sampler import GenSAriaSampler, default_max_new_tokens
-from tests.samplers.gens_aria import tiny_aria
-from tests.samplers.gens_aria.tiny_aria import window
+from gens_tools.testing import tiny_aria
+from gens_tools.testing.tiny_aria import window
 
 Q1 = "What is the man holding?"
 Q2 = "Where is the red car parked?"

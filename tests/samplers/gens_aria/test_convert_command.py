@@ -13,7 +13,7 @@ import torch
 from gens_tools.cli._convert import parse_size, register, run
 from gens_tools.cli._main import main
 from gens_tools.errors import InvalidArgumentError
-from tests.samplers.gens_aria import tiny_aria
+from gens_tools.testing import tiny_aria
 
 
 def test_convert_command_end_to_end(tmp_path: Path, yi_vl_dir: Path, aria_model: Any, tokenizer: Any,

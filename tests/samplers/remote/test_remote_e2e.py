@@ -10,8 +10,7 @@ from gens_tools.cli._main import main
 from gens_tools.pipeline._sample import sample_frames
 from gens_tools.samplers.remote import RemoteGenSSampler
 from gens_tools.synthetic import make_test_video
-
-from .conftest import FakeGenSServer
+from gens_tools.testing import FakeGenSServer
 
 MODEL = "gens-test"
 QUESTION = "What is shown between 1805 and 1810 seconds?"

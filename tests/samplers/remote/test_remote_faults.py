@@ -10,8 +10,7 @@ import pytest
 from gens_tools.errors import SamplerError
 from gens_tools.samplers._base import Window
 from gens_tools.samplers.remote import RemoteGenSSampler
-
-from .conftest import FakeGenSServer, Fault, coded_window, coded_windows
+from gens_tools.testing import FakeGenSServer, Fault, coded_window, coded_windows
 
 MODEL = "gens-test"
 QUESTION = "What happens between 3 and 4 seconds?"

@@ -17,8 +17,7 @@ from gens_tools.progress import ProgressEvent
 from gens_tools.samplers._base import Window
 from gens_tools.samplers._registry import make_sampler
 from gens_tools.samplers.remote import CACHE_KEY_HEADER, RemoteGenSSampler
-
-from .conftest import FakeGenSServer, Seen, coded_window, coded_windows
+from gens_tools.testing import FakeGenSServer, Seen, coded_window, coded_windows
 
 MODEL = "gens-test"
 

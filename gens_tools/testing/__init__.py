@@ -1,0 +1,47 @@
+"""Offline stand-ins for the services gens-tools talks to, shared by the tests, the benchmarks and the examples.
+
+- :class:`FakeOpenAI` and :class:`FakeGemini`: local HTTP servers that the real ``openai`` and ``google-genai``
+  SDKs talk to. They check every request against the provider's published rules (roles, part shapes, image
+  encodings, counts, sizes, a context limit priced independently of gens-tools' planner), answer in the real
+  response format, and can be scripted with faults.
+- :class:`FakeGenSServer`: an OpenAI-compatible server that answers like GenS served by vLLM; it reads the time
+  code painted into each frame by :mod:`gens_tools.synthetic` and scores the frames it was asked about.
+- :mod:`gens_tools.testing.tiny_qwen` and :mod:`gens_tools.testing.tiny_aria`: tiny random-weight GenS-shaped
+  models and locally built tokenizers (they need the ``local`` extra; import them explicitly).
+
+Every server listens on 127.0.0.1 only and stops itself after a bounded lifetime.
+"""
+
+from gens_tools.testing._chat_servers import (
+    FakeGemini,
+    FakeOpenAI,
+    FakeServer,
+    Recorded,
+    gemini_image_tokens,
+    openai_image_tokens,
+)
+from gens_tools.testing._gens_server import (
+    FakeGenSServer,
+    Fault,
+    Seen,
+    check_gens_request,
+    coded_window,
+    coded_windows,
+    gens_answer,
+)
+
+__all__ = [
+    "FakeGemini",
+    "FakeGenSServer",
+    "FakeOpenAI",
+    "FakeServer",
+    "Fault",
+    "Recorded",
+    "Seen",
+    "check_gens_request",
+    "coded_window",
+    "coded_windows",
+    "gemini_image_tokens",
+    "gens_answer",
+    "openai_image_tokens",
+]
