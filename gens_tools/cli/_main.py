@@ -116,7 +116,7 @@ def add_sampling_options(parser: argparse.ArgumentParser) -> None:
         g.add_argument(
             info.flag,
             dest=info.name,
-            type=info.parse,
+            type=info.parse or str,
             choices=info.choices,
             default=None,
             metavar=info.metavar,

@@ -243,8 +243,9 @@ class FakeServer:
             rec.images.append(info)
         if total > self.max_total_image_bytes:
             raise _Reject(400, f"Total image bytes {total} exceed the limit.")
-        times = [_label_seconds(i.get("label") or "") for i in rec.images]
-        if None not in times and times != sorted(times):
+        read = [_label_seconds(i.get("label") or "") for i in rec.images]
+        times = [t for t in read if t is not None]
+        if len(times) == len(read) and times != sorted(times):
             self.violations.append(f"frames are not in time order: {times}")
 
     def answer_text(self, rec: Recorded) -> str:
@@ -380,20 +381,21 @@ class FakeOpenAI(FakeServer):
                 "system_fingerprint": "fp_fake",
             }
         content: list[dict[str, Any]] = []
-        status, incomplete = "completed", None
+        state = "completed"
+        incomplete: dict[str, str] | None = None
         if refusal:
             content.append({"type": "refusal", "refusal": refusal})
         elif finish == "content_filter":
-            status, incomplete = "incomplete", {"reason": "content_filter"}
+            state, incomplete = "incomplete", {"reason": "content_filter"}
         elif finish == "length":
-            status, incomplete = "incomplete", {"reason": "max_output_tokens"}
+            state, incomplete = "incomplete", {"reason": "max_output_tokens"}
         else:
             content.append({"type": "output_text", "text": text or "", "annotations": [], "logprobs": []})
         return 200, {}, {
             "id": "resp_" + uuid.uuid4().hex[:20],
             "object": "response",
             "created_at": int(time.time()),
-            "status": status,
+            "status": state,
             "error": None,
             "incomplete_details": incomplete,
             "instructions": rec.body.get("instructions"),
@@ -480,7 +482,7 @@ class FakeOpenAI(FakeServer):
         self.check_images(rec, images)
         for info in rec.images:
             info["tokens"] = openai_image_tokens(info["width"], info["height"], info["detail"])
-        return tokens + sum(i["tokens"] for i in rec.images)
+        return int(tokens + sum(i["tokens"] for i in rec.images))
 
     def _check_responses(self, rec: Recorded) -> int:
         body = rec.body
@@ -524,7 +526,7 @@ class FakeOpenAI(FakeServer):
         self.check_images(rec, images)
         for info in rec.images:
             info["tokens"] = openai_image_tokens(info["width"], info["height"], info["detail"])
-        return tokens + sum(i["tokens"] for i in rec.images)
+        return int(tokens + sum(i["tokens"] for i in rec.images))
 
 
 # --- Gemini ------------------------------------------------------------------------------------------------
