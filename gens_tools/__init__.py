@@ -43,7 +43,7 @@ from gens_tools.errors import (
     VideoError,
     VideoNotFoundError,
 )
-from gens_tools.frames import Frame, FrameSelection, ScoredSpan, WindowReport, format_timestamp
+from gens_tools.frames import Frame, FrameOrigin, FrameSelection, ScoredSpan, Timeline, WindowReport, format_timestamp
 from gens_tools.options import SamplingOptions
 from gens_tools.progress import ProgressCallback, ProgressEvent
 from gens_tools.samplers import (
@@ -81,6 +81,7 @@ __all__ = [
     "Frame",
     "FrameCache",
     "FrameCacheError",
+    "FrameOrigin",
     "FrameSampler",
     "FrameSelection",
     "GensToolsError",
@@ -97,6 +98,7 @@ __all__ = [
     "SamplingOptions",
     "ScoredSpan",
     "TimeRangeError",
+    "Timeline",
     "UniformSampler",
     "UnsupportedCodecError",
     "VideoError",

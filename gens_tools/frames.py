@@ -18,6 +18,11 @@ from gens_tools._imaging import JPEG_MIME_TYPE, decode_image, encode_jpeg, jpeg_
 from gens_tools.errors import InvalidArgumentError
 
 ImageMode = Literal["base64", "paths", "none"]
+#: Why a frame was chosen: the sampler scored it relevant (``"scored"``), it fills a place the sampler left
+#: open (``"fill"``: evenly spread where coverage is thinnest), or the range held no more candidates than
+#: were asked for, so every one is returned (``"all"``).
+FrameOrigin = Literal["scored", "fill", "all"]
+_ORIGINS = ("scored", "fill", "all")
 
 
 def format_timestamp(seconds: float, *, decimals: int = 1) -> str:
@@ -45,6 +50,7 @@ class Frame:
         score: merged relevance score (GenS scale 0–5; 0 = not relevant), ``None`` when not scored.
         index: position in the sampling grid (frame ``i`` of the 1 fps grid), when known.
         path: where the image was written, when it was.
+        origin: why the frame was chosen (:data:`FrameOrigin`), when it came from a selection.
     """
 
     timestamp: float
@@ -52,6 +58,7 @@ class Frame:
     score: float | None = None
     index: int | None = None
     path: Path | None = None
+    origin: FrameOrigin | None = None
 
     @property
     def label(self) -> str:
@@ -128,6 +135,48 @@ class WindowReport:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """What the sampler saw over the whole range: the candidate grid and each grid point's merged score.
+
+    Grid point ``i`` is at ``start + i * step`` seconds. ``scores[i]`` is its relevance (0 = not relevant,
+    ``None`` = not scored: the sampler scores nothing, its window failed, or the point could not be
+    decoded); ``decoded[i]`` is false for points that could not be decoded (``None``: all decoded).
+    """
+
+    start: float
+    step: float
+    scores: tuple[float | None, ...]
+    decoded: tuple[bool, ...] | None = None
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    @property
+    def times(self) -> list[float]:
+        """The grid points' times in seconds."""
+        return [round(self.start + i * self.step, 6) for i in range(len(self.scores))]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (compact: no per-point times)."""
+        data: dict[str, Any] = {"start": round(self.start, 6), "step": self.step, "scores": list(self.scores)}
+        if self.decoded is not None:
+            data["decoded"] = list(self.decoded)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Timeline:
+        """The inverse of :meth:`to_dict`."""
+        scores = tuple(None if s is None else float(s) for s in data["scores"])
+        decoded = data.get("decoded")
+        return cls(
+            start=float(data["start"]),
+            step=float(data["step"]),
+            scores=scores,
+            decoded=None if decoded is None else tuple(bool(d) for d in decoded),
+        )
+
+
 @dataclass(slots=True)
 class FrameSelection:
     """The result of choosing frames from a video for a question.
@@ -150,6 +199,9 @@ class FrameSelection:
     windows: list[WindowReport] = field(default_factory=list)
     lost_spans: list[tuple[float, float]] = field(default_factory=list)
     n_candidates: int = 0
+    k: int | None = None
+    timeline: Timeline | None = None
+    notices: list[str] = field(default_factory=list)
 
     @property
     def timestamps(self) -> list[float]:
@@ -181,6 +233,7 @@ class FrameSelection:
                 "label": f.label,
                 "score": f.score,
                 "index": f.index,
+                "origin": f.origin,
             }
             if images == "base64":
                 item["image_base64"] = f.to_base64(quality=jpeg_quality)
@@ -197,11 +250,14 @@ class FrameSelection:
             "start": self.start,
             "end": self.end,
             "n_candidates": self.n_candidates,
+            "k": self.k,
+            "notices": list(self.notices),
             "frames": frames,
             "spans": [s.to_dict() for s in self.spans],
             "windows": [w.to_dict() for w in self.windows],
             "lost_spans": [[round(a, 3), round(b, 3)] for a, b in self.lost_spans],
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "timeline": None if self.timeline is None else self.timeline.to_dict(),
         }
 
     @classmethod
@@ -255,6 +311,9 @@ class FrameSelection:
                 windows=windows,
                 lost_spans=lost,
                 n_candidates=int(data.get("n_candidates") or 0),
+                k=None if data.get("k") is None else int(data["k"]),
+                timeline=None if data.get("timeline") is None else Timeline.from_dict(data["timeline"]),
+                notices=[str(n) for n in data.get("notices") or ()],
             )
         except InvalidArgumentError:
             raise
@@ -309,12 +368,16 @@ def _frame_from_dict(item: Mapping[str, Any]) -> Frame:
     path = item.get("path")
     score = item.get("score")
     index = item.get("index")
+    origin = item.get("origin")
+    if origin is not None and origin not in _ORIGINS:
+        raise InvalidArgumentError(f"a frame's origin must be one of {', '.join(_ORIGINS)}, got {origin!r}")
     return Frame(
         timestamp=float(item["timestamp"]),
         image=_decode_image(encoded) if encoded else None,
         score=None if score is None else float(score),
         index=None if index is None else int(index),
         path=Path(path) if path else None,
+        origin=origin,
     )
 
 
@@ -343,19 +406,3 @@ def spans_from_scores(
     if run_start is not None and prev_t is not None and run_score is not None:
         spans.append(ScoredSpan(run_start, prev_t + step, run_score))
     return spans
-
-
-def frames_from_mapping(items: Sequence[Mapping[str, Any]]) -> list[Frame]:
-    """Rebuild frames (without images) from the ``frames`` list of :meth:`FrameSelection.to_dict`."""
-    out = []
-    for it in items:
-        path = it.get("path")
-        out.append(
-            Frame(
-                timestamp=float(it["timestamp"]),
-                score=it.get("score"),
-                index=it.get("index"),
-                path=Path(path) if path else None,
-            )
-        )
-    return out

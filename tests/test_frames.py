@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 
 from gens_tools.errors import InvalidArgumentError
-from gens_tools.frames import Frame, FrameSelection, ScoredSpan, WindowReport
+from gens_tools.frames import Frame, FrameSelection, ScoredSpan, Timeline, WindowReport
 from gens_tools.synthetic import paint_time_code, read_time_code
 
 
 def _selection(times: tuple[float, ...] = (2.0, 7.5, 31.25)) -> FrameSelection:
     frames = [
-        Frame(timestamp=t, image=paint_time_code(t, (128, 72)), score=float(5 - n), index=round(t))
+        Frame(timestamp=t, image=paint_time_code(t, (128, 72)), score=float(5 - n), index=round(t), origin="scored")
         for n, t in enumerate(times)
     ]
     frames.append(Frame(timestamp=40.0, image=paint_time_code(40.0, (128, 72)), score=None, index=None))
@@ -37,6 +37,9 @@ def _selection(times: tuple[float, ...] = (2.0, 7.5, 31.25)) -> FrameSelection:
         ],
         lost_spans=[(50.0, 52.5)],
         n_candidates=60,
+        k=4,
+        timeline=Timeline(start=1.5, step=2.0, scores=(None, 0.0, 5.0, 4.5), decoded=(False, True, True, True)),
+        notices=["fell back to uniform sampling"],
     )
 
 
@@ -58,6 +61,11 @@ def test_base64_round_trip_rebuilds_every_field_and_the_pictures() -> None:
     assert back.spans == original.spans
     assert back.windows == original.windows
     assert back.lost_spans == [(50.0, 52.5)]
+    assert back.timeline == original.timeline
+    assert back.timeline is not None
+    assert back.timeline.times == [1.5, 3.5, 5.5, 7.5]
+    assert back.notices == ["fell back to uniform sampling"]
+    assert [f.origin for f in back.frames] == ["scored", "scored", "scored", None]
     assert back.timings == {"decode": 1.2346, "score": 9.5, "total": 11.0}  # to_dict rounds to 0.1 ms
     assert (back.video, back.question, back.sampler) == (original.video, original.question, "gens-3b")
     assert (back.fps, back.duration, back.start, back.end, back.n_candidates) == (0.5, 3600.25, 1.5, 120.0, 60)

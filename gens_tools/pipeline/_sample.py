@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gens_tools.errors import InvalidArgumentError, TimeRangeError
-from gens_tools.frames import Frame, FrameSelection, WindowReport, spans_from_scores
+from gens_tools.frames import Frame, FrameSelection, Timeline, WindowReport, spans_from_scores
 from gens_tools.options import SamplingOptions
 from gens_tools.pipeline._selection import select_indices
 from gens_tools.progress import ProgressCallback, emit
@@ -267,9 +267,11 @@ def sample_frames(
         lost_spans = list(reader.lost_spans)
         if not lost_spans and (entry := store.lookup(key)) is not None:
             lost_spans = [tuple(span) for span in entry.lost_spans]  # type: ignore[misc]
+        everything = n <= k
         for frame in chosen_frames:
             if frame.index is not None and frame.index < n:
                 frame.score = scores[frame.index]
+            frame.origin = "all" if everything else ("scored" if (frame.score or 0) > 0 else "fill")
         chosen_frames.sort(key=lambda f: (f.timestamp, f.index or 0))
         timings["total"] = time.perf_counter() - t_start
         emit(progress, "select", len(chosen_frames), k)
@@ -288,6 +290,13 @@ def sample_frames(
             windows=scored.reports,
             lost_spans=lost_spans,
             n_candidates=n if scored.available is None else sum(scored.available),
+            k=k,
+            timeline=Timeline(
+                start=grid[0],
+                step=step,
+                scores=tuple(scores),
+                decoded=None if scored.available is None else tuple(scored.available),
+            ),
         )
 
 

@@ -102,6 +102,15 @@ def test_fewer_relevant_frames_than_k_are_filled_uniformly(video_40s: Path) -> N
     assert len(times) == 4
     assert [f.score for f in sel.frames if round(f.timestamp) == 30] == [5]
     assert sorted(times) == times
+    origins = {round(f.timestamp): f.origin for f in sel.frames}
+    assert origins.pop(30) == "scored"
+    assert list(origins.values()) == ["fill"] * 3
+    # The timeline holds what the sampler saw at every grid point: 40 points, one of them relevant.
+    assert sel.timeline is not None
+    assert len(sel.timeline) == 40
+    assert sel.timeline.times[:3] == [0.0, 1.0, 2.0]
+    assert [i for i, s in enumerate(sel.timeline.scores) if s] == [30]
+    assert sel.k == 4
 
 
 def test_unparseable_output_leaves_windows_unscored(video_40s: Path) -> None:
@@ -158,6 +167,10 @@ def test_short_range_skips_the_sampler(video_40s: Path) -> None:
     sel = sample_frames(video_40s, "q", sampler=ExplodingSampler(), k=8, start=10, end=15)
     assert [round(f.timestamp) for f in sel.frames] == [10, 11, 12, 13, 14]
     assert_frames_are_true(sel)
+    assert {f.origin for f in sel.frames} == {"all"}
+    assert sel.timeline is not None
+    assert sel.timeline.scores == (None,) * 5
+    assert sel.timeline.start == 10.0
 
 
 def test_progress_events(video_40s: Path) -> None:
