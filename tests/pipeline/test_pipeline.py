@@ -126,7 +126,7 @@ def test_min_gap_and_time_range(video_40s: Path) -> None:
     sampler = TimeCodeGenS(relevant=(10.0, 20.0))
     sel = sample_frames(video_40s, "q", sampler=sampler, k=3, min_gap=3.0, start=8, end=22)
     times = [round(f.timestamp) for f in sel.frames]
-    assert times == [10, 13, 16]
+    assert times == [10, 14, 19]  # the relevant span 10-19 s: its middle, then as far apart as possible
     assert all(8 <= t < 22 for t in times)
     assert sel.start == 8
     assert sel.end == 22

@@ -53,7 +53,7 @@ def test_generation_parser_selection_end_to_end(scripted: tuple[Any, Any]) -> No
     merged = merge_window_scores(10, ((list(r), res) for r, res in zip(plan, results, strict=True)))
     assert merged == [3, 5, 5, 0, 3, 5, 5, 3, 5, 5]
     chosen = select_indices(merged, 3)
-    assert chosen == [1, 2, 5]
+    assert chosen == [1, 5, 8]  # one frame from each of the three score-5 spans
     assert [windows[0].frames[1].timestamp, windows[0].frames[2].timestamp, windows[1].frames[1].timestamp] == [
         1.0, 2.0, 5.0,
     ]
@@ -260,7 +260,8 @@ def test_sample_frames_with_gens_end_to_end(scripted: tuple[Any, Any], video_40s
     assert selection.sampler == "gens"
     assert [w.n_frames for w in selection.windows] == [14, 13, 13]
     assert all(w.scored for w in selection.windows)
-    assert [round(f.timestamp, 1) for f in selection.frames] == [1.0, 2.0, 15.0, 16.0]
+    # Each window scored its frames 1-2 as 5: one frame from each of the three spans first, then a second.
+    assert [round(f.timestamp, 1) for f in selection.frames] == [1.0, 2.0, 15.0, 28.0]
     assert [f.score for f in selection.frames] == [5.0] * 4
     assert all(f.image is not None and f.image.size == (160, 90) for f in selection.frames)
 
