@@ -48,6 +48,10 @@ class WindowScores:
     window could not be scored (unparseable output, a failed request): it is then treated as *unscored*,
     never as all-relevant. ``repaired`` is true when the model's output had to be repaired to be read, with
     the reasons in ``issues``.
+
+    Two-stage samplers (the hybrid strategy) also say what their first stage saw: ``coarse[i]`` is frame
+    ``i``'s score from the coarse model and ``passed[i]`` whether it went on to the fine model (frames that did
+    not have score 0).
     """
 
     window_index: int
@@ -56,6 +60,8 @@ class WindowScores:
     repaired: bool = False
     issues: list[str] = field(default_factory=list)
     usage: dict[str, Any] = field(default_factory=dict)
+    coarse: list[float] | None = None
+    passed: list[bool] | None = None
 
 
 class FrameSampler(ABC):
