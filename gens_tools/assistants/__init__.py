@@ -1,50 +1,59 @@
-"""Proprietary assistants (GPT-4o, Gemini) answering questions from the chosen, timestamped frames.
+"""Multimodal assistants (GPT-4o, Gemini, or your own) answering questions from the chosen, timestamped frames.
 
-Importing this package loads neither ``openai`` nor ``google-genai``: :class:`OpenAIAssistant` and
-:class:`GeminiAssistant` are imported on first use, and :func:`make_assistant` picks one by model name::
+:func:`make_assistant` picks the provider by model name::
 
     from gens_tools.assistants import make_assistant
     assistant = make_assistant("gpt-4o")            # key from OPENAI_API_KEY
     answer = assistant.answer("When is the demo shown?", selection)
     print(answer.text, answer.cited_labels)
+
+Importing this package loads neither ``openai`` nor ``google-genai``: the built-in providers register here and
+import their SDK when an assistant is built.
+
+Adding a provider is one module: subclass :class:`Assistant`, declare its name, the model names it serves, its
+rows of the model table, its :class:`ImageRule` s and its :class:`ProviderOption` s, implement ``_request``
+and ``_arequest`` (the layout of :func:`message_parts` in, a :class:`Reply` out), and decorate the class with
+:func:`register_assistant`. :func:`make_assistant`, :class:`~gens_tools.qa.VideoQA` and ``gens-tools ask``
+then use it by name.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
-from gens_tools.assistants._base import SYSTEM_INSTRUCTION, Answer, Assistant, TokenUsage
-from gens_tools.assistants._budget import (
-    MODEL_TABLE,
-    FramePlan,
-    ModelLimits,
-    PlannedImage,
-    estimate_image_tokens,
-    plan_frames,
-    resolve_limits,
-    suggest_frame_count,
-)
+from gens_tools.assistants._answer import Answer, Reply, TokenUsage
+from gens_tools.assistants._base import Assistant, ProviderOption
+from gens_tools.assistants._budget import estimate_image_tokens, plan_frames, suggest_frame_count
 from gens_tools.assistants._citations import Citation, find_citations, parse_citations
+from gens_tools.assistants._image_rules import ImageRule, ImageSetting, register_image_rule
+from gens_tools.assistants._layout import SYSTEM_INSTRUCTION, ImagePart, TextPart, message_parts
+from gens_tools.assistants._limits import MODEL_TABLE, UNKNOWN_MODEL, ModelLimits, resolve_limits
+from gens_tools.assistants._plan import FramePlan, PlannedImage
+from gens_tools.assistants._provider_errors import looks_too_long, too_long_error
+from gens_tools.assistants._registry import (
+    assistant_providers,
+    make_assistant,
+    provider_for,
+    register_assistant,
+    unregister_assistant,
+)
 from gens_tools.errors import (
     AnswerRefusedError,
     AssistantError,
     AuthenticationFailedError,
     ContextTooLongError,
     EmptyAnswerError,
-    InvalidArgumentError,
     MissingAPIKeyError,
     ProviderUnavailableError,
     RequestRejectedError,
 )
 
-if TYPE_CHECKING:
-    from gens_tools.assistants.gemini import GeminiAssistant
-    from gens_tools.assistants.openai import OpenAIAssistant
+# The built-in providers (they register themselves; neither imports its SDK until an assistant is built).
+from gens_tools.assistants.openai import OpenAIAssistant  # isort: skip
+from gens_tools.assistants.gemini import GeminiAssistant  # isort: skip
 
 __all__ = [
     "MODEL_TABLE",
     "SYSTEM_INSTRUCTION",
+    "UNKNOWN_MODEL",
     "Answer",
     "AnswerRefusedError",
     "Assistant",
@@ -55,68 +64,32 @@ __all__ = [
     "EmptyAnswerError",
     "FramePlan",
     "GeminiAssistant",
+    "ImagePart",
+    "ImageRule",
+    "ImageSetting",
     "MissingAPIKeyError",
     "ModelLimits",
     "OpenAIAssistant",
     "PlannedImage",
+    "ProviderOption",
     "ProviderUnavailableError",
+    "Reply",
     "RequestRejectedError",
+    "TextPart",
     "TokenUsage",
+    "assistant_providers",
     "estimate_image_tokens",
     "find_citations",
+    "looks_too_long",
     "make_assistant",
+    "message_parts",
     "parse_citations",
     "plan_frames",
     "provider_for",
+    "register_assistant",
+    "register_image_rule",
     "resolve_limits",
     "suggest_frame_count",
+    "too_long_error",
+    "unregister_assistant",
 ]
-
-_LAZY = {
-    "OpenAIAssistant": "gens_tools.assistants.openai",
-    "GeminiAssistant": "gens_tools.assistants.gemini",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'gens_tools.assistants' has no attribute {name!r}")
-
-
-def provider_for(name: str) -> tuple[str, str]:
-    """``(provider, model)`` for an assistant name: ``"gemini"`` or ``"gemini-…"`` → Gemini; ``"openai"``
-    or any other model name → OpenAI; an explicit ``"openai:MODEL"`` / ``"gemini:MODEL"`` prefix wins."""
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidArgumentError("assistant must be a model name such as 'gpt-4o' or 'gemini-2.5-flash'")
-    text = name.strip()
-    for provider in ("openai", "gemini"):
-        if text.lower().startswith(provider + ":"):
-            model = text.split(":", 1)[1].strip()
-            if not model:
-                raise InvalidArgumentError(f"assistant {name!r} names no model after '{provider}:'")
-            return provider, model
-    if text.lower() == "gemini":
-        from gens_tools.assistants.gemini import DEFAULT_GEMINI_MODEL
-
-        return "gemini", DEFAULT_GEMINI_MODEL
-    if text.lower() == "openai":
-        return "openai", "gpt-4o"
-    if text.lower().startswith(("gemini", "models/gemini")):
-        return "gemini", text
-    return "openai", text
-
-
-def make_assistant(name: str = "gpt-4o", **options: Any) -> Assistant:
-    """The assistant for a model name (see :func:`provider_for`); ``options`` go to its constructor, and
-    those set to ``None`` are left to the defaults."""
-    provider, model = provider_for(name)
-    kwargs = {k: v for k, v in options.items() if v is not None}
-    class_name = "GeminiAssistant" if provider == "gemini" else "OpenAIAssistant"
-    cls: type[Assistant] = getattr(importlib.import_module(_LAZY[class_name]), class_name)
-    try:
-        return cls(model, **kwargs)
-    except TypeError as exc:
-        raise InvalidArgumentError(f"the {provider} assistant does not accept these options: {exc}") from exc

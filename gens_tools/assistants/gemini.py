@@ -9,31 +9,25 @@ under that. Retries of 408, 429 and 5xx, timeouts and connection errors use the 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from gens_tools.assistants._base import (
-    Assistant,
-    ImagePart,
-    Reply,
-    TextPart,
-    TokenUsage,
-    after_retries,
-    check_client_options,
-    looks_too_long,
-    message_parts,
-    one_line,
-    read_api_key,
-    redact,
-    too_long_error,
-)
-from gens_tools.assistants._budget import FramePlan
+from gens_tools._chat import Reply, TokenUsage, one_line, redact
+from gens_tools._checks import non_negative_number
+from gens_tools.assistants._base import Assistant, ProviderOption
+from gens_tools.assistants._client_options import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, check_client_options
+from gens_tools.assistants._gemini_models import GEMINI_LEVELS, GEMINI_MODELS, GeminiLevelRule, GeminiTileRule
+from gens_tools.assistants._keys import read_api_key
+from gens_tools.assistants._layout import ImagePart, TextPart, message_parts
+from gens_tools.assistants._plan import FramePlan
+from gens_tools.assistants._provider_errors import after_retries, looks_too_long, too_long_error
+from gens_tools.assistants._registry import register_assistant
 from gens_tools.errors import (
     AnswerRefusedError,
     AssistantError,
     AuthenticationFailedError,
     BackendUnavailableError,
-    InvalidArgumentError,
     ProviderUnavailableError,
     RequestRejectedError,
 )
@@ -101,6 +95,7 @@ def _name(value: Any) -> str | None:
     return str(getattr(value, "name", None) or getattr(value, "value", None) or value)
 
 
+@register_assistant
 class GeminiAssistant(Assistant):
     """An assistant on the Gemini API.
 
@@ -113,11 +108,23 @@ class GeminiAssistant(Assistant):
         max_retries: retries of 408/429/5xx, timeouts and connection errors.
         retry_initial_delay, retry_max_delay: the backoff (seconds; exponential with jitter).
         temperature: sampling temperature (not sent when ``None``).
-        **options: the shared :class:`~gens_tools.assistants._base.Assistant` options (``max_side``,
-            ``media_resolution``, ``max_frames``, ``budget``, ``max_output_tokens``…).
+        media_resolution: force the images' level on Gemini 3-class models (``low``/``medium``/``high``/
+            ``ultra_high``; default: the planner starts at ``low`` and sends the level it picks).
+        **options: the shared :class:`~gens_tools.assistants.Assistant` options (``max_side``,
+            ``max_frames``, ``budget``, ``max_output_tokens``…).
     """
 
     provider: ClassVar[str] = "gemini"
+    default_model: ClassVar[str] = DEFAULT_GEMINI_MODEL
+    model_prefixes: ClassVar[tuple[str, ...]] = ("gemini", "models/gemini")
+    model_table: ClassVar[Mapping[str, Mapping[str, Any]]] = GEMINI_MODELS
+    image_rules = (GeminiTileRule(), GeminiLevelRule())
+    provider_options = (
+        ProviderOption(
+            "media_resolution", "Gemini 3 image resolution level (default: planner)", choices=GEMINI_LEVELS
+        ),
+    )
+    sends_image_settings: ClassVar[tuple[str, ...]] = ("media_resolution",)
 
     def __init__(
         self,
@@ -126,27 +133,20 @@ class GeminiAssistant(Assistant):
         api_key: str | None = None,
         api_key_env: str | None = None,
         base_url: str | None = None,
-        timeout: float = 120.0,
-        max_retries: int = 3,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
         retry_initial_delay: float = 1.0,
         retry_max_delay: float = 30.0,
         temperature: float | None = None,
+        media_resolution: str | None = None,
         **options: Any,
     ) -> None:
-        super().__init__(model, **options)
-        if self.detail is not None:
-            raise InvalidArgumentError("detail is an OpenAI option; Gemini 3 models take media_resolution")
-        check_client_options(timeout, max_retries, base_url)
-        for name, value in (("retry_initial_delay", retry_initial_delay), ("retry_max_delay", retry_max_delay)):
-            if not isinstance(value, int | float) or value < 0:
-                raise InvalidArgumentError(f"{name} must be a number of seconds >= 0, got {value!r}")
+        super().__init__(model, media_resolution=media_resolution, **options)
+        self.timeout, self.max_retries, self.base_url = check_client_options(timeout, max_retries, base_url)
+        self.retry_initial_delay = non_negative_number("retry_initial_delay", retry_initial_delay)
+        self.retry_max_delay = non_negative_number("retry_max_delay", retry_max_delay)
         self.key_envs: tuple[str, ...] = (api_key_env,) if api_key_env else GEMINI_KEY_ENVS
         self._api_key = read_api_key(api_key, self.key_envs, "Gemini")
-        self.base_url = base_url
-        self.timeout = float(timeout)
-        self.max_retries = max_retries
-        self.retry_initial_delay = float(retry_initial_delay)
-        self.retry_max_delay = float(retry_max_delay)
         self.temperature = temperature
         self._genai, self._types, self._errors = _import_genai()
         self._client = self._make_client()

@@ -12,28 +12,21 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
-from gens_tools.assistants._base import (
-    Assistant,
-    ImagePart,
-    Reply,
-    TextPart,
-    TokenUsage,
-    after_retries,
-    check_client_options,
-    looks_too_long,
-    message_parts,
-    one_line,
-    read_api_key,
-    redact,
-    too_long_error,
-)
-from gens_tools.assistants._budget import FramePlan
+from gens_tools._chat import Reply, TokenUsage, one_line, read_chat_completion, redact
+from gens_tools._checks import choice
+from gens_tools.assistants._base import Assistant, ProviderOption
+from gens_tools.assistants._client_options import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, check_client_options
+from gens_tools.assistants._keys import env_has, read_api_key
+from gens_tools.assistants._layout import ImagePart, TextPart, message_parts
+from gens_tools.assistants._openai_models import OPENAI_DETAILS, OPENAI_MODELS, OpenAIPatchRule, OpenAITileRule
+from gens_tools.assistants._plan import FramePlan
+from gens_tools.assistants._provider_errors import after_retries, looks_too_long, too_long_error
+from gens_tools.assistants._registry import register_assistant
 from gens_tools.errors import (
     AnswerRefusedError,
     AssistantError,
     AuthenticationFailedError,
     BackendUnavailableError,
-    InvalidArgumentError,
     ProviderUnavailableError,
     RequestRejectedError,
 )
@@ -53,6 +46,7 @@ def _import_openai() -> Any:
     return openai
 
 
+@register_assistant
 class OpenAIAssistant(Assistant):
     """An assistant on the OpenAI API (or an OpenAI-compatible server).
 
@@ -68,11 +62,23 @@ class OpenAIAssistant(Assistant):
         max_retries: retries of rate limits, server errors and timeouts (the SDK's backoff).
         temperature: sampling temperature (not sent when ``None``).
         extra_body: extra JSON fields for the request (server-specific options).
-        **options: the shared :class:`~gens_tools.assistants._base.Assistant` options (``detail``,
-            ``max_side``, ``max_frames``, ``budget``, ``max_output_tokens``…).
+        detail: force the images' ``detail`` (``low``/``high``/``auto``; default: the planner picks ``high``,
+            or ``low`` to fit).
+        **options: the shared :class:`~gens_tools.assistants.Assistant` options (``max_side``,
+            ``max_frames``, ``budget``, ``max_output_tokens``…).
     """
 
     provider: ClassVar[str] = "openai"
+    default_model: ClassVar[str] = DEFAULT_OPENAI_MODEL
+    model_prefixes: ClassVar[tuple[str, ...]] = ("gpt-", "chatgpt-", "o1", "o3", "o4")
+    serves_any_model: ClassVar[bool] = True  # OpenAI-compatible servers (vLLM…) take any model name
+    model_table: ClassVar[Mapping[str, Mapping[str, Any]]] = OPENAI_MODELS
+    image_rules = (OpenAITileRule(), OpenAIPatchRule())
+    provider_options = (
+        ProviderOption("api", "OpenAI API to use (default: chat completions)", choices=("chat", "responses")),
+        ProviderOption("detail", "OpenAI image detail (default: planner)", choices=OPENAI_DETAILS),
+    )
+    sends_image_settings: ClassVar[tuple[str, ...]] = ("detail",)
 
     def __init__(
         self,
@@ -84,34 +90,30 @@ class OpenAIAssistant(Assistant):
         base_url: str | None = None,
         organization: str | None = None,
         project: str | None = None,
-        timeout: float = 120.0,
-        max_retries: int = 3,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
         temperature: float | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        detail: str | None = None,
         **options: Any,
     ) -> None:
-        super().__init__(model, **options)
-        if api not in ("chat", "responses"):
-            raise InvalidArgumentError(f"api must be 'chat' or 'responses', got {api!r}")
-        check_client_options(timeout, max_retries, base_url)
-        self.api = api
+        super().__init__(model, detail=detail, **options)
+        self.api = choice("api", api, ("chat", "responses"))
+        self.timeout, self.max_retries, self.base_url = check_client_options(timeout, max_retries, base_url)
         self.api_key_env = api_key_env
-        self.base_url = base_url
-        self.timeout = float(timeout)
-        self.max_retries = max_retries
         self.temperature = temperature
         self.extra_body = dict(extra_body or {})
-        if base_url is not None and api_key is None and not _env_has(api_key_env):
+        if self.base_url is not None and api_key is None and not env_has(api_key_env):
             self._api_key = _NO_KEY_PLACEHOLDER
         else:
             self._api_key = read_api_key(api_key, [api_key_env], "OpenAI")
         self._openai = _import_openai()
         self._client_kwargs: dict[str, Any] = {
-            "base_url": base_url,
+            "base_url": self.base_url,
             "organization": organization,
             "project": project,
             "timeout": self.timeout,
-            "max_retries": max_retries,
+            "max_retries": self.max_retries,
         }
         self._client = self._openai.OpenAI(api_key=self._api_key, **self._client_kwargs)
 
@@ -205,7 +207,7 @@ class OpenAIAssistant(Assistant):
 
     def _parse(self, response: Any) -> Reply:
         if self.api == "chat":
-            return _parse_chat(response)
+            return read_chat_completion(response)
         return self._parse_responses(response)
 
     def _parse_responses(self, response: Any) -> Reply:
@@ -300,40 +302,3 @@ def _cause(exc: Exception) -> Exception | None:
     """Keep the SDK error as the cause, except for authentication errors (their text may quote the key)."""
     name = type(exc).__name__
     return None if name in ("AuthenticationError", "PermissionDeniedError") else exc
-
-
-def _env_has(name: str) -> bool:
-    import os
-
-    return bool(os.environ.get(name, "").strip())
-
-
-def _parse_chat(response: Any) -> Reply:
-    choices = getattr(response, "choices", None) or []
-    usage = getattr(response, "usage", None)
-    tokens = TokenUsage(
-        input_tokens=getattr(usage, "prompt_tokens", None),
-        output_tokens=getattr(usage, "completion_tokens", None),
-        total_tokens=getattr(usage, "total_tokens", None),
-        cached_tokens=getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", None),
-        reasoning_tokens=getattr(getattr(usage, "completion_tokens_details", None), "reasoning_tokens", None),
-    )
-    if not choices:
-        return Reply(text="", finish_reason="no_choices", usage=tokens, response_id=getattr(response, "id", None))
-    choice = choices[0]
-    message = choice.message
-    refusal = getattr(message, "refusal", None)
-    finish = getattr(choice, "finish_reason", None)
-    content = message.content
-    if isinstance(content, list):  # some compatible servers return content parts
-        content = "".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content)
-    reason = "refusal" if refusal else ("content_filter" if finish == "content_filter" else None)
-    return Reply(
-        text=content or "",
-        finish_reason=finish,
-        usage=tokens,
-        response_id=getattr(response, "id", None),
-        model=getattr(response, "model", None),
-        refusal=refusal,
-        refusal_reason=reason,
-    )

@@ -15,8 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass, replace
 from typing import Any
 
+from gens_tools.assistants import ProviderOption
 from gens_tools.errors import GensToolsError, InvalidArgumentError
 
 
@@ -37,29 +39,81 @@ def register(subparsers: Any) -> None:
         "--assistant",
         default="gpt-4o",
         help="model that answers: gpt-4o (default), gpt-4.1, gemini-2.5-flash, gemini (current Flash), "
-        "or openai:NAME / gemini:NAME for any other model",
+        "or PROVIDER:NAME (openai:NAME, gemini:NAME…) for any other model",
     )
-    g.add_argument("--api", choices=["chat", "responses"], default=None,
-                   help="OpenAI API to use (default: chat completions)")
     g.add_argument("--assistant-base-url", metavar="URL",
                    help="another endpoint for the assistant (Azure/OpenAI-compatible server, proxy)")
     g.add_argument("--api-key-env", metavar="NAME",
                    help="environment variable holding the API key (default: OPENAI_API_KEY, or "
                    "GOOGLE_API_KEY/GEMINI_API_KEY for Gemini)")
-    g.add_argument("--detail", choices=["low", "high", "auto"], help="OpenAI image detail (default: planner)")
-    g.add_argument("--media-resolution", choices=["low", "medium", "high", "ultra_high"],
-                   help="Gemini 3 image resolution level (default: planner)")
     g.add_argument("--image-side", type=int, metavar="PX", help="longest side of the images sent")
     g.add_argument("--max-frames", type=int, help="most frames sent to the assistant")
     g.add_argument("--context-window", type=int, help="override the model's context window (tokens)")
     g.add_argument("--max-output-tokens", type=int, help="cap on the answer's length")
     g.add_argument("--timeout", type=float, help="seconds per request attempt (default: 120)")
     g.add_argument("--max-retries", type=int, help="retries of rate limits/server errors (default: 3)")
+    _add_provider_options(p)
     p.add_argument("--json", action="store_true", help="print the answer and its figures as JSON")
     p.set_defaults(func=run)
 
 
-def _assistant_options(args: argparse.Namespace, provider: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _ProviderFlag:
+    """A provider option (as first declared, choices merged) and the providers that take it."""
+
+    option: ProviderOption
+    providers: tuple[str, ...]
+
+    @property
+    def dest(self) -> str:
+        return "provider_option_" + self.option.name
+
+
+def _provider_flags() -> list[_ProviderFlag]:
+    """One flag per provider option name, over every registered provider (choices merged)."""
+    from gens_tools.assistants import assistant_providers
+
+    by_name: dict[str, tuple[ProviderOption, list[str]]] = {}
+    for provider, cls in assistant_providers().items():
+        for option in cls.provider_options:
+            first, providers = by_name.setdefault(option.name, (option, []))
+            providers.append(provider)
+            if first.choices is not None and option.choices is not None:
+                merged = (*first.choices, *[c for c in option.choices if c not in first.choices])
+                by_name[option.name] = (replace(first, choices=merged), providers)
+    return [_ProviderFlag(option, tuple(providers)) for option, providers in by_name.values()]
+
+
+def _add_provider_options(parser: argparse.ArgumentParser) -> None:
+    """The registered providers' own options, each as ``--NAME`` (``--PROVIDER-NAME`` when a flag of that name
+    is taken), with the provider classes' help text."""
+    g = parser.add_argument_group("provider options (each applies to the providers named in its help)")
+    flags: dict[str, str] = {}
+    for item in _provider_flags():
+        option = item.option
+        for flag in (option.flag, f"--{item.providers[0]}-{option.flag[2:]}"):
+            try:
+                g.add_argument(
+                    flag,
+                    dest=item.dest,
+                    type=option.type,
+                    choices=option.choices,
+                    metavar=option.metavar,
+                    default=None,
+                    help=f"{option.help} [{', '.join(item.providers)}]",
+                )
+            except argparse.ArgumentError:
+                continue  # the flag belongs to another option: try the provider-prefixed form
+            flags[option.name] = flag
+            break
+    parser.set_defaults(provider_option_flags=flags)
+
+
+def _assistant_options(args: argparse.Namespace, provider: str, model: str) -> dict[str, Any]:
+    """The constructor options the flags ask for; a provider option given for a provider that does not take
+    it is refused."""
+    from gens_tools.assistants._registry import provider_class
+
     options: dict[str, Any] = {
         "base_url": args.assistant_base_url,
         "api_key_env": args.api_key_env,
@@ -68,18 +122,23 @@ def _assistant_options(args: argparse.Namespace, provider: str) -> dict[str, Any
         "max_output_tokens": args.max_output_tokens,
         "timeout": args.timeout,
         "max_retries": args.max_retries,
-        "media_resolution": args.media_resolution,
     }
     if args.context_window is not None:
         options["budget"] = {"context_window": args.context_window}
-    if provider == "openai":
-        options["api"] = args.api
-        options["detail"] = args.detail
-    else:
-        if args.detail:
-            raise InvalidArgumentError("--detail applies to OpenAI models; use --media-resolution for Gemini")
-        if args.api:
-            raise InvalidArgumentError("--api applies to OpenAI models")
+    own = {option.name for option in provider_class(provider).provider_options}
+    flags: dict[str, str] = getattr(args, "provider_option_flags", {})
+    for item in _provider_flags():
+        value = getattr(args, item.dest, None)
+        if value is None:
+            continue
+        if item.option.name not in own:
+            theirs = [flag for name, flag in flags.items() if name in own]
+            takes = f"; its own options: {', '.join(theirs)}" if theirs else ""
+            raise InvalidArgumentError(
+                f"{flags[item.option.name]} does not apply to the {provider} assistant ({model}); it is an option of "
+                f"{', '.join(item.providers)}{takes}"
+            )
+        options[item.option.name] = value
     return options
 
 
@@ -102,13 +161,10 @@ def format_answer(answer: Any) -> str:
         lines.append(f"note: the answer cites {labels}, which was not among the frames sent")
     frames = answer.frames
     est = answer.estimate
-    setting = ", ".join(
-        str(v) for v in (
-            f"detail={est.get('detail')}" if est.get("detail") else None,
-            f"media_resolution={est.get('media_resolution')}" if est.get("media_resolution") else None,
-            f"≤{est.get('max_side')}px" if est.get("max_side") else None,
-        ) if v
-    )
+    shown = [f"{name}={value}" for name, value in (est.get("image_settings") or {}).items()]
+    if est.get("max_side"):
+        shown.append(f"≤{est['max_side']}px")
+    setting = ", ".join(shown)
     span = f" from {frames[0].label} to {frames[-1].label}" if frames else ""
     lines.append(f"frames sent: {len(frames)}{span}" + (f" ({setting})" if setting else ""))
     usage = answer.usage
@@ -136,8 +192,8 @@ def _run(args: argparse.Namespace) -> int:
     from gens_tools.qa import VideoQA
 
     check_video(args)
-    provider, _ = provider_for(args.assistant)
-    assistant = make_assistant(args.assistant, **_assistant_options(args, provider))
+    provider, model = provider_for(args.assistant)
+    assistant = make_assistant(args.assistant, **_assistant_options(args, provider, model))
     try:
         sampler = sampler_from_args(args)
     except BaseException:

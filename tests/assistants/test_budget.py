@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gens_tools.assistants._budget import (
+from gens_tools.assistants import (
     UNKNOWN_MODEL,
     estimate_image_tokens,
     plan_frames,

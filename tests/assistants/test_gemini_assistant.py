@@ -7,8 +7,7 @@ import logging
 
 import pytest
 
-from gens_tools.assistants import make_assistant
-from gens_tools.assistants._base import SYSTEM_INSTRUCTION
+from gens_tools.assistants import SYSTEM_INSTRUCTION, make_assistant
 from gens_tools.assistants.gemini import DEFAULT_GEMINI_MODEL, GeminiAssistant
 from gens_tools.errors import (
     AnswerRefusedError,

@@ -7,9 +7,7 @@ import time
 
 import pytest
 
-from gens_tools.assistants import make_assistant
-from gens_tools.assistants._base import SYSTEM_INSTRUCTION
-from gens_tools.assistants._budget import estimate_image_tokens
+from gens_tools.assistants import SYSTEM_INSTRUCTION, estimate_image_tokens, make_assistant
 from gens_tools.assistants.openai import OpenAIAssistant
 from gens_tools.errors import (
     AnswerRefusedError,

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gens_tools._chat import one_line
+from gens_tools._chat import redact as mask_secrets
 from gens_tools.errors import SamplerError
 from gens_tools.samplers.remote._reply import Redact
 from gens_tools.samplers.remote._transport import import_openai
@@ -18,11 +20,9 @@ PLACEHOLDER_API_KEY = "EMPTY"
 
 
 def redact(text: str, key: str, limit: int) -> str:
-    """``text`` on one line, with ``key`` masked and cut to at most ``limit`` characters."""
-    text = " ".join(str(text).split())
-    if key != PLACEHOLDER_API_KEY and len(key) >= 4:
-        text = text.replace(key, "***")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """``text`` on one line, with ``key`` masked (the rule of :func:`gens_tools._chat.redact`) and cut to at
+    most ``limit`` characters."""
+    return one_line(mask_secrets(text, None if key == PLACEHOLDER_API_KEY else key), limit)
 
 
 @dataclass(slots=True)
