@@ -6,8 +6,8 @@ A tool called by a model receives untrusted, loosely typed arguments: a path it 
 :class:`~gens_tools.agent._access.AccessPolicy` decides which videos may be opened and caps ``k`` and the length of
 the range. :func:`tool_error_text` words any error for the model in one line.
 
-Every integration (LangChain, LlamaIndex) runs these same checks, so their tools accept and refuse the same
-arguments with the same messages. The module has no framework imports: a framework's own schema errors
+Every integration (LangChain, LlamaIndex) runs these same checks (through :mod:`gens_tools.agent._tools`), so
+their tools accept and refuse the same arguments with the same messages. The module has no framework imports: a framework's own schema errors
 (pydantic's ``ValidationError``) are recognised by shape, not by type.
 """
 
@@ -19,7 +19,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 from gens_tools import _checks as checks
 from gens_tools._timeparse import parse_time
@@ -35,19 +35,14 @@ from gens_tools.errors import (
     VideoError,
     VideoNotFoundError,
 )
-from gens_tools.samplers._base import FrameSampler
+from gens_tools.samplers import FrameSampler
 from gens_tools.samplers._prompt import validate_question
-
-if TYPE_CHECKING:
-    from gens_tools.frames import FrameSelection
 
 __all__ = [
     "AGENT_ERRORS",
     "DEFAULT_K",
     "TIME_FORMAT_HELP",
     "FrameRequest",
-    "SamplingSettings",
-    "asample_request",
     "check_image_options",
     "check_k",
     "check_range",
@@ -55,8 +50,6 @@ __all__ = [
     "error_kind",
     "parse_optional_time",
     "resolve_sampler",
-    "sample_request",
-    "sampling_kwargs",
     "tool_error_text",
     "validate_frame_request",
 ]
@@ -236,58 +229,14 @@ def resolve_sampler(sampler: FrameSampler | str | None, options: Mapping[str, An
             raise InvalidArgumentError("sampler options apply only when the sampler is given by name")
         return sampler
     if isinstance(sampler, str):
-        from gens_tools.samplers._registry import make_sampler
+        from gens_tools.samplers import make_sampler
 
         return make_sampler(sampler, **dict(options or {}))
     if sampler is None:
-        from gens_tools.samplers.uniform import UniformSampler
+        from gens_tools.samplers import UniformSampler
 
         return UniformSampler(**dict(options or {}))
     raise InvalidArgumentError(f"sampler must be a FrameSampler or a sampler name, got {sampler!r}")
-
-
-class SamplingSettings(Protocol):
-    """How a tool or retriever was configured to sample (by the developer, not the model): the attributes
-    it passes to :func:`gens_tools.sample_frames` with every checked :class:`FrameRequest`. The LangChain
-    and LlamaIndex tools and retrievers have them under these names."""
-
-    sampler: Any  # the resolved FrameSampler
-    fps: float
-    max_side: int | None
-    min_gap: float
-    cache: Any  # True, False or a FrameCache
-    backend: str
-    policy: AccessPolicy | None
-
-
-def sampling_kwargs(settings: SamplingSettings, request: FrameRequest) -> dict[str, Any]:
-    """The keyword arguments of :func:`gens_tools.sample_frames` for ``request`` under ``settings``."""
-    return {
-        "sampler": settings.sampler,
-        "k": request.k,
-        "fps": settings.fps,
-        "start": request.start,
-        "end": request.end,
-        "max_side": settings.max_side,
-        "min_gap": settings.min_gap,
-        "cache": settings.cache,
-        "backend": settings.backend,
-        "policy": settings.policy,
-    }
-
-
-def sample_request(settings: SamplingSettings, request: FrameRequest) -> FrameSelection:
-    """Run :func:`gens_tools.sample_frames` for a checked ``request`` with a tool's ``settings``."""
-    from gens_tools.pipeline._sample import sample_frames
-
-    return sample_frames(request.video, request.question, **sampling_kwargs(settings, request))
-
-
-async def asample_request(settings: SamplingSettings, request: FrameRequest) -> FrameSelection:
-    """Async :func:`sample_request` (:func:`gens_tools.asample_frames`)."""
-    from gens_tools.pipeline._sample import asample_frames
-
-    return await asample_frames(request.video, request.question, **sampling_kwargs(settings, request))
 
 
 def check_image_options(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from gens_tools.frames import FrameSelection
+from gens_tools import FrameSelection
 
 ArtifactFormat = Literal["selection", "json"]
 

@@ -1,7 +1,7 @@
 """Getting the frames to a chat model that accepts images only in user messages.
 
 OpenAI Chat Completions takes images in user messages only: a ``tool`` message carries text. So after a
-:class:`~langchain_gens.GenSFrameTool` call, the frames (the tool message's artifact) are sent as a follow-up
+:class:`~langchain_gens.GenSVideoFramesTool` call, the frames (the tool message's artifact) are sent as a follow-up
 :class:`~langchain_core.messages.HumanMessage` of v1 image blocks, each preceded by its timestamp.
 :func:`frames_message` builds that message; :func:`with_frame_messages` inserts one after every run of tool
 results in a history (what :class:`~langchain_gens.GenSFramesMiddleware` does before each model call).
@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, MutableMapping, Sequence
 from typing import Any, Literal
 
-from gens_tools.errors import InvalidArgumentError
-from gens_tools.frames import FrameSelection
+from gens_tools import FrameSelection, InvalidArgumentError
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.messages.content import create_text_block
 

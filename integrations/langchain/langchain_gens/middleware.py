@@ -10,8 +10,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
-from gens_tools.agent._args import check_image_options
-from gens_tools.errors import BackendUnavailableError, InvalidArgumentError
+from gens_tools import BackendUnavailableError, InvalidArgumentError
+from gens_tools.agent import check_image_options
 
 try:
     from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
@@ -58,9 +58,9 @@ class GenSFramesMiddleware(AgentMiddleware):  # type: ignore[type-arg]
         .. code-block:: python
 
             from langchain.agents import create_agent
-            from langchain_gens import GenSFrameTool, GenSFramesMiddleware
+            from langchain_gens import GenSVideoFramesTool, GenSFramesMiddleware
 
-            tool = GenSFrameTool(sampler="gens-3b", allowed_roots=["~/videos"])
+            tool = GenSVideoFramesTool(sampler="gens-3b", allowed_roots=["~/videos"])
             agent = create_agent("openai:gpt-4o", [tool], middleware=[GenSFramesMiddleware()])
     """
 

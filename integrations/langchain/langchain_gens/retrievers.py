@@ -7,24 +7,23 @@ import json
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from gens_tools._sources import is_url
-from gens_tools.agent._access import AccessPolicy
-from gens_tools.agent._args import (
+from gens_tools import AccessPolicy, Frame, FrameSampler, FrameSelection
+from gens_tools.agent import (
     FrameRequest,
     asample_request,
     check_image_options,
+    frame_text,
     resolve_sampler,
     sample_request,
     validate_frame_request,
 )
-from gens_tools.frames import Frame, FrameSelection
-from gens_tools.samplers._base import FrameSampler
 from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import model_validator
 
-from langchain_gens.formatting import DEFAULT_JPEG_QUALITY, frame_line, span_line
+from langchain_gens.formatting import DEFAULT_JPEG_QUALITY
+from langchain_gens.tools import gather_sampling_options
 
 ImageFormat = Literal["base64", "path", "none"]
 
@@ -40,8 +39,11 @@ class GenSVideoRetriever(BaseRetriever):
     under ``frames_dir``), or nothing (``"none"``). Documents come in time order.
 
     ``invoke(query, k=…, start=…, end=…)`` overrides the number of frames and the time range for one call;
-    they are checked like the tools' arguments (:func:`gens_tools.agent._args.validate_frame_request`: ``k``
+    they are checked like the tools' arguments (:func:`gens_tools.agent.validate_frame_request`: ``k``
     may be ``"8"``, times ``"12:34"``) and, with a ``policy``, capped by it.
+
+    How frames are sampled is a :class:`~gens_tools.SamplingOptions` (``options=``), whose fields are accepted
+    as keyword arguments too (``fps``, ``max_side``, ``min_gap``, ``backend``, ``frame_rate``, ``cache``).
 
     Example:
         .. code-block:: python
@@ -55,24 +57,19 @@ class GenSVideoRetriever(BaseRetriever):
 
     video: str
     """The video file, frame folder or http(s) URL this retriever searches."""
-    sampler: Any = "uniform"
-    """A :class:`~gens_tools.FrameSampler` or a registered sampler name (built once)."""
+    sampler: Any = None
+    """A :class:`~gens_tools.FrameSampler` or a registered sampler name (built once); ``None`` for uniform."""
+    sampler_options: dict[str, Any] | None = None
+    """Options for :func:`gens_tools.make_sampler` when ``sampler`` is a name."""
     k: int = 4
     """Frames (documents) per query."""
-    fps: float = 1.0
-    """Rate of the candidate grid."""
     start: float | None = None
     """Default start of the searched range (seconds)."""
     end: float | None = None
     """Default end of the searched range (seconds)."""
-    max_side: int | None = None
-    """Decoded frame size (longer side, px)."""
-    min_gap: float = 0.0
-    """Minimum seconds between returned frames."""
-    cache: Any = True
-    """``True`` for the user frame cache, a ``FrameCache``, or ``False``."""
-    backend: str = "auto"
-    """Video decoding backend."""
+    options: Any = None
+    """How frames are sampled: a :class:`~gens_tools.SamplingOptions` (its fields may also be given as keyword
+    arguments)."""
     policy: AccessPolicy | None = None
     """When given, the video, ``k`` and the range length are checked against it on every query."""
     image_format: ImageFormat = "base64"
@@ -84,6 +81,11 @@ class GenSVideoRetriever(BaseRetriever):
     image_max_side: int | None = None
     """Shrink base64 images to this longer side (px); ``None`` = as decoded."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_options(cls, data: Any) -> Any:
+        return gather_sampling_options(data)
+
     @model_validator(mode="after")
     def _configure(self) -> Self:
         if self.k < 1:
@@ -91,7 +93,7 @@ class GenSVideoRetriever(BaseRetriever):
         if self.image_format == "path" and self.frames_dir is None:
             raise ValueError("image_format='path' needs frames_dir, the folder to write frames into")
         check_image_options(self.jpeg_quality, self.image_max_side)
-        self.sampler = resolve_sampler(self.sampler)
+        self.sampler = resolve_sampler(self.sampler, self.sampler_options)
         return self
 
     @property
@@ -99,6 +101,9 @@ class GenSVideoRetriever(BaseRetriever):
         """The resolved sampler."""
         sampler: FrameSampler = self.sampler
         return sampler
+
+    def _sample(self, request: FrameRequest) -> FrameSelection:
+        return sample_request(request, sampler=self.frame_sampler, options=self.options, policy=self.policy)
 
     def _request(self, query: str, k: object, start: object, end: object) -> FrameRequest:
         return validate_frame_request(
@@ -120,7 +125,7 @@ class GenSVideoRetriever(BaseRetriever):
         start: float | str | None = None,
         end: float | str | None = None,
     ) -> list[Document]:
-        selection = sample_request(self, self._request(query, k, start, end))
+        selection = self._sample(self._request(query, k, start, end))
         return self._documents(selection)
 
     async def _aget_relevant_documents(
@@ -134,7 +139,10 @@ class GenSVideoRetriever(BaseRetriever):
     ) -> list[Document]:
         import asyncio
 
-        selection = await asample_request(self, self._request(query, k, start, end))
+        request = self._request(query, k, start, end)
+        selection = await asample_request(
+            request, sampler=self.frame_sampler, options=self.options, policy=self.policy
+        )
         return await asyncio.to_thread(self._documents, selection)
 
     def _save_dir(self, selection: FrameSelection) -> Path:
@@ -148,18 +156,12 @@ class GenSVideoRetriever(BaseRetriever):
     def _documents(self, selection: FrameSelection) -> list[Document]:
         if self.image_format == "path" and selection.frames:
             selection.save(self._save_dir(selection), jpeg_quality=self.jpeg_quality)
-        name = selection.video if is_url(selection.video) else Path(selection.video).name
-        return [self._document(selection, frame, name) for frame in selection.frames]
+        return [self._document(selection, frame) for frame in selection.frames]
 
-    def _document(self, selection: FrameSelection, frame: Frame, name: str) -> Document:
+    def _document(self, selection: FrameSelection, frame: Frame) -> Document:
         t = frame.timestamp
         span = selection.span_of(frame)
-        if span is not None:
-            start_s, end_s = span.start, span.end
-            where = f", in the relevant span {span_line(span)}"
-        else:
-            start_s, end_s = selection.frame_interval(frame)
-            where = ""
+        start_s, end_s = (span.start, span.end) if span is not None else selection.frame_interval(frame)
         metadata: dict[str, Any] = {
             "source": selection.video,
             "timestamp_s": t,
@@ -178,5 +180,4 @@ class GenSVideoRetriever(BaseRetriever):
             metadata["mime_type"] = "image/jpeg"
         elif self.image_format == "path" and frame.path is not None:
             metadata["image_path"] = str(frame.path)
-        content = f"Frame of {name} at {frame_line(frame)}{where}."
-        return Document(id=f"{selection.video}#t={t:.3f}", page_content=content, metadata=metadata)
+        return Document(id=f"{selection.video}#t={t:.3f}", page_content=frame_text(selection, frame), metadata=metadata)

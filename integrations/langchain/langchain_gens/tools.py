@@ -1,4 +1,9 @@
-"""``GenSFrameTool``: a LangChain tool that gives an agent the relevant, timestamped frames of a video."""
+"""``GenSVideoFramesTool``: the ``video_frames`` tool as a LangChain tool.
+
+A thin adapter over :class:`gens_tools.agent.VideoFramesTool`, which owns the name, the description, the argument
+declaration, the checks and the text; this class adds LangChain's ``content_and_artifact`` result, the
+optional image blocks in the content and the artifact formats.
+"""
 
 from __future__ import annotations
 
@@ -8,43 +13,31 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, Self, TypeAlias
 
-from gens_tools.agent._access import AccessPolicy
-from gens_tools.agent._args import (
+from gens_tools import AccessPolicy, FrameSampler, FrameSelection, SamplingOptions
+from gens_tools.agent import (
     AGENT_ERRORS,
-    DEFAULT_K,
-    TIME_FORMAT_HELP,
-    FrameRequest,
-    asample_request,
+    DEFAULT_MAX_SPANS,
+    VideoFramesTool,
     check_image_options,
-    resolve_sampler,
-    sample_request,
     tool_error_text,
-    validate_frame_request,
 )
-from gens_tools.frames import FrameSelection
-from gens_tools.samplers._base import FrameSampler
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
 from langchain_core.messages.content import create_text_block
 from langchain_core.tools import BaseTool, ToolException
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
 from langchain_gens.artifacts import ArtifactFormat, selection_to_artifact
-from langchain_gens.formatting import (
-    DEFAULT_JPEG_QUALITY,
-    DEFAULT_MAX_SPANS,
-    describe_selection,
-    frame_blocks,
-)
+from langchain_gens.formatting import DEFAULT_JPEG_QUALITY, frame_blocks
 
 ToolContent: TypeAlias = str | list[dict[str, Any]]
 Artifact: TypeAlias = FrameSelection | dict[str, Any]
 
-__all__ = ["DEFAULT_K", "GenSFrameInput", "GenSFrameTool"]
+__all__ = ["GenSVideoFramesTool", "gather_sampling_options"]
 
 
 @contextmanager
 def _as_tool_errors() -> Iterator[None]:
-    """Turn errors caused by the call's arguments (:data:`~gens_tools.agent._args.AGENT_ERRORS`) into a
+    """Turn errors caused by the call's arguments (:data:`gens_tools.agent.AGENT_ERRORS`) into a
     :class:`ToolException` the model reads; other errors propagate."""
     try:
         yield
@@ -52,81 +45,66 @@ def _as_tool_errors() -> Iterator[None]:
         raise ToolException(tool_error_text(exc)) from exc
 
 
-class GenSFrameInput(BaseModel):
-    """Arguments of :class:`GenSFrameTool` (the model reads these descriptions).
-
-    The schema only fixes the shapes; the values are checked when the tool runs by
-    :func:`gens_tools.agent._args.validate_frame_request`, exactly as in the LlamaIndex tools (``k`` may come
-    as ``"8"``, times as ``"12:34"``; unknown arguments are refused).
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    video: str = Field(
-        description="The video to look at: its file path exactly as the user gave it, or an http(s) URL."
-    )
-    question: str = Field(
-        description=(
-            "What you need to see or find out, as a full question or description, e.g. 'When does the "
-            "speaker show the revenue chart?'. Frames are ranked by how relevant they are to it."
-        ),
-    )
-    k: int | None = Field(
-        default=None,
-        ge=1,
-        description="How many frames to return. Leave empty for the tool's default; fewer frames cost less.",
-    )
-    start: float | str | None = Field(
-        default=None,
-        description=(
-            f"Start of the time range to search, {TIME_FORMAT_HELP} from the beginning of the video "
-            "(empty = 0). Use start and end to zoom into a span found by an earlier call."
-        ),
-    )
-    end: float | str | None = Field(
-        default=None,
-        description=f"End of the time range to search, {TIME_FORMAT_HELP} (empty = the end of the video).",
-    )
+def gather_sampling_options(data: Any) -> Any:
+    """For a pydantic ``mode="before"`` validator: fold the :class:`~gens_tools.SamplingOptions` fields given
+    as keyword arguments (``fps=…``, ``frame_rate=…``) into ``options``, so every option is accepted without
+    being declared twice."""
+    if not isinstance(data, dict):
+        return data
+    settings, rest = SamplingOptions.split(data)
+    rest["options"] = SamplingOptions.build(rest.get("options"), **settings)
+    return rest
 
 
-class GenSFrameTool(BaseTool):
+class GenSVideoFramesTool(BaseTool):
     """Look inside a video: the frames most relevant to a question, with timestamps, scores and spans.
 
     The tool's arguments come from a model, so only videos allowed by its :class:`~gens_tools.AccessPolicy`
     are opened (give ``policy``, or ``allowed_roots`` / ``allowed_url_prefixes`` and the caps); anything
     else, and any bad argument, comes back to the model as an error tool message it can read.
 
-    The result is ``content_and_artifact``: the content is a compact text list of frame times, scores and
-    relevant spans; the artifact is the :class:`~gens_tools.FrameSelection` with the images. Chat models that
-    accept images only in user messages (OpenAI Chat Completions) get the images through
-    :class:`~langchain_gens.GenSFramesMiddleware` or :func:`~langchain_gens.frames_message`. For models that
-    accept images in tool results (Anthropic, Gemini, the OpenAI Responses API) set
-    ``images_in_content=True`` and the content carries the frames as image blocks too.
+    How frames are sampled is a :class:`~gens_tools.SamplingOptions` (``options=``); its fields are accepted
+    as keyword arguments too (``fps``, ``max_side``, ``min_gap``, ``backend``, ``frame_rate``, ``cache``), e.g.
+    ``frame_rate=25`` for folders of ``frame_0000.jpg…`` images.
+
+    The result is ``content_and_artifact``: the content is the text of
+    :func:`gens_tools.agent.describe_selection` (frame times, scores, relevant spans); the artifact is the
+    :class:`~gens_tools.FrameSelection` with the images. Chat models that accept images only in user messages
+    (OpenAI Chat Completions) get the images through :class:`~langchain_gens.GenSFramesMiddleware` or
+    :func:`~langchain_gens.frames_message`. For models that accept images in tool results (Anthropic, Gemini,
+    the OpenAI Responses API) set ``images_in_content=True`` and the content carries the frames as image
+    blocks too.
 
     Example:
         .. code-block:: python
 
-            from langchain_gens import GenSFrameTool
+            from langchain_gens import GenSVideoFramesTool
 
-            tool = GenSFrameTool(sampler="gens-3b", allowed_roots=["~/videos"], max_k=32)
+            tool = GenSVideoFramesTool(sampler="gens-3b", allowed_roots=["~/videos"], max_k=32)
             msg = tool.invoke({"type": "tool_call", "id": "1", "name": tool.name,
                                "args": {"video": "talk.mp4", "question": "When is the demo?"}})
             print(msg.content)          # frame times, scores, spans
             selection = msg.artifact    # gens_tools.FrameSelection with the images
     """
 
-    name: str = "gens_video_frames"
+    name: str = "video_frames"
     description: str = ""
-    args_schema: type[BaseModel] = GenSFrameInput
+    args_schema: Any = None
+    """Built from the core tool's argument declaration (:meth:`gens_tools.agent.ToolArguments.pydantic_model`)."""
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     handle_tool_error: Any = True
     handle_validation_error: Any = tool_error_text
     """Schema errors (a missing or unknown argument, ``k`` not a number) come back worded like every other
     refusal: ``"Invalid argument: k: Input should be a valid integer…"``."""
 
-    sampler: Any = "uniform"
+    sampler: Any = None
     """A :class:`~gens_tools.FrameSampler`, or a registered name (``"uniform"``, ``"gens-3b"``, ``"gens"``,
-    ``"similarity"``, ``"remote"``) built once when the tool is created."""
+    ``"similarity"``, ``"remote"``) built once when the tool is created; ``None`` for uniform sampling."""
+    sampler_options: dict[str, Any] | None = None
+    """Options for :func:`gens_tools.make_sampler` when ``sampler`` is a name."""
+    options: Any = None
+    """How frames are sampled: a :class:`~gens_tools.SamplingOptions` (its fields may also be given as keyword
+    arguments)."""
     policy: AccessPolicy | None = None
     """What may be opened and the caps. When ``None`` it is built from the four fields below; with neither,
     every video is refused."""
@@ -140,16 +118,8 @@ class GenSFrameTool(BaseTool):
     """Longest time range (seconds) one call may search; ``None`` = no cap."""
     default_k: int | None = None
     """Frames returned when the model does not say how many (default: 8, or ``max_k`` if smaller)."""
-    fps: float = 1.0
-    """Rate of the candidate grid (GenS reads 1 fps)."""
-    max_side: int | None = None
-    """Decoded frame size (longer side, px); default: the sampler's preference, else 448."""
-    min_gap: float = 0.0
-    """Minimum seconds between chosen frames."""
-    cache: Any = True
-    """``True`` for the user frame cache, a ``gens_tools.video._cache.FrameCache``, or ``False``."""
-    backend: str = "auto"
-    """Video decoding backend: ``"auto"``, ``"pyav"`` or ``"decord"``."""
+    video: str | None = None
+    """Bind the tool to one video (checked against the policy); the model then passes no ``video``."""
     images_in_content: bool = False
     """Also put the frames as image blocks in the tool result (for models that accept them there)."""
     image_max_side: int | None = None
@@ -162,6 +132,13 @@ class GenSFrameTool(BaseTool):
     """``"selection"``: the artifact is the :class:`~gens_tools.FrameSelection` (with PIL images).
     ``"json"``: its JSON form with base64 JPEG frames (:meth:`FrameSelection.to_dict`), which LangGraph
     checkpointers can store: use it for agents whose state is persisted."""
+
+    _core: VideoFramesTool = PrivateAttr()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_options(cls, data: Any) -> Any:
+        return gather_sampling_options(data)
 
     @model_validator(mode="after")
     def _configure(self) -> Self:
@@ -177,53 +154,44 @@ class GenSFrameTool(BaseTool):
         else:
             self.max_k = self.policy.max_k
             self.max_duration = self.policy.max_duration
-        if self.default_k is None:
-            self.default_k = min(DEFAULT_K, self.max_k)
-        if self.default_k < 1 or self.default_k > self.max_k:
-            raise ValueError(f"default_k must be between 1 and max_k ({self.max_k}), got {self.default_k}")
         check_image_options(self.jpeg_quality, self.image_max_side)
-        if self.max_spans < 1:
-            raise ValueError(f"max_spans must be at least 1, got {self.max_spans}")
-        self.sampler = resolve_sampler(self.sampler)
-        if not self.description:
-            self.description = self._default_description()
+        self._core = VideoFramesTool(
+            self.sampler,
+            sampler_options=self.sampler_options,
+            options=self.options,
+            policy=self.policy,
+            default_k=self.default_k,
+            video=self.video,
+            max_spans=self.max_spans,
+            shows_images=self.images_in_content,
+            name=self.name,
+            description=self.description or None,
+        )
+        self.sampler = self._core.sampler
+        self.options = self._core.options
+        self.default_k = self._core.default_k
+        self.video = self._core.video
+        self.description = self._core.description
+        self.args_schema = self._core.arguments.pydantic_model(f"{self._core.name}_arguments")
         return self
 
-    def _default_description(self) -> str:
-        parts = [
-            "Look inside a video: returns the frames most relevant to a question, each with its time "
-            "(seconds) and a relevance score (0-5), plus the time spans that scored as relevant.",
-            "Use it to find out what happens in a video and when. To look closer at a moment, call it "
-            "again with start and end (seconds) around a span from an earlier result.",
-            f"Returns {self.default_k} frames unless you set k (at most {self.max_k}).",
-        ]
-        if self.max_duration is not None:
-            parts.append(
-                f"Searches at most {self.max_duration:g} seconds of video per call; for longer videos pass "
-                "start and end."
-            )
-        if self.images_in_content:
-            parts.append("The frames' images are included in the result.")
-        parts.append("Only videos the user made available can be opened.")
-        return " ".join(parts)
+    @property
+    def core(self) -> VideoFramesTool:
+        """The framework-free tool this adapter runs."""
+        return self._core
 
     @property
     def frame_sampler(self) -> FrameSampler:
         """The resolved sampler."""
-        sampler: FrameSampler = self.sampler
-        return sampler
+        return self._core.sampler
 
-    def _request(
-        self, video: object, question: object, k: object, start: object, end: object
-    ) -> FrameRequest:
-        """The shared argument checks (policy, ``k``, range), before anything is opened."""
-        assert self.default_k is not None
-        return validate_frame_request(
-            video, question, k=k, start=start, end=end, default_k=self.default_k, policy=self.policy
-        )
+    @property
+    def tool_call_schema(self) -> type[BaseModel]:  # type: ignore[override]
+        """The schema sent to the model: exactly the core's (``gens_tools.agent.ToolArguments.json_schema``)."""
+        schema: type[BaseModel] = self.args_schema
+        return schema
 
-    def _respond(self, video: str, selection: FrameSelection) -> tuple[ToolContent, Artifact]:
-        text = describe_selection(selection, video_label=video, max_spans=self.max_spans)
+    def _respond(self, text: str, selection: FrameSelection) -> tuple[ToolContent, Artifact]:
         artifact = selection_to_artifact(selection, self.artifact_format, jpeg_quality=self.jpeg_quality)
         if not self.images_in_content:
             return text, artifact
@@ -232,31 +200,19 @@ class GenSFrameTool(BaseTool):
         return blocks, artifact
 
     def _run(
-        self,
-        video: str,
-        question: str,
-        k: int | None = None,
-        start: float | str | None = None,
-        end: float | str | None = None,
-        run_manager: CallbackManagerForToolRun | None = None,
+        self, run_manager: CallbackManagerForToolRun | None = None, **arguments: Any
     ) -> tuple[ToolContent, Artifact]:
         """Choose the frames; bad arguments raise :class:`ToolException` with a readable message."""
         with _as_tool_errors():
-            selection = sample_request(self, self._request(video, question, k, start, end))
-        return self._respond(video, selection)
+            result = self._core.run(arguments)
+        return self._respond(result.text, result.selection)
 
     async def _arun(
-        self,
-        video: str,
-        question: str,
-        k: int | None = None,
-        start: float | str | None = None,
-        end: float | str | None = None,
-        run_manager: AsyncCallbackManagerForToolRun | None = None,
+        self, run_manager: AsyncCallbackManagerForToolRun | None = None, **arguments: Any
     ) -> tuple[ToolContent, Artifact]:
-        """Async form of :meth:`_run`: decoding and scoring run in a worker thread."""
+        """Async form of :meth:`_run`: decoding, scoring and encoding run in a worker thread."""
         with _as_tool_errors():
-            selection = await asample_request(self, self._request(video, question, k, start, end))
+            result = await self._core.arun(arguments)
         if self.images_in_content or self.artifact_format == "json":
-            return await asyncio.to_thread(self._respond, video, selection)
-        return self._respond(video, selection)
+            return await asyncio.to_thread(self._respond, result.text, result.selection)
+        return self._respond(result.text, result.selection)

@@ -36,7 +36,7 @@ def _load_from_checkout() -> None:
 if importlib.util.find_spec("langchain_gens") is None:
     _load_from_checkout()
 
-from gens_tools.samplers._base import FrameSampler, Window, WindowScores  # noqa: E402
+from gens_tools import FrameSampler, Window, WindowScores  # noqa: E402
 from gens_tools.synthetic import read_time_code  # noqa: E402
 from langchain_core.language_models.chat_models import BaseChatModel  # noqa: E402
 from langchain_core.messages import AIMessage, BaseMessage  # noqa: E402

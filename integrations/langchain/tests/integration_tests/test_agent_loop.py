@@ -1,4 +1,4 @@
-"""A multi-step agent run offline: ``langchain.agents.create_agent`` with GenSFrameTool and the frames
+"""A multi-step agent run offline: ``langchain.agents.create_agent`` with GenSVideoFramesTool and the frames
 middleware, driven by a scripted tool-calling chat model that reads what it is sent.
 
 The script does what a real model would: it asks for frames of the whole video, reads the best span from the
@@ -18,7 +18,7 @@ import pytest
 from gens_tools import FrameSelection
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from langchain_gens import GenSFramesMiddleware, GenSFrameTool
+from langchain_gens import GenSFramesMiddleware, GenSVideoFramesTool
 
 QUESTION = "When is the event on screen?"
 SPAN = re.compile(r"^- ([\d.]+)-([\d.]+)s \[[^\]]+\] score (\d+)$", re.M)
@@ -39,7 +39,7 @@ def _image_pairs(message: BaseMessage) -> list[tuple[float, dict[str, Any]]]:
 
 
 def _call(call_id: str, **args: Any) -> AIMessage:
-    return AIMessage("", tool_calls=[{"name": "gens_video_frames", "args": args, "id": call_id}])
+    return AIMessage("", tool_calls=[{"name": "video_frames", "args": args, "id": call_id}])
 
 
 def zoom_script(video: str) -> Any:
@@ -60,26 +60,26 @@ def zoom_script(video: str) -> Any:
     return script
 
 
-def _agent(tool: GenSFrameTool, model: Any, **kwargs: Any) -> Any:
+def _agent(tool: GenSVideoFramesTool, model: Any, **kwargs: Any) -> Any:
     from langchain.agents import create_agent
 
     return create_agent(model, [tool], middleware=[GenSFramesMiddleware()], **kwargs)
 
 
 @pytest.fixture
-def tool(video_root: Path, helpers: Any) -> GenSFrameTool:
-    return GenSFrameTool(sampler=helpers.EventSampler(), allowed_roots=[video_root], max_k=8, default_k=5)
+def tool(video_root: Path, helpers: Any) -> GenSVideoFramesTool:
+    return GenSVideoFramesTool(sampler=helpers.EventSampler(), allowed_roots=[video_root], max_k=8, default_k=5)
 
 
 @pytest.mark.parametrize("use_async", [False, True], ids=["invoke", "ainvoke"])
-async def test_two_tool_calls_then_an_answer(tool: GenSFrameTool, helpers: Any, use_async: bool) -> None:
+async def test_two_tool_calls_then_an_answer(tool: GenSVideoFramesTool, helpers: Any, use_async: bool) -> None:
     model = helpers.ScriptedChatModel(script=zoom_script("clip.mp4"))
     agent = _agent(tool, model)
     request = {"messages": [HumanMessage(f"{QUESTION} The video is clip.mp4.")]}
     state = await agent.ainvoke(request) if use_async else agent.invoke(request)
 
     # The model saw the tool with its schema, and was called three times.
-    assert [t["function"]["name"] for t in model.bound_tools] == ["gens_video_frames"]
+    assert [t["function"]["name"] for t in model.bound_tools] == ["video_frames"]
     assert len(model.received) == 3
 
     # Second call: the model zoomed in around the best span it read in the first result (8-11 s).
@@ -127,7 +127,7 @@ def refusing_script(video: str) -> Any:
 
 @pytest.mark.parametrize("where", ["absolute", "dotdot", "url"])
 def test_refused_video_is_reported_to_the_model(
-    tool: GenSFrameTool, helpers: Any, video_root: Path, outside_video: Path, where: str
+    tool: GenSVideoFramesTool, helpers: Any, video_root: Path, outside_video: Path, where: str
 ) -> None:
     import os
 
@@ -155,7 +155,7 @@ def test_frames_survive_a_checkpointed_conversation(video_root: Path, helpers: A
     the model the frames found earlier."""
     from langgraph.checkpoint.memory import InMemorySaver
 
-    tool = GenSFrameTool(sampler=helpers.EventSampler(), allowed_roots=[video_root], default_k=5,
+    tool = GenSVideoFramesTool(sampler=helpers.EventSampler(), allowed_roots=[video_root], default_k=5,
                          artifact_format="json")
     model = helpers.ScriptedChatModel(script=zoom_script("clip.mp4"))
     agent = _agent(tool, model, checkpointer=InMemorySaver())

@@ -19,7 +19,7 @@ import pytest
 from langchain_core.messages import HumanMessage
 from PIL import Image
 
-from langchain_gens import GenSFramesMiddleware, GenSFrameTool
+from langchain_gens import GenSFramesMiddleware, GenSVideoFramesTool
 
 pytest.importorskip("langchain_openai")
 httpx = pytest.importorskip("httpx")
@@ -50,7 +50,7 @@ class FakeOpenAI:
         if not any(m["role"] == "tool" for m in body["messages"]):
             args = {"video": "clip.mp4", "question": "When is the event on screen?", "k": 3}
             call = {"id": "call_1", "type": "function",
-                    "function": {"name": "gens_video_frames", "arguments": json.dumps(args)}}
+                    "function": {"name": "video_frames", "arguments": json.dumps(args)}}
             message = {"role": "assistant", "content": None, "tool_calls": [call]}
             return httpx.Response(200, json=_completion(message, "tool_calls"))
         return httpx.Response(200, json=_completion({"role": "assistant", "content": "At 8-10 s."}, "stop"))
@@ -63,13 +63,13 @@ def test_frames_reach_chat_completions_as_user_image_parts(video_root: Path, hel
     fake = FakeOpenAI()
     model = ChatOpenAI(model="gpt-4o", api_key="sk-test", base_url="http://fake-openai.test/v1",
                        max_retries=0, http_client=httpx.Client(transport=httpx.MockTransport(fake)))
-    tool = GenSFrameTool(sampler=helpers.EventSampler(), allowed_roots=[video_root])
+    tool = GenSVideoFramesTool(sampler=helpers.EventSampler(), allowed_roots=[video_root])
     agent = create_agent(model, [tool], middleware=[GenSFramesMiddleware()])
     state = agent.invoke({"messages": [HumanMessage("When is the event in clip.mp4?")]})
 
     assert state["messages"][-1].content == "At 8-10 s."
     assert fake.paths == ["/v1/chat/completions", "/v1/chat/completions"]
-    assert fake.requests[0]["tools"][0]["function"]["name"] == "gens_video_frames"
+    assert fake.requests[0]["tools"][0]["function"]["name"] == "video_frames"
     sent = fake.requests[1]["messages"]
     assert [m["role"] for m in sent] == ["user", "assistant", "tool", "user"]
     tool_msg, frames_msg = sent[2], sent[3]

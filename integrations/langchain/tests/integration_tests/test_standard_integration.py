@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from langchain_tests.integration_tests import RetrieversIntegrationTests, ToolsIntegrationTests
 
-from langchain_gens import GenSFrameTool, GenSVideoRetriever
+from langchain_gens import GenSVideoFramesTool, GenSVideoRetriever
 
 
-class TestGenSFrameToolStandardIntegration(ToolsIntegrationTests):
+class TestGenSVideoFramesToolStandardIntegration(ToolsIntegrationTests):
     """Text content + FrameSelection artifact, sync and async, with and without a tool call."""
 
     @pytest.fixture(autouse=True)
@@ -21,8 +21,8 @@ class TestGenSFrameToolStandardIntegration(ToolsIntegrationTests):
         self.sampler = helpers.EventSampler()
 
     @property
-    def tool_constructor(self) -> type[GenSFrameTool]:
-        return GenSFrameTool
+    def tool_constructor(self) -> type[GenSVideoFramesTool]:
+        return GenSVideoFramesTool
 
     @property
     def tool_constructor_params(self) -> dict[str, Any]:
@@ -34,7 +34,7 @@ class TestGenSFrameToolStandardIntegration(ToolsIntegrationTests):
                 "end": 15.0}
 
 
-class TestGenSFrameToolImagesInContentStandardIntegration(TestGenSFrameToolStandardIntegration):
+class TestGenSVideoFramesToolImagesInContentStandardIntegration(TestGenSVideoFramesToolStandardIntegration):
     """The same with the frames as image blocks in the tool result."""
 
     @property

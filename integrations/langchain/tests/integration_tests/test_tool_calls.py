@@ -1,4 +1,4 @@
-"""GenSFrameTool called the way an agent calls it: what comes back, zooming in, and every refusal."""
+"""GenSVideoFramesTool called the way an agent calls it: what comes back, zooming in, and every refusal."""
 
 from __future__ import annotations
 
@@ -9,37 +9,36 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gens_tools import FrameSelection, SamplerError
-from gens_tools.samplers._base import Window, WindowScores
+from gens_tools import FrameSelection, SamplerError, Window, WindowScores
 from langchain_core.messages import ToolMessage
 
-from langchain_gens import GenSFrameTool
+from langchain_gens import GenSVideoFramesTool
 
 QUESTION = "When is the event on screen?"
 
 
-def _call(tool: GenSFrameTool, **args: Any) -> ToolMessage:
+def _call(tool: GenSVideoFramesTool, **args: Any) -> ToolMessage:
     msg = tool.invoke({"type": "tool_call", "id": "call_1", "name": tool.name, "args": args})
     assert isinstance(msg, ToolMessage)
     return msg
 
 
-async def _acall(tool: GenSFrameTool, **args: Any) -> ToolMessage:
+async def _acall(tool: GenSVideoFramesTool, **args: Any) -> ToolMessage:
     msg = await tool.ainvoke({"type": "tool_call", "id": "call_1", "name": tool.name, "args": args})
     assert isinstance(msg, ToolMessage)
     return msg
 
 
 @pytest.fixture
-def tool(video_root: Path, event_sampler: Any) -> GenSFrameTool:
-    return GenSFrameTool(sampler=event_sampler, allowed_roots=[video_root], max_k=8, default_k=4)
+def tool(video_root: Path, event_sampler: Any) -> GenSVideoFramesTool:
+    return GenSVideoFramesTool(sampler=event_sampler, allowed_roots=[video_root], max_k=8, default_k=4)
 
 
 def _listed_times(text: str) -> list[float]:
     return [float(t) for t in re.findall(r"^- ([\d.]+)s \[", text, flags=re.M)]
 
 
-def test_content_lists_the_frames_the_artifact_holds(tool: GenSFrameTool, helpers: Any) -> None:
+def test_content_lists_the_frames_the_artifact_holds(tool: GenSVideoFramesTool, helpers: Any) -> None:
     msg = _call(tool, video="clip.mp4", question=QUESTION, k=3)
     assert msg.status == "success"
     assert isinstance(msg.content, str)
@@ -59,7 +58,7 @@ def test_content_lists_the_frames_the_artifact_holds(tool: GenSFrameTool, helper
         assert helpers.read_time_code(frame.require_image()) == pytest.approx(frame.timestamp, abs=1e-3)
 
 
-def test_arguments_as_models_send_them(tool: GenSFrameTool) -> None:
+def test_arguments_as_models_send_them(tool: GenSVideoFramesTool) -> None:
     # k as a string or a whole float, times as clock strings: the same coercions as the LlamaIndex tools.
     msg = _call(tool, video="clip.mp4", question=QUESTION, k="2", start="0:07", end="00:00:12")
     assert msg.status == "success", msg.content
@@ -69,7 +68,7 @@ def test_arguments_as_models_send_them(tool: GenSFrameTool) -> None:
     assert again.artifact.timestamps == msg.artifact.timestamps
 
 
-def test_default_k_and_zooming_in(tool: GenSFrameTool) -> None:
+def test_default_k_and_zooming_in(tool: GenSVideoFramesTool) -> None:
     first = _call(tool, video="clip.mp4", question=QUESTION)
     assert len(first.artifact.frames) == 4
     zoom = _call(tool, video="clip.mp4", question=QUESTION, start=7.0, end=12.0, k=2)
@@ -78,7 +77,7 @@ def test_default_k_and_zooming_in(tool: GenSFrameTool) -> None:
     assert "Searched 7.0-12.0s of a 20.0s video at 1 fps: 5 candidate frames." in zoom.content
 
 
-async def test_async_matches_sync(tool: GenSFrameTool) -> None:
+async def test_async_matches_sync(tool: GenSVideoFramesTool) -> None:
     sync = _call(tool, video="clip.mp4", question=QUESTION, k=3)
     amsg = await _acall(tool, video="clip.mp4", question=QUESTION, k=3)
     assert amsg.content == sync.content
@@ -89,7 +88,7 @@ async def test_async_matches_sync(tool: GenSFrameTool) -> None:
 async def test_images_in_content_for_models_that_take_them(
     video_root: Path, event_sampler: Any, helpers: Any, use_async: bool
 ) -> None:
-    tool = GenSFrameTool(sampler=event_sampler, allowed_roots=[video_root], images_in_content=True,
+    tool = GenSVideoFramesTool(sampler=event_sampler, allowed_roots=[video_root], images_in_content=True,
                          image_max_side=96)
     args = {"video": "clip.mp4", "question": QUESTION, "k": 3}
     msg = await _acall(tool, **args) if use_async else _call(tool, **args)
@@ -156,7 +155,7 @@ REFUSALS: list[Any] = [
 def test_refusals_come_back_as_readable_error_messages(
     video_root: Path, outside_video: Path, event_sampler: Any, make_args: Any, expected: str
 ) -> None:
-    tool = GenSFrameTool(sampler=event_sampler, allowed_roots=[video_root], max_k=8)
+    tool = GenSVideoFramesTool(sampler=event_sampler, allowed_roots=[video_root], max_k=8)
     msg = _call(tool, **{"video": "clip.mp4", "question": QUESTION, **make_args(video_root, outside_video)})
     assert msg.status == "error"
     assert msg.artifact is None
@@ -169,7 +168,7 @@ def test_refusals_come_back_as_readable_error_messages(
 async def test_refusal_in_async(
     video_root: Path, outside_video: Path, event_sampler: Any
 ) -> None:
-    tool = GenSFrameTool(sampler=event_sampler, allowed_roots=[video_root])
+    tool = GenSVideoFramesTool(sampler=event_sampler, allowed_roots=[video_root])
     msg = await _acall(tool, video=str(outside_video), question=QUESTION)
     assert msg.status == "error"
     assert "outside the allowed folders" in msg.content
@@ -177,7 +176,7 @@ async def test_refusal_in_async(
 
 
 def test_duration_cap_asks_for_a_narrower_range(video_root: Path, event_sampler: Any) -> None:
-    tool = GenSFrameTool(sampler=event_sampler, allowed_roots=[video_root], max_duration=10)
+    tool = GenSVideoFramesTool(sampler=event_sampler, allowed_roots=[video_root], max_duration=10)
     msg = _call(tool, video="clip.mp4", question=QUESTION)
     assert msg.status == "error"
     assert "at most 10s per call: pass start/end" in msg.content
@@ -186,7 +185,7 @@ def test_duration_cap_asks_for_a_narrower_range(video_root: Path, event_sampler:
     assert ok.artifact.timestamps == pytest.approx([8.0, 9.0, 10.0])
 
 
-def test_plain_invoke_returns_the_text(tool: GenSFrameTool) -> None:
+def test_plain_invoke_returns_the_text(tool: GenSVideoFramesTool) -> None:
     text = tool.invoke({"video": "clip.mp4", "question": QUESTION, "k": 2})
     assert isinstance(text, str)
     assert "- 8.0s [00:00:08.0] score 5" in text
@@ -197,6 +196,6 @@ def test_deployment_failures_are_not_hidden(video_root: Path, helpers: Any) -> N
         def score_window(self, window: Window, question: str) -> WindowScores:
             raise SamplerError("the GenS server at http://gpu:8000 is not answering")
 
-    tool = GenSFrameTool(sampler=ServerDown(), allowed_roots=[video_root])
+    tool = GenSVideoFramesTool(sampler=ServerDown(), allowed_roots=[video_root])
     with pytest.raises(SamplerError, match="not answering"):
         _call(tool, video="clip.mp4", question=QUESTION)

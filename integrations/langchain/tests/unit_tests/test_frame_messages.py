@@ -6,8 +6,7 @@ import itertools
 from typing import Any
 
 import pytest
-from gens_tools import InvalidArgumentError
-from gens_tools.frames import Frame, FrameSelection
+from gens_tools import Frame, FrameSelection, InvalidArgumentError
 from gens_tools.synthetic import paint_time_code
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
@@ -21,13 +20,13 @@ def _selection(times: list[float], question: str = "Where is the ball?") -> Fram
     return FrameSelection(video="/v/clip.mp4", question=question, frames=frames, n_candidates=60)
 
 
-def _tool_msg(call_id: str, selection: FrameSelection | None, *, name: str = "gens_video_frames",
+def _tool_msg(call_id: str, selection: FrameSelection | None, *, name: str = "video_frames",
               status: str = "success", content: Any = "frames listed here") -> ToolMessage:
     return ToolMessage(content=content, tool_call_id=call_id, name=name, artifact=selection, status=status)
 
 
 def _ai_calls(*ids: str) -> AIMessage:
-    return AIMessage("", tool_calls=[{"name": "gens_video_frames", "args": {}, "id": i} for i in ids])
+    return AIMessage("", tool_calls=[{"name": "video_frames", "args": {}, "id": i} for i in ids])
 
 
 def _pairs(message: BaseMessage) -> list[tuple[str, dict[str, Any]]]:
@@ -119,7 +118,7 @@ def test_skips_errors_other_tools_images_already_present_and_duplicates() -> Non
         _tool_msg("o", sel, name="other_tool"),
         _tool_msg("i", sel, content=with_images),
     ]
-    assert with_frame_messages(history, tool_names={"gens_video_frames"}) == history
+    assert with_frame_messages(history, tool_names={"video_frames"}) == history
     # Without the name filter the other tool's FrameSelection counts; errors and inline images still don't.
     once = with_frame_messages(history)
     assert len(once) == len(history) + 1
@@ -182,7 +181,7 @@ async def test_middleware_async_path() -> None:
         seen.append(list(request.messages))
         return ModelResponse(result=[AIMessage("done")])
 
-    await GenSFramesMiddleware(tool_names=["gens_video_frames"]).awrap_model_call(_request(history), handler)
+    await GenSFramesMiddleware(tool_names=["video_frames"]).awrap_model_call(_request(history), handler)
     assert len(_pairs(seen[0][-1])) == 1
     await GenSFramesMiddleware(tool_names=["another"]).awrap_model_call(_request(history), handler)
     assert seen[1] == history

@@ -1,4 +1,4 @@
-"""How GenSFrameTool is configured and what the model is told about it (no video is opened)."""
+"""How GenSVideoFramesTool is configured and what the model is told about it (no video is opened)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from gens_tools import AccessPolicy, UniformSampler
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ValidationError
 
-from langchain_gens import GenSFrameTool
+from langchain_gens import GenSVideoFramesTool
 
 
 def test_schema_sent_to_the_model_describes_every_argument() -> None:
-    tool = GenSFrameTool(allowed_roots=["/srv/videos"])
+    tool = GenSVideoFramesTool(allowed_roots=["/srv/videos"])
     spec = convert_to_openai_tool(tool)["function"]
-    assert spec["name"] == "gens_video_frames"
+    assert spec["name"] == "video_frames"
     params = spec["parameters"]
     assert params["required"] == ["video", "question"]
     assert set(params["properties"]) == {"video", "question", "k", "start", "end"}
@@ -26,18 +26,18 @@ def test_schema_sent_to_the_model_describes_every_argument() -> None:
 
 
 def test_description_states_the_configured_limits() -> None:
-    tool = GenSFrameTool(allowed_roots=["/srv/videos"], max_k=12, default_k=5, max_duration=600)
+    tool = GenSVideoFramesTool(allowed_roots=["/srv/videos"], max_k=12, default_k=5, max_duration=600)
     assert "Returns 5 frames unless you set k (at most 12)" in tool.description
     assert "at most 600 seconds" in tool.description
     assert "start and end" in tool.description
-    bare = GenSFrameTool(allowed_roots=["/srv/videos"])
+    bare = GenSVideoFramesTool(allowed_roots=["/srv/videos"])
     assert "seconds of video per call" not in bare.description
-    custom = GenSFrameTool(allowed_roots=["/srv/videos"], description="Look at lecture recordings.")
+    custom = GenSVideoFramesTool(allowed_roots=["/srv/videos"], description="Look at lecture recordings.")
     assert custom.description == "Look at lecture recordings."
 
 
 def test_policy_is_built_from_roots_and_caps(tmp_path: Path) -> None:
-    tool = GenSFrameTool(allowed_roots=[tmp_path], allowed_url_prefixes=["https://cdn.example.com/v/"],
+    tool = GenSVideoFramesTool(allowed_roots=[tmp_path], allowed_url_prefixes=["https://cdn.example.com/v/"],
                          max_k=7, max_duration=90)
     assert isinstance(tool.policy, AccessPolicy)
     assert tool.policy.max_k == 7
@@ -48,14 +48,14 @@ def test_policy_is_built_from_roots_and_caps(tmp_path: Path) -> None:
 
 def test_explicit_policy_sets_the_caps_shown_to_the_model(tmp_path: Path) -> None:
     policy = AccessPolicy.allow([tmp_path], max_k=6, max_duration=120)
-    tool = GenSFrameTool(policy=policy, default_k=3)
+    tool = GenSVideoFramesTool(policy=policy, default_k=3)
     assert tool.policy is policy
     assert (tool.max_k, tool.max_duration) == (6, 120)
     assert "at most 6" in tool.description
 
 
 def test_no_roots_means_nothing_can_be_opened() -> None:
-    tool = GenSFrameTool()
+    tool = GenSVideoFramesTool()
     from gens_tools import AccessDeniedError
 
     assert tool.policy is not None
@@ -82,12 +82,12 @@ def test_no_roots_means_nothing_can_be_opened() -> None:
 )
 def test_bad_configuration_fails_at_construction(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError) as info:
-        GenSFrameTool(**kwargs)
+        GenSVideoFramesTool(**kwargs)
     assert message in str(info.value)
 
 
 def test_sampler_name_is_resolved_once() -> None:
-    tool = GenSFrameTool(allowed_roots=["/srv"], sampler="uniform")
+    tool = GenSVideoFramesTool(allowed_roots=["/srv"], sampler="uniform")
     assert isinstance(tool.frame_sampler, UniformSampler)
     given = UniformSampler(window_size=16)
-    assert GenSFrameTool(allowed_roots=["/srv"], sampler=given).frame_sampler is given
+    assert GenSVideoFramesTool(allowed_roots=["/srv"], sampler=given).frame_sampler is given

@@ -1,4 +1,4 @@
-"""LangChain's standard unit tests for tools, run against GenSFrameTool."""
+"""LangChain's standard unit tests for tools, run against GenSVideoFramesTool."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ from typing import Any
 
 from langchain_tests.unit_tests import ToolsUnitTests
 
-from langchain_gens import GenSFrameTool
+from langchain_gens import GenSVideoFramesTool
 
 
-class TestGenSFrameToolStandardUnit(ToolsUnitTests):
+class TestGenSVideoFramesToolStandardUnit(ToolsUnitTests):
     """Construction, name, input schema and the example call's arguments (no video is opened)."""
 
     @property
-    def tool_constructor(self) -> type[GenSFrameTool]:
-        return GenSFrameTool
+    def tool_constructor(self) -> type[GenSVideoFramesTool]:
+        return GenSVideoFramesTool
 
     @property
     def tool_constructor_params(self) -> dict[str, Any]:

@@ -1,12 +1,12 @@
-"""The text a model reads for a frame selection: times, scores, best spans, and what went unscored."""
+"""The one text a model reads about a frame selection (gens_tools.agent.describe_selection): times, scores, best
+spans, and what went unscored."""
 
 from __future__ import annotations
 
 import re
 
-from gens_tools.frames import Frame, FrameSelection, ScoredSpan, WindowReport
-
-from langchain_gens import describe_selection
+from gens_tools import Frame, FrameSelection, ScoredSpan, WindowReport
+from gens_tools.agent import describe_selection
 
 
 def _selection(**overrides: object) -> FrameSelection:
