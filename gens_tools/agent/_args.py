@@ -6,9 +6,9 @@ A tool called by a model receives untrusted, loosely typed arguments: a path it 
 :class:`~gens_tools.agent._access.AccessPolicy` decides which videos may be opened and caps ``k`` and the length of
 the range. :func:`tool_error_text` words any error for the model in one line.
 
-Every integration (LangChain, LlamaIndex) runs these same checks (through :mod:`gens_tools.agent._tools`), so
-their tools accept and refuse the same arguments with the same messages. The module has no framework imports: a framework's own schema errors
-(pydantic's ``ValidationError``) are recognised by shape, not by type.
+Every integration (LangChain, LlamaIndex) runs these same checks (through :mod:`gens_tools.agent._tools`),
+so their tools accept and refuse the same arguments with the same messages. The module has no framework
+imports: a framework's own schema errors (pydantic's ``ValidationError``) are recognised by shape, not by type.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """LangChain integration of gens-tools: GenS frame sampling as a tool, a retriever and agent middleware.
 
 A thin adapter over the framework-free agent layer :mod:`gens_tools.agent`, which owns the tool's name
-(``video_frames``), arguments, description, checks and the text the model reads — shared word for word with the
-LlamaIndex integration (``llama_index.tools.gens``).
+(``video_frames``), arguments, description, checks and the text the model reads — shared word for word with
+the LlamaIndex integration (``llama_index.tools.gens``).
 
 - :class:`GenSVideoFramesTool` — the ``video_frames`` tool: an agent calls it with a video, a question and an
   optional time range; it returns a text list of timestamps, scores and spans (content) and the frames

@@ -1,8 +1,8 @@
 """Getting the frames to a chat model that accepts images only in user messages.
 
 OpenAI Chat Completions takes images in user messages only: a ``tool`` message carries text. So after a
-:class:`~langchain_gens.GenSVideoFramesTool` call, the frames (the tool message's artifact) are sent as a follow-up
-:class:`~langchain_core.messages.HumanMessage` of v1 image blocks, each preceded by its timestamp.
+:class:`~langchain_gens.GenSVideoFramesTool` call, the frames (the tool message's artifact) are sent as a
+follow-up :class:`~langchain_core.messages.HumanMessage` of v1 image blocks, each preceded by its timestamp.
 :func:`frames_message` builds that message; :func:`with_frame_messages` inserts one after every run of tool
 results in a history (what :class:`~langchain_gens.GenSFramesMiddleware` does before each model call).
 """

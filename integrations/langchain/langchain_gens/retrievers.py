@@ -180,4 +180,5 @@ class GenSVideoRetriever(BaseRetriever):
             metadata["mime_type"] = "image/jpeg"
         elif self.image_format == "path" and frame.path is not None:
             metadata["image_path"] = str(frame.path)
-        return Document(id=f"{selection.video}#t={t:.3f}", page_content=frame_text(selection, frame), metadata=metadata)
+        content = frame_text(selection, frame)
+        return Document(id=f"{selection.video}#t={t:.3f}", page_content=content, metadata=metadata)

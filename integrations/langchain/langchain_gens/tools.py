@@ -1,8 +1,8 @@
 """``GenSVideoFramesTool``: the ``video_frames`` tool as a LangChain tool.
 
-A thin adapter over :class:`gens_tools.agent.VideoFramesTool`, which owns the name, the description, the argument
-declaration, the checks and the text; this class adds LangChain's ``content_and_artifact`` result, the
-optional image blocks in the content and the artifact formats.
+A thin adapter over :class:`gens_tools.agent.VideoFramesTool`, which owns the name, the description, the
+argument declaration, the checks and the text; this class adds LangChain's ``content_and_artifact`` result,
+the optional image blocks in the content and the artifact formats.
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ class GenSVideoFramesTool(BaseTool):
     else, and any bad argument, comes back to the model as an error tool message it can read.
 
     How frames are sampled is a :class:`~gens_tools.SamplingOptions` (``options=``); its fields are accepted
-    as keyword arguments too (``fps``, ``max_side``, ``min_gap``, ``backend``, ``frame_rate``, ``cache``), e.g.
-    ``frame_rate=25`` for folders of ``frame_0000.jpg…`` images.
+    as keyword arguments too (``fps``, ``max_side``, ``min_gap``, ``backend``, ``frame_rate``, ``cache``),
+    e.g. ``frame_rate=25`` for folders of ``frame_0000.jpg…`` images.
 
     The result is ``content_and_artifact``: the content is the text of
     :func:`gens_tools.agent.describe_selection` (frame times, scores, relevant spans); the artifact is the
@@ -90,7 +90,8 @@ class GenSVideoFramesTool(BaseTool):
     name: str = "video_frames"
     description: str = ""
     args_schema: Any = None
-    """Built from the core tool's argument declaration (:meth:`gens_tools.agent.ToolArguments.pydantic_model`)."""
+    """Built from the core tool's argument declaration
+    (:meth:`gens_tools.agent.ToolArguments.pydantic_model`)."""
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     handle_tool_error: Any = True
     handle_validation_error: Any = tool_error_text
@@ -187,7 +188,9 @@ class GenSVideoFramesTool(BaseTool):
 
     @property
     def tool_call_schema(self) -> type[BaseModel]:  # type: ignore[override]
-        """The schema sent to the model: exactly the core's (``gens_tools.agent.ToolArguments.json_schema``)."""
+        """The schema sent to the model: exactly the core's
+        (:meth:`gens_tools.agent.ToolArguments.json_schema`), with no ``additionalProperties`` and no ``null``
+        types."""
         schema: type[BaseModel] = self.args_schema
         return schema
 

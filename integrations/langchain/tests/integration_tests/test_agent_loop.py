@@ -68,11 +68,13 @@ def _agent(tool: GenSVideoFramesTool, model: Any, **kwargs: Any) -> Any:
 
 @pytest.fixture
 def tool(video_root: Path, helpers: Any) -> GenSVideoFramesTool:
-    return GenSVideoFramesTool(sampler=helpers.EventSampler(), allowed_roots=[video_root], max_k=8, default_k=5)
+    return GenSVideoFramesTool(sampler=helpers.EventSampler(), allowed_roots=[video_root], max_k=8,
+                               default_k=5)
 
 
 @pytest.mark.parametrize("use_async", [False, True], ids=["invoke", "ainvoke"])
-async def test_two_tool_calls_then_an_answer(tool: GenSVideoFramesTool, helpers: Any, use_async: bool) -> None:
+async def test_two_tool_calls_then_an_answer(tool: GenSVideoFramesTool, helpers: Any,
+                                             use_async: bool) -> None:
     model = helpers.ScriptedChatModel(script=zoom_script("clip.mp4"))
     agent = _agent(tool, model)
     request = {"messages": [HumanMessage(f"{QUESTION} The video is clip.mp4.")]}
