@@ -142,11 +142,11 @@ def describe_selection(
     return "\n".join(lines)
 
 
-def describe_answer(text: str, frames: Sequence[Frame]) -> str:
+def describe_answer(text: str, timestamps: Sequence[float]) -> str:
     """An answering tool's result: the answer, then the times of the frames it was based on
     (``Frames the answer was based on: 12.0s [00:00:12.0], …``)."""
     lines = [text]
-    if frames:
-        stamps = ", ".join(f"{f.timestamp:.1f}s [{f.label}]" for f in sorted(frames, key=lambda f: f.timestamp))
+    if timestamps:
+        stamps = ", ".join(f"{t:.1f}s [{format_timestamp(t)}]" for t in sorted(timestamps))
         lines.append(f"Frames the answer was based on: {stamps}")
     return "\n".join(lines)

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gens_tools._checks import positive_int
+from gens_tools._sources import is_url
 from gens_tools.agent._access import AccessPolicy
 from gens_tools.agent._args import (
     DEFAULT_K,
@@ -31,7 +32,7 @@ from gens_tools.agent._args import (
 from gens_tools.agent._spec import ToolArgument, ToolArguments
 from gens_tools.agent._text import DEFAULT_MAX_SPANS, describe_answer, describe_selection, video_name
 from gens_tools.errors import InvalidArgumentError
-from gens_tools.frames import FrameSelection
+from gens_tools.frames import Frame, FrameSelection
 from gens_tools.options import SamplingOptions
 from gens_tools.samplers import FrameSampler
 
@@ -131,7 +132,11 @@ class _VideoTool:
     arguments: ToolArguments
 
     def __init__(self, *, policy: AccessPolicy | None, video: str | os.PathLike[str] | None, name: str) -> None:
-        if policy is None:
+        if policy is None and video is not None:
+            # Bound by the developer: that video, and only it, may be opened.
+            source = os.fspath(video)
+            policy = AccessPolicy.allow(url_prefixes=[source]) if is_url(source) else AccessPolicy.allow([source])
+        elif policy is None:
             policy = AccessPolicy()  # nothing may be opened until the developer says what may
         if not isinstance(policy, AccessPolicy):
             raise InvalidArgumentError(f"policy must be an AccessPolicy, got {type(policy).__name__}")
@@ -185,10 +190,12 @@ class FramesResult:
     Attributes:
         text: :func:`~gens_tools.agent.describe_selection` of the selection, naming the video as the model did.
         selection: the :class:`~gens_tools.FrameSelection` (frames with images, spans, timings).
+        video_label: how the text names the video (what the model passed, or the bound video's name).
     """
 
     text: str
     selection: FrameSelection
+    video_label: str
 
 
 class VideoFramesTool(_VideoTool):
@@ -201,7 +208,8 @@ class VideoFramesTool(_VideoTool):
             ``sampler_options``), or ``None`` for uniform sampling.
         sampler_options: options for :func:`gens_tools.make_sampler` when ``sampler`` is a name.
         options: how to sample (:class:`~gens_tools.SamplingOptions`, or a mapping of its fields).
-        policy: what the model may open and the caps on ``k`` and the range length; ``None`` opens nothing.
+        policy: what the model may open and the caps on ``k`` and the range length; ``None`` opens nothing (or,
+            with a bound ``video``, only that video).
         default_k: frames when the model gives no ``k`` (default: 8, or the policy's ``max_k`` if smaller).
         video: bind the tool to one video (checked against the policy now); the model then passes no ``video``.
         max_spans: most relevant spans listed in the text.
@@ -298,9 +306,18 @@ class VideoFramesTool(_VideoTool):
         """Sample the frames of a checked request."""
         return sample_request(request, sampler=self.sampler, options=self.options, policy=self.policy)
 
-    def describe(self, selection: FrameSelection, *, video_label: str | None = None) -> str:
-        """The text the model reads about ``selection``."""
-        return describe_selection(selection, video_label=video_label, max_spans=self.max_spans)
+    def describe(
+        self,
+        selection: FrameSelection,
+        *,
+        video_label: str | None = None,
+        shown: Sequence[Frame] | None = None,
+        shown_note: str | None = None,
+    ) -> str:
+        """The text the model reads about ``selection`` (see :func:`~gens_tools.agent.describe_selection`)."""
+        return describe_selection(
+            selection, video_label=video_label, max_spans=self.max_spans, shown=shown, shown_note=shown_note
+        )
 
     def run(self, arguments: Mapping[str, Any]) -> FramesResult:
         """Check ``arguments``, sample and describe.
@@ -311,7 +328,8 @@ class VideoFramesTool(_VideoTool):
         """
         request = self.request(arguments)
         selection = self.sample(request)
-        return FramesResult(self.describe(selection, video_label=self._label(arguments)), selection)
+        label = self._label(arguments)
+        return FramesResult(self.describe(selection, video_label=label), selection, label)
 
     async def arun(self, arguments: Mapping[str, Any]) -> FramesResult:
         """Async :meth:`run`: decoding, scoring and describing run in a worker thread."""
@@ -388,7 +406,7 @@ class AskVideoTool(_VideoTool):
         request = self.request(arguments)
         selection = qa.select(request.video, request.question, k=request.k, start=request.start, end=request.end)
         answer = qa.assistant.answer(request.question, selection)
-        return AskResult(describe_answer(answer.text, answer.frames), answer, selection)
+        return AskResult(describe_answer(answer.text, [f.timestamp for f in answer.frames]), answer, selection)
 
     async def arun(self, arguments: Mapping[str, Any]) -> AskResult:
         """Async :meth:`run`."""
@@ -398,7 +416,7 @@ class AskVideoTool(_VideoTool):
             qa.select, request.video, request.question, k=request.k, start=request.start, end=request.end
         )
         answer = await qa.assistant.aanswer(request.question, selection)
-        return AskResult(describe_answer(answer.text, answer.frames), answer, selection)
+        return AskResult(describe_answer(answer.text, [f.timestamp for f in answer.frames]), answer, selection)
 
     def _qa(self) -> VideoQA:
         if self.qa is None:

@@ -11,10 +11,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from gens_tools import AccessPolicy, FrameSampler, Window, WindowScores
-from gens_tools.assistants._base import Assistant, Reply, TokenUsage
-from gens_tools.assistants._budget import FramePlan
-from gens_tools.frames import format_timestamp
+from gens_tools import AccessPolicy, FrameSampler, Window, WindowScores, format_timestamp
+from gens_tools.assistants import Assistant, FramePlan, Reply, TokenUsage
 from gens_tools.synthetic import make_test_video, read_time_code
 from llama_index.core.base.llms.types import (
     ChatMessage,

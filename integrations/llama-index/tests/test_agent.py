@@ -13,13 +13,13 @@ from llama_index.core.agent.workflow import FunctionAgent, ToolCallResult
 from llama_index.core.base.llms.types import ChatMessage, ImageBlock, TextBlock, ToolCallBlock
 from llama_index.core.llms.mock import MockFunctionCallingLLM
 
-from llama_index.tools.gens import VideoQueryEngine, make_frames_tool, make_query_engine_tool
+from llama_index.tools.gens import GenSAskVideoTool, GenSToolSpec, GenSVideoQueryEngine
 
 # FunctionAgent's workflow engine walks the agent's attributes with inspect.getmembers, which trips pydantic's
 # deprecation warnings for every agent (nothing of ours); keep the output readable.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:inspect")
 
-_LABEL = re.compile(r"\[(\d\d):(\d\d):(\d\d(?:\.\d)?)\] relevance (\d)/5")
+_FRAME_LINE = re.compile(r"^- ([\d.]+)s \[[^\]]+\] score (\d+)$", re.M)
 
 
 def _call(name: str, **kwargs: Any) -> ChatMessage:
@@ -52,10 +52,7 @@ async def test_agent_looks_twice_zooming_into_the_best_moment(
             return _call("video_frames", video=str(video), question="When does the ball bounce?", k=4)
         if len(tools) == 1:
             # read the scores the tool reported and zoom into the best-scored moment
-            found = [
-                (int(h) * 3600 + int(m) * 60 + float(s), int(score))
-                for h, m, s, score in _LABEL.findall(tools[0].content or "")
-            ]
+            found = [(float(t), int(score)) for t, score in _FRAME_LINE.findall(tools[0].content or "")]
             best = max(found, key=lambda x: (x[1], -x[0]))[0]
             return _call(
                 "video_frames",
@@ -71,7 +68,7 @@ async def test_agent_looks_twice_zooming_into_the_best_moment(
         return ChatMessage(role="assistant", content="The bounce is at " + ", ".join(f"{t:.0f}s" for t in times))
 
     agent = FunctionAgent(
-        tools=[make_frames_tool(policy, sampler=sampler, cache=False)],
+        tools=GenSToolSpec(policy, sampler=sampler, cache=False).to_tool_list(),
         llm=MockFunctionCallingLLM(response_generator=model),
         system_prompt="You look at videos with the video_frames tool.",
     )
@@ -92,8 +89,8 @@ async def test_agent_looks_twice_zooming_into_the_best_moment(
     kinds = [type(b).__name__ for b in last_tool.blocks]
     assert kinds == ["TextBlock", "TextBlock", "ImageBlock", "TextBlock", "ImageBlock"]
     assert [b.text for b in last_tool.blocks if isinstance(b, TextBlock)][1:] == [
-        "[00:00:04.0] relevance 5/5",
-        "[00:00:05.0] relevance 5/5",
+        "Frame at 4.0s [00:00:04.0] score 5",
+        "Frame at 5.0s [00:00:05.0] score 5",
     ]
 
 
@@ -111,7 +108,7 @@ async def test_refused_path_is_told_to_the_agent_which_recovers(
         return ChatMessage(role="assistant", content="Recovered: " + (tools[-1].content or "").splitlines()[0])
 
     agent = FunctionAgent(
-        tools=[make_frames_tool(policy, sampler=sampler, cache=False)],
+        tools=GenSToolSpec(policy, sampler=sampler, cache=False).to_tool_list(),
         llm=MockFunctionCallingLLM(response_generator=model),
     )
     answer, results = await _run(agent, "Look at /etc/passwd")
@@ -119,14 +116,14 @@ async def test_refused_path_is_told_to_the_agent_which_recovers(
     assert results[0].tool_output.is_error
     assert results[0].tool_output.content.startswith("Access denied: '/etc/passwd' is outside the allowed folders")
     assert not results[1].tool_output.is_error
-    assert answer.startswith("Recovered: 1 frame of clock.mp4")
+    assert answer == 'Recovered: Frames of clock.mp4 for "what is in it?" (sampler: hotspots).'
     assert sampler.calls
     assert all(q == "what is in it?" for _, q in sampler.calls)
 
 
 async def test_agent_with_the_query_engine_tool(video: Path, policy: AccessPolicy, sampler: Any, fakes: Any) -> None:
     vision = fakes.FrameReadingLLM()
-    engine = VideoQueryEngine.from_video(video, vision, sampler=sampler, k=2, policy=policy, cache=False)
+    engine = GenSVideoQueryEngine.from_video(video, vision, sampler=sampler, k=2, policy=policy, cache=False)
 
     def model(messages: list[ChatMessage], **kwargs: Any) -> ChatMessage:
         tools = _tool_messages(messages)
@@ -136,7 +133,8 @@ async def test_agent_with_the_query_engine_tool(video: Path, policy: AccessPolic
             return _call("ask_video", question="And after ten seconds?", start=10, end=20)
         return ChatMessage(role="assistant", content=" | ".join((t.content or "").splitlines()[0] for t in tools))
 
-    agent = FunctionAgent(tools=[make_query_engine_tool(engine)], llm=MockFunctionCallingLLM(response_generator=model))
+    llm = MockFunctionCallingLLM(response_generator=model)
+    agent = FunctionAgent(tools=[GenSAskVideoTool.from_engine(engine)], llm=llm)
     answer, results = await _run(agent, "Tell me about the video")
 
     assert [r.tool_kwargs for r in results] == [

@@ -1,4 +1,4 @@
-"""VideoQueryEngine: the frames reach the model as timestamped ImageBlocks within its limits, and the
+"""GenSVideoQueryEngine: the frames reach the model as timestamped ImageBlocks within its limits, and the
 Response's source_nodes are exactly the frames it saw."""
 
 from __future__ import annotations
@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gens_tools import AccessPolicy, InvalidArgumentError
-from gens_tools.assistants._budget import suggest_frame_count
-from gens_tools.errors import AssistantError, ContextTooLongError, EmptyAnswerError
+from gens_tools import AccessPolicy, AssistantError, ContextTooLongError, EmptyAnswerError, InvalidArgumentError
+from gens_tools.assistants import suggest_frame_count
 from llama_index.core.base.llms.types import ImageBlock, TextBlock
 from llama_index.core.schema import ImageNode
 
-from llama_index.tools.gens import GenSFrameRetriever, VideoQueryBundle, VideoQueryEngine
+from llama_index.tools.gens import GenSVideoQueryEngine, GenSVideoRetriever, VideoQueryBundle
 
 
 def _sent_images(request: list[Any]) -> list[ImageBlock]:
@@ -21,7 +20,7 @@ def _sent_images(request: list[Any]) -> list[ImageBlock]:
 
 
 def test_answer_comes_from_the_frames_and_cites_them(video: Path, sampler: Any, vision_llm: Any, fakes: Any) -> None:
-    engine = VideoQueryEngine.from_video(video, vision_llm, sampler=sampler, k=4, cache=False)
+    engine = GenSVideoQueryEngine.from_video(video, vision_llm, sampler=sampler, k=4, cache=False)
     response = engine.query("When does the ball bounce?")
 
     assert len(vision_llm.requests) == 1
@@ -57,7 +56,7 @@ def test_answer_comes_from_the_frames_and_cites_them(video: Path, sampler: Any, 
 
 
 def test_frame_budget_honours_the_model_limits(video: Path, sampler: Any, vision_llm: Any, fakes: Any) -> None:
-    engine = VideoQueryEngine.from_video(
+    engine = GenSVideoQueryEngine.from_video(
         video, vision_llm, sampler=sampler, k=4, cache=False, assistant_options={"budget": {"max_images": 3}}
     )
     response = engine.query("q")
@@ -69,9 +68,9 @@ def test_frame_budget_honours_the_model_limits(video: Path, sampler: Any, vision
 
 
 def test_default_k_is_what_the_model_can_take(video: Path, vision_llm: Any) -> None:
-    engine = VideoQueryEngine.from_video(video, vision_llm, cache=False)
+    engine = GenSVideoQueryEngine.from_video(video, vision_llm, cache=False)
     assert engine.retriever.k == suggest_frame_count("gpt-4o")
-    capped = VideoQueryEngine.from_video(
+    capped = GenSVideoQueryEngine.from_video(
         video, vision_llm, cache=False, policy=AccessPolicy.allow([video.parent], max_k=5)
     )
     assert capped.retriever.k == 5
@@ -81,7 +80,7 @@ def test_context_too_long_shrinks_once_and_retries(video: Path, sampler: Any, fa
     llm = fakes.FrameReadingLLM(
         fail_first="This model's maximum context length is 900 tokens. However, your messages resulted in 1200 tokens."
     )
-    engine = VideoQueryEngine.from_video(video, llm, sampler=sampler, k=4, cache=False)
+    engine = GenSVideoQueryEngine.from_video(video, llm, sampler=sampler, k=4, cache=False)
     response = engine.query("q")
     assert len(llm.requests) == 2
     first, second = (_sent_images(r) for r in llm.requests)
@@ -97,10 +96,10 @@ def test_context_too_long_shrinks_once_and_retries(video: Path, sampler: Any, fa
 
 def test_provider_failures_are_typed(video: Path, sampler: Any, fakes: Any) -> None:
     broken = fakes.FrameReadingLLM(fail_first="boom")
-    engine = VideoQueryEngine.from_video(video, broken, sampler=sampler, k=2, cache=False)
+    engine = GenSVideoQueryEngine.from_video(video, broken, sampler=sampler, k=2, cache=False)
     with pytest.raises(AssistantError, match="failed: boom"):
         engine.query("q")
-    empty = VideoQueryEngine.from_video(video, fakes.FrameReadingLLM(empty=True), sampler=sampler, k=2, cache=False)
+    empty = GenSVideoQueryEngine.from_video(video, fakes.FrameReadingLLM(empty=True), sampler=sampler, k=2, cache=False)
     with pytest.raises(EmptyAnswerError, match="empty answer"):
         empty.query("q")
 
@@ -112,7 +111,7 @@ def test_still_too_long_after_shrinking_fails_clearly(video: Path, sampler: Any,
             raise RuntimeError("Error code: 400 - context_length_exceeded: maximum context length is 100 tokens")
 
     llm = AlwaysTooLong()
-    engine = VideoQueryEngine.from_video(video, llm, sampler=sampler, k=4, cache=False)
+    engine = GenSVideoQueryEngine.from_video(video, llm, sampler=sampler, k=4, cache=False)
     with pytest.raises(ContextTooLongError, match="still too long after shrinking"):
         engine.query("q")
     assert len(llm.requests) == 2
@@ -120,8 +119,8 @@ def test_still_too_long_after_shrinking_fails_clearly(video: Path, sampler: Any,
 
 def test_query_bundle_picks_video_and_range(video: Path, sampler: Any, vision_llm: Any) -> None:
     policy = AccessPolicy.allow([video.parent], max_k=8)
-    retriever = GenSFrameRetriever(sampler=sampler, k=2, policy=policy, cache=False)
-    engine = VideoQueryEngine(retriever=retriever, llm=vision_llm)
+    retriever = GenSVideoRetriever(sampler=sampler, k=2, policy=policy, cache=False)
+    engine = GenSVideoQueryEngine(retriever=retriever, llm=vision_llm)
     response = engine.query(VideoQueryBundle(query_str="what now?", video=str(video), start=10, end=18))
     assert [n.node.metadata["timestamp_s"] for n in response.source_nodes] == [12.0, 13.0]
     assert response.response == "I looked at [00:00:12], [00:00:13]"
@@ -131,7 +130,7 @@ def test_query_bundle_picks_video_and_range(video: Path, sampler: Any, vision_ll
 
 
 async def test_async_query(video: Path, sampler: Any, vision_llm: Any) -> None:
-    engine = VideoQueryEngine.from_video(video, vision_llm, sampler=sampler, k=2, cache=False)
+    engine = GenSVideoQueryEngine.from_video(video, vision_llm, sampler=sampler, k=2, cache=False)
     response = await engine.aquery("q")
     assert response.response == "I looked at [00:00:04], [00:00:05]"
     assert [n.node.metadata["timestamp_s"] for n in response.source_nodes] == [4.0, 5.0]
@@ -141,7 +140,7 @@ async def test_async_query(video: Path, sampler: Any, vision_llm: Any) -> None:
 
 def test_a_gens_tools_assistant_can_answer(video: Path, sampler: Any, fakes: Any) -> None:
     assistant = fakes.EchoAssistant(max_frames=2)
-    engine = VideoQueryEngine.from_video(video, assistant, sampler=sampler, k=4, cache=False)
+    engine = GenSVideoQueryEngine.from_video(video, assistant, sampler=sampler, k=4, cache=False)
     response = engine.query("q")
     assert len(assistant.plans) == 1
     # max_frames=2 keeps the two best frames (both score 5)
@@ -149,6 +148,6 @@ def test_a_gens_tools_assistant_can_answer(video: Path, sampler: Any, fakes: Any
     assert [n.node.metadata["timestamp_s"] for n in response.source_nodes] == [4.0, 5.0]
     assert (response.metadata or {})["citations"] == [4.0, 5.0]
     with pytest.raises(InvalidArgumentError, match="apply to llama-index LLMs"):
-        VideoQueryEngine.from_video(video, assistant, assistant_options={"detail": "low"})
+        GenSVideoQueryEngine.from_video(video, assistant, assistant_options={"detail": "low"})
     with pytest.raises(InvalidArgumentError, match="llm must be"):
-        VideoQueryEngine.from_video(video, object())
+        GenSVideoQueryEngine.from_video(video, object())

@@ -1,4 +1,4 @@
-"""GenSFrameRetriever: one ImageNode per chosen frame, with the right picture, timestamp and score."""
+"""GenSVideoRetriever: one ImageNode per chosen frame, with the right picture, timestamp and score."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from gens_tools.synthetic import read_time_code
 from llama_index.core.schema import ImageNode, QueryBundle
 from PIL import Image
 
-from llama_index.tools.gens import GenSFrameRetriever, VideoQueryBundle
+from llama_index.tools.gens import GenSVideoRetriever, VideoQueryBundle
 
 
 def _painted_time(node: ImageNode) -> float:
@@ -24,7 +24,7 @@ def _painted_time(node: ImageNode) -> float:
 
 
 def test_nodes_are_the_highest_scored_frames_with_their_pictures(video: Path, sampler: Any, fakes: Any) -> None:
-    retriever = GenSFrameRetriever(video, sampler=sampler, k=4, cache=False)
+    retriever = GenSVideoRetriever(video, sampler=sampler, k=4, cache=False)
     results = retriever.retrieve("When does the ball bounce?")
 
     assert sampler.calls, "the sampler was asked to score the frames"
@@ -54,7 +54,7 @@ def test_nodes_are_the_highest_scored_frames_with_their_pictures(video: Path, sa
 
 
 async def test_async_retrieval_matches_sync(video: Path, sampler: Any) -> None:
-    retriever = GenSFrameRetriever(video, sampler=sampler, k=3, cache=False, image_max_side=64)
+    retriever = GenSVideoRetriever(video, sampler=sampler, k=3, cache=False, image_max_side=64)
     sync = retriever.retrieve("q")
     async_ = await retriever.aretrieve("q")
     assert [n.node.metadata["timestamp_s"] for n in async_] == [n.node.metadata["timestamp_s"] for n in sync]
@@ -65,7 +65,7 @@ async def test_async_retrieval_matches_sync(video: Path, sampler: Any) -> None:
 
 
 def test_query_bundle_gives_video_range_and_k(video: Path, sampler: Any) -> None:
-    retriever = GenSFrameRetriever(sampler=sampler, k=8, cache=False)  # not bound to a video
+    retriever = GenSVideoRetriever(sampler=sampler, k=8, cache=False)  # not bound to a video
     results = retriever.retrieve(
         VideoQueryBundle(query_str="what is shown?", video=str(video), start="0:10", end=16, k=2)
     )
@@ -79,12 +79,12 @@ def test_query_bundle_gives_video_range_and_k(video: Path, sampler: Any) -> None
 
 
 def test_uniform_sampling_gives_unscored_evenly_spread_frames(video: Path) -> None:
-    retriever = GenSFrameRetriever(video, sampler=UniformSampler(), k=4, cache=False)
+    retriever = GenSVideoRetriever(video, sampler=UniformSampler(), k=4, cache=False)
     results = retriever.retrieve("anything")
     stamps = [r.node.metadata["timestamp_s"] for r in results]
     assert len(stamps) == 4
     assert all(r.score is None and r.node.metadata["score"] is None for r in results)
-    assert "not scored" in results[0].node.text
+    assert "unscored" in results[0].node.text
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert min(gaps) >= 4.0  # spread over the 20 s, not bunched
 
@@ -92,10 +92,10 @@ def test_uniform_sampling_gives_unscored_evenly_spread_frames(video: Path) -> No
 def test_policy_refuses_videos_outside_the_allowed_folders(video: Path, tmp_path: Path, sampler: Any) -> None:
     elsewhere = AccessPolicy.allow([tmp_path / "other"])
     with pytest.raises(AccessDeniedError, match="outside the allowed folders"):
-        GenSFrameRetriever(video, sampler=sampler, policy=elsewhere)
+        GenSVideoRetriever(video, sampler=sampler, policy=elsewhere)
 
     allowed = AccessPolicy.allow([video.parent], max_k=4, max_duration=8)
-    retriever = GenSFrameRetriever(sampler=sampler, policy=allowed, k=2, cache=False)
+    retriever = GenSVideoRetriever(sampler=sampler, policy=allowed, k=2, cache=False)
     with pytest.raises(AccessDeniedError):
         retriever.retrieve(VideoQueryBundle(query_str="q", video="/etc/hosts"))
     with pytest.raises(AccessDeniedError):
@@ -111,16 +111,16 @@ def test_policy_refuses_videos_outside_the_allowed_folders(video: Path, tmp_path
 
 def test_bad_configuration_fails_at_construction(video: Path) -> None:
     with pytest.raises(InvalidArgumentError, match="k must be"):
-        GenSFrameRetriever(video, k=0)
+        GenSVideoRetriever(video, k=0)
     with pytest.raises(TimeRangeError):
-        GenSFrameRetriever(video, start=10, end=5)
+        GenSVideoRetriever(video, start=10, end=5)
     with pytest.raises(InvalidArgumentError, match="unknown sampler"):
-        GenSFrameRetriever(video, sampler="no-such-sampler")
+        GenSVideoRetriever(video, sampler="no-such-sampler")
     with pytest.raises(InvalidArgumentError, match="sampler must be a FrameSampler"):
-        GenSFrameRetriever(video, sampler=object())  # type: ignore[arg-type]
+        GenSVideoRetriever(video, sampler=object())  # type: ignore[arg-type]
 
 
 def test_range_outside_the_video_is_a_time_range_error(video: Path, sampler: Any) -> None:
-    retriever = GenSFrameRetriever(video, sampler=sampler, k=2, cache=False)
+    retriever = GenSVideoRetriever(video, sampler=sampler, k=2, cache=False)
     with pytest.raises(TimeRangeError, match="past the end"):
         retriever.retrieve(VideoQueryBundle(query_str="q", start=5, end=99))

@@ -14,17 +14,23 @@ from llama_index.core.tools import FunctionTool, QueryEngineTool
 
 from llama_index.tools.gens import (
     FrameToolResult,
-    GenSFrameRetriever,
-    VideoQueryEngine,
-    make_frames_tool,
-    make_query_engine_tool,
+    GenSAskVideoTool,
+    GenSToolSpec,
+    GenSVideoQueryEngine,
+    GenSVideoRetriever,
 )
+
+
+def frames_tool(policy: Any, **options: Any) -> Any:
+    """The ``video_frames`` tool of a :class:`GenSToolSpec`."""
+    (tool,) = GenSToolSpec(policy, **options).to_tool_list()
+    return tool
 
 
 def test_frames_tool_returns_summary_labels_and_images(
     video: Path, policy: AccessPolicy, sampler: Any, fakes: Any
 ) -> None:
-    tool = make_frames_tool(policy, sampler=sampler, cache=False)
+    tool = frames_tool(policy, sampler=sampler, cache=False)
     assert isinstance(tool, FunctionTool)
     out = tool.call(video=str(video), question="When does the ball bounce?", k=3)
 
@@ -32,17 +38,18 @@ def test_frames_tool_returns_summary_labels_and_images(
     blocks = out.blocks
     summary = blocks[0]
     assert isinstance(summary, TextBlock)
-    assert summary.text.startswith("3 frames of clock.mp4")
-    assert "When does the ball bounce?" in summary.text
+    assert summary.text.startswith(f'Frames of {video} for "When does the ball bounce?" (sampler: hotspots).')
     assert (
-        "Relevant spans: 00:00:04.0-00:00:06.0 (5), 00:00:12.0-00:00:13.0 (3), 00:00:13.0-00:00:14.0 (4)"
-        in summary.text
-    )
+        "Relevant spans, best first:\n"
+        "- 4.0-6.0s [00:00:04.0-00:00:06.0] score 5\n"
+        "- 13.0-14.0s [00:00:13.0-00:00:14.0] score 4\n"
+        "- 12.0-13.0s [00:00:12.0-00:00:13.0] score 3"
+    ) in summary.text
     pairs = list(zip(blocks[1::2], blocks[2::2], strict=True))
     assert [label.text for label, _ in pairs] == [
-        "[00:00:04.0] relevance 5/5",
-        "[00:00:05.0] relevance 5/5",
-        "[00:00:13.0] relevance 4/5",
+        "Frame at 4.0s [00:00:04.0] score 5",
+        "Frame at 5.0s [00:00:05.0] score 5",
+        "Frame at 13.0s [00:00:13.0] score 4",
     ]
     for (label, image), expected in zip(pairs, [4.0, 5.0, 13.0], strict=True):
         assert isinstance(label, TextBlock)
@@ -56,12 +63,13 @@ def test_frames_tool_returns_summary_labels_and_images(
 
 
 def test_frames_tool_without_images_and_with_a_model_budget(video: Path, policy: AccessPolicy, sampler: Any) -> None:
-    text_only = make_frames_tool(policy, sampler=sampler, cache=False, include_images=False)
+    text_only = frames_tool(policy, sampler=sampler, cache=False, include_images=False)
     out = text_only.call(video=str(video), question="q", k=2)
     assert not any(isinstance(b, ImageBlock) for b in out.blocks)
-    assert "[00:00:04.0] relevance 5/5" in out.content
+    assert "- 4.0s [00:00:04.0] score 5" in out.content
+    assert "Images shown" not in out.content
 
-    sized = make_frames_tool(policy, sampler=sampler, cache=False, model="gpt-4o")
+    sized = frames_tool(policy, sampler=sampler, cache=False, model="gpt-4o")
     out = sized.call(video=str(video), question="q", k=2)
     images = [b for b in out.blocks if isinstance(b, ImageBlock)]
     assert len(images) == 2
@@ -98,7 +106,7 @@ async def test_bad_calls_come_back_as_readable_errors(
 ) -> None:
     (video.parent / "notes.mp4").write_text("this is not a video\n")
     args = {k: v.format(root=video.parent, video=video) if isinstance(v, str) else v for k, v in arguments.items()}
-    tool = make_frames_tool(policy, sampler=sampler, cache=False)
+    tool = frames_tool(policy, sampler=sampler, cache=False)
     for out in (tool.call(**args), await tool.acall(**args)):
         assert out.is_error
         assert out.content.startswith(expected), out.content
@@ -108,14 +116,14 @@ async def test_bad_calls_come_back_as_readable_errors(
 
 
 def test_positional_arguments_are_refused(video: Path, policy: AccessPolicy) -> None:
-    tool = make_frames_tool(policy, cache=False)
+    tool = frames_tool(policy, cache=False)
     out = tool.call(str(video), "q")
     assert out.is_error
     assert "by name" in out.content
 
 
 def test_schema_tells_the_model_the_limits(video: Path, policy: AccessPolicy) -> None:
-    tool = make_frames_tool(policy, cache=False, default_k=6)
+    tool = frames_tool(policy, cache=False, default_k=6)
     params = tool.metadata.get_parameters_dict()
     assert params["required"] == ["video", "question"]
     assert (
@@ -123,13 +131,13 @@ def test_schema_tells_the_model_the_limits(video: Path, policy: AccessPolicy) ->
         or str(video.parent) in (params["properties"]["video"]["description"])
     )
     assert "default 6, at most 16" in params["properties"]["k"]["description"]
-    assert "At most 60 s per call" in params["properties"]["start"]["description"]
+    assert "At most 60 seconds per call" in params["properties"]["start"]["description"]
     assert len(tool.metadata.description) <= 1024  # OpenAI's limit on tool descriptions
     json.dumps(tool.metadata.to_openai_tool())  # serialisable as an OpenAI tool
 
 
 async def test_bound_frames_tool_takes_no_video(video: Path, policy: AccessPolicy, sampler: Any) -> None:
-    tool = make_frames_tool(policy, sampler=sampler, video=video, cache=False)
+    tool = frames_tool(policy, sampler=sampler, video=video, cache=False)
     assert "video" not in tool.metadata.get_parameters_dict()["properties"]
     assert "clock.mp4" in tool.metadata.description
     out = await tool.acall(question="q", k=1, start="0:10")
@@ -139,20 +147,21 @@ async def test_bound_frames_tool_takes_no_video(video: Path, policy: AccessPolic
     assert out.is_error
     assert "video: Extra inputs are not permitted" in out.content
     with pytest.raises(Exception, match="outside the allowed folders"):
-        make_frames_tool(AccessPolicy.allow([video.parent / "sub"]), video=video)
+        frames_tool(AccessPolicy.allow([video.parent / "sub"]), video=video)
 
 
 def test_query_engine_tool_answers_with_timestamps(video: Path, policy: AccessPolicy, sampler: Any, fakes: Any) -> None:
     llm = fakes.FrameReadingLLM()
-    engine = VideoQueryEngine.from_video(video, llm, sampler=sampler, k=2, policy=policy, cache=False)
-    tool = make_query_engine_tool(engine)
+    engine = GenSVideoQueryEngine.from_video(video, llm, sampler=sampler, k=2, policy=policy, cache=False)
+    tool = GenSAskVideoTool.from_engine(engine)
     assert isinstance(tool, QueryEngineTool)
     assert set(tool.metadata.get_parameters_dict()["properties"]) == {"question", "start", "end"}
 
     out = tool.call(question="When?", start=10, end="0:18")
     assert not out.is_error
     assert (
-        out.content == "I looked at [00:00:12], [00:00:13]\nFrames the answer was based on: [00:00:12.0], [00:00:13.0]"
+        out.content
+        == "I looked at [00:00:12], [00:00:13]\nFrames the answer was based on: 12.0s [00:00:12.0], 13.0s [00:00:13.0]"
     )
     assert isinstance(out.raw_output, Response)
     assert [n.node.metadata["timestamp_s"] for n in out.raw_output.source_nodes] == [12.0, 13.0]
@@ -173,8 +182,8 @@ async def test_unbound_query_engine_tool_checks_the_video(
     video: Path, policy: AccessPolicy, sampler: Any, fakes: Any
 ) -> None:
     llm = fakes.FrameReadingLLM(empty=True)
-    retriever = GenSFrameRetriever(sampler=sampler, k=2, policy=policy, cache=False)
-    tool = make_query_engine_tool(VideoQueryEngine(retriever=retriever, llm=llm), name="ask")
+    retriever = GenSVideoRetriever(sampler=sampler, k=2, policy=policy, cache=False)
+    tool = GenSAskVideoTool.from_engine(GenSVideoQueryEngine(retriever=retriever, llm=llm), name="ask")
     assert tool.metadata.get_parameters_dict()["required"] == ["video", "question"]
     out = await tool.acall(video="/etc/shadow", question="q")
     assert out.is_error
@@ -185,6 +194,6 @@ async def test_unbound_query_engine_tool_checks_the_video(
     assert "returned an empty answer" in out.content
 
     with pytest.raises(InvalidArgumentError, match="needs an AccessPolicy"):
-        make_query_engine_tool(VideoQueryEngine(retriever=GenSFrameRetriever(), llm=llm))
+        GenSAskVideoTool.from_engine(GenSVideoQueryEngine(retriever=GenSVideoRetriever(), llm=llm))
     with pytest.raises(InvalidArgumentError, match="needs an AccessPolicy"):
-        make_frames_tool(None)  # type: ignore[arg-type]
+        GenSToolSpec(None)  # type: ignore[arg-type]

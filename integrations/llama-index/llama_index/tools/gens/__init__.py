@@ -1,47 +1,43 @@
-"""LlamaIndex integration of gens-tools: GenS-chosen, timestamped video frames for retrievers, query engines
-and agents.
+"""LlamaIndex integration of gens-tools: GenS-chosen, timestamped video frames for agents, retrievers and query
+engines.
 
-* :class:`GenSFrameRetriever` — a query about a video returns one ``ImageNode`` per relevant frame.
-* :class:`VideoQueryEngine` — a multimodal LLM (or a gens-tools assistant) answers from those frames, within
-  the model's limits; ``source_nodes`` are the frames it saw.
-* :func:`make_frames_tool` (a ``FunctionTool`` returning text + ``ImageBlock`` s) and
-  :func:`make_query_engine_tool` (a ``QueryEngineTool``) for agents such as ``FunctionAgent``; both check the
-  model's arguments against an :class:`gens_tools.AccessPolicy`.
+A thin adapter over the framework-free agent layer :mod:`gens_tools.agent`, which owns the tool names, argument
+declarations, descriptions, checks and the text the model reads — shared word for word with the LangChain
+integration (``langchain_gens``).
 
-``FrameRequest``, ``validate_frame_request`` and ``tool_error_text`` are re-exported from
-:mod:`gens_tools.agent._args`, the argument checks and error wording shared with the LangChain integration.
+* :class:`GenSToolSpec` — the tool spec for agents such as ``FunctionAgent``: ``video_frames`` (text +
+  ``ImageBlock`` s, :class:`GenSVideoFramesTool`) and, with an answering model, ``ask_video``
+  (:class:`GenSAskVideoTool`); both check the model's arguments against an :class:`gens_tools.AccessPolicy`.
+* :class:`GenSVideoRetriever` — a query about a video returns one ``ImageNode`` per relevant frame.
+* :class:`GenSVideoQueryEngine` — a multimodal LLM (or a gens-tools assistant) answers from those frames,
+  within the model's limits; ``source_nodes`` are the frames it saw.
+
+Sampling is configured with :class:`gens_tools.SamplingOptions` (``options=``) or its fields as keyword
+arguments, on the spec, the retriever and the engine alike.
 """
 
-from gens_tools.agent._args import FrameRequest, tool_error_text, validate_frame_request
-
 from llama_index.tools.gens.llm_assistant import LlamaIndexAssistant, build_messages
-from llama_index.tools.gens.nodes import frame_blocks, frame_node, selection_nodes, selection_summary
-from llama_index.tools.gens.query_engine import VideoQueryEngine
-from llama_index.tools.gens.retriever import GenSFrameRetriever, VideoQueryBundle
+from llama_index.tools.gens.nodes import frame_blocks, frame_node, selection_nodes
+from llama_index.tools.gens.query_engine import GenSVideoQueryEngine
+from llama_index.tools.gens.retriever import GenSVideoRetriever, VideoQueryBundle
 from llama_index.tools.gens.tools import (
     FrameToolResult,
-    GenSFramesTool,
-    VideoQueryEngineTool,
-    make_frames_tool,
-    make_query_engine_tool,
+    GenSAskVideoTool,
+    GenSToolSpec,
+    GenSVideoFramesTool,
 )
 
 __all__ = [
-    "FrameRequest",
     "FrameToolResult",
-    "GenSFrameRetriever",
-    "GenSFramesTool",
+    "GenSAskVideoTool",
+    "GenSToolSpec",
+    "GenSVideoFramesTool",
+    "GenSVideoQueryEngine",
+    "GenSVideoRetriever",
     "LlamaIndexAssistant",
     "VideoQueryBundle",
-    "VideoQueryEngine",
-    "VideoQueryEngineTool",
     "build_messages",
     "frame_blocks",
     "frame_node",
-    "make_frames_tool",
-    "make_query_engine_tool",
     "selection_nodes",
-    "selection_summary",
-    "tool_error_text",
-    "validate_frame_request",
 ]

@@ -1,10 +1,10 @@
-"""Any multimodal LlamaIndex LLM as a gens-tools :class:`~gens_tools.assistants._base.Assistant`.
+"""Any multimodal LlamaIndex LLM as a gens-tools :class:`~gens_tools.Assistant`.
 
 The frames are laid out exactly as the gens-tools assistants send them (for each frame in time order its
 ``[hh:mm:ss]`` label then the image, then the question, under the shared system instruction), as one
 ``ChatMessage`` of :class:`TextBlock` and :class:`ImageBlock` s: OpenAI, Google GenAI, Anthropic and other
 llama-index LLMs that take image blocks all read it. The shared assistant code plans the frames to the
-model's limits (:func:`gens_tools.assistants._budget.plan_frames`), shrinks and retries once after a *context
+model's limits (:func:`gens_tools.assistants.plan_frames`), shrinks and retries once after a *context
 too long* error, and turns empty answers into errors.
 """
 
@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from gens_tools.assistants._base import (
+from gens_tools import AssistantError, InvalidArgumentError
+from gens_tools.assistants import (
     SYSTEM_INSTRUCTION,
     Assistant,
+    FramePlan,
     ImagePart,
     Reply,
     TokenUsage,
@@ -23,8 +25,6 @@ from gens_tools.assistants._base import (
     message_parts,
     too_long_error,
 )
-from gens_tools.assistants._budget import FramePlan
-from gens_tools.errors import AssistantError, InvalidArgumentError
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, ContentBlock, ImageBlock, TextBlock
 from llama_index.core.llms import LLM
 
@@ -80,7 +80,7 @@ class LlamaIndexAssistant(Assistant):
             ``llama_index.llms.google_genai.GoogleGenAI(...)``).
         model: the model name used to look up its limits (default: ``llm.metadata.model_name``; unknown names
             get the planner's conservative default — pass ``budget`` overrides to widen it).
-        **options: the :class:`~gens_tools.assistants._base.Assistant` options (``detail``, ``max_side``,
+        **options: the :class:`~gens_tools.Assistant` options (``detail``, ``max_side``,
             ``max_frames``, ``jpeg_quality``, ``budget``, ``system_instruction``…).
     """
 

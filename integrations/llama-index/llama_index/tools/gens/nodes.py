@@ -1,14 +1,18 @@
-"""Turning a :class:`~gens_tools.FrameSelection` into LlamaIndex objects: image nodes, content blocks, text."""
+"""Turning a :class:`~gens_tools.FrameSelection` into LlamaIndex objects: image nodes and content blocks.
+
+Every text here is the core's (:mod:`gens_tools.agent`): the selection's description, each frame's caption
+and a retrieved frame's text are word for word those of the LangChain integration.
+"""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import os
 from collections.abc import Sequence
 
-from gens_tools.assistants._budget import FramePlan
-from gens_tools.frames import Frame, FrameSelection, format_timestamp
+from gens_tools import Frame, FrameSelection
+from gens_tools.agent import frame_caption, frame_text
+from gens_tools.assistants import FramePlan
 from llama_index.core.base.llms.types import ContentBlock, ImageBlock, TextBlock
 from llama_index.core.schema import ImageNode, NodeWithScore
 
@@ -16,9 +20,8 @@ __all__ = [
     "FRAME_MIMETYPE",
     "frame_blocks",
     "frame_node",
-    "frame_text",
+    "plan_note",
     "selection_nodes",
-    "selection_summary",
 ]
 
 #: Frames are sent and stored as JPEG.
@@ -27,26 +30,6 @@ FRAME_MIMETYPE = "image/jpeg"
 # Metadata the LLM does not need to read next to each frame (it is in the node text already).
 _HIDDEN_FROM_LLM = ["start", "end", "span_start", "span_end", "frame_index", "sampler", "fps", "label"]
 _HIDDEN_FROM_EMBED = [*_HIDDEN_FROM_LLM, "source", "score"]
-
-
-def _score_text(score: float | None) -> str:
-    if score is None:
-        return "not scored"
-    return f"relevance {score:g}/5"
-
-
-def _video_name(source: str) -> str:
-    if "://" in source[:16]:
-        return source.rstrip("/").rsplit("/", 1)[-1] or source
-    return os.path.basename(source.rstrip("/\\")) or source
-
-
-def frame_text(frame: Frame, selection: FrameSelection) -> str:
-    """The one-line caption of a frame: its timestamp, the video and its score."""
-    return (
-        f"Frame at [{frame.label}] ({frame.timestamp:.1f} s) of {_video_name(selection.video)}, "
-        f"{_score_text(frame.score)}"
-    )
 
 
 def frame_node(
@@ -58,7 +41,8 @@ def frame_node(
 ) -> NodeWithScore:
     """One frame as a :class:`NodeWithScore` holding an :class:`ImageNode`.
 
-    The node carries the base64 JPEG and its mimetype, a caption with the timestamp, and metadata
+    The node carries the base64 JPEG and its mimetype, the frame's text (:func:`gens_tools.agent.frame_text`:
+    video, time, score, span), and metadata
     ``timestamp_s``, ``start``/``end`` (the stretch of video this grid frame stands for, seconds),
     ``score``, ``source`` (the video), plus ``label``, ``frame_index``, ``sampler`` and, when the frame lies in
     a scored span, ``span_start``/``span_end``. The node score is the frame's relevance score (``None`` when
@@ -85,7 +69,7 @@ def frame_node(
         id_=f"gens-frame:{digest}:{frame.timestamp:.3f}:{frame.index}",
         image=base64.b64encode(jpeg).decode("ascii"),
         image_mimetype=FRAME_MIMETYPE,
-        text=frame_text(frame, selection),
+        text=frame_text(selection, frame),
         metadata=metadata,
         excluded_llm_metadata_keys=list(_HIDDEN_FROM_LLM),
         excluded_embed_metadata_keys=list(_HIDDEN_FROM_EMBED),
@@ -106,66 +90,36 @@ def selection_nodes(
     return [frame_node(f, selection, jpeg_quality=jpeg_quality, image_max_side=image_max_side) for f in ordered]
 
 
-def selection_summary(selection: FrameSelection, *, max_spans: int = 12) -> str:
-    """A compact text a model can reason over: the range looked at, each frame's time and score, and the
-    most relevant spans the sampler found."""
-    start = selection.start if selection.start is not None else 0.0
-    end = selection.end if selection.end is not None else selection.duration
-    where = f"{format_timestamp(start)}-{format_timestamp(end)}" if end is not None else "the whole video"
-    lines = [
-        f"{len(selection.frames)} frame{'' if len(selection.frames) == 1 else 's'} of "
-        f"{_video_name(selection.video)} from {where} "
-        f"(sampler {selection.sampler}, {selection.n_candidates} candidates) for: {selection.question}"
-    ]
-    if selection.duration is not None:
-        lines.append(f"Video length: {format_timestamp(selection.duration)}")
-    if selection.frames:
-        lines.append("Frames: " + ", ".join(f"[{f.label}] {_score_text(f.score)}" for f in selection.frames))
-    if selection.spans:
-        best = sorted(selection.spans, key=lambda s: (-s.score, s.start))[:max_spans]
-        best.sort(key=lambda s: s.start)
-        lines.append(
-            "Relevant spans: "
-            + ", ".join(f"{format_timestamp(s.start)}-{format_timestamp(s.end)} ({s.score:g})" for s in best)
-        )
-    if selection.lost_spans:
-        lines.append(
-            "Could not decode: "
-            + ", ".join(f"{format_timestamp(a)}-{format_timestamp(b)}" for a, b in selection.lost_spans)
-        )
-    return "\n".join(lines)
+def plan_note(plan: FramePlan) -> str:
+    """Why a model-sized plan shows fewer frames than were chosen: ``fit gpt-4o: …``."""
+    return f"to fit {plan.model}" + (": " + "; ".join(plan.notes) if plan.notes else "")
 
 
 def frame_blocks(
     selection: FrameSelection,
+    text: str,
     *,
     include_images: bool = True,
     jpeg_quality: int = 85,
     image_max_side: int | None = 768,
     plan: FramePlan | None = None,
 ) -> list[ContentBlock]:
-    """Tool output blocks: the summary text, then for each frame (time order) its ``[hh:mm:ss.s]`` label
-    and, when ``include_images``, the JPEG as an :class:`ImageBlock`.
+    """Tool output blocks: ``text`` (the selection's description), then for each frame (time order) its
+    caption (``Frame at 46.0s [00:00:46.0] score 5``) and, when ``include_images``, the JPEG as an
+    :class:`ImageBlock`.
 
-    With a ``plan`` (from :func:`gens_tools.assistants._budget.plan_frames`) only the planned frames are
-    listed, with the planned JPEGs and OpenAI ``detail``; the summary says how many were left out and why.
+    With a ``plan`` (from :func:`gens_tools.assistants.plan_frames`) only the planned frames are shown, with
+    the planned JPEGs and OpenAI ``detail``.
     """
-    blocks: list[ContentBlock] = [TextBlock(text=selection_summary(selection))]
+    blocks: list[ContentBlock] = [TextBlock(text=text)]
     if plan is not None:
-        if plan.dropped or plan.notes:
-            blocks.append(
-                TextBlock(
-                    text=f"Showing {len(plan.images)} of {len(selection.frames)} frames to fit {plan.model}: "
-                    + "; ".join(plan.notes)
-                )
-            )
         for image in sorted(plan.images, key=lambda im: im.timestamp):
-            blocks.append(TextBlock(text=f"[{image.frame.label}] {_score_text(image.frame.score)}"))
+            blocks.append(TextBlock(text=frame_caption(image.frame)))
             if include_images:
                 blocks.append(ImageBlock(image=image.jpeg, image_mimetype=image.mime_type, detail=image.detail))
         return blocks
     for frame in sorted(selection.frames, key=lambda f: f.timestamp):
-        blocks.append(TextBlock(text=f"[{frame.label}] {_score_text(frame.score)}"))
+        blocks.append(TextBlock(text=frame_caption(frame)))
         if include_images:
             jpeg = frame.to_jpeg(quality=jpeg_quality, max_side=image_max_side)
             blocks.append(ImageBlock(image=jpeg, image_mimetype=FRAME_MIMETYPE))

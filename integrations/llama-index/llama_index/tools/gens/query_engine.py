@@ -1,15 +1,12 @@
-"""``VideoQueryEngine``: ask a question about a video, answered by a multimodal model from GenS-chosen frames."""
+"""``GenSVideoQueryEngine``: ask a question about a video, answered by a multimodal model from GenS-chosen frames."""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
-from gens_tools.agent._access import AccessPolicy
-from gens_tools.assistants._base import Answer, Assistant
-from gens_tools.errors import InvalidArgumentError
-from gens_tools.frames import FrameSelection
-from gens_tools.samplers._base import FrameSampler
+from gens_tools import AccessPolicy, FrameSampler, FrameSelection, InvalidArgumentError
+from gens_tools.assistants import Answer, Assistant
 from llama_index.core.base.response.schema import Response
 from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.llms import LLM
@@ -17,9 +14,9 @@ from llama_index.core.query_engine import CustomQueryEngine
 from llama_index.core.schema import QueryType
 
 from llama_index.tools.gens.llm_assistant import LlamaIndexAssistant
-from llama_index.tools.gens.retriever import GenSFrameRetriever, VideoQueryBundle, as_video_query
+from llama_index.tools.gens.retriever import GenSVideoRetriever, VideoQueryBundle, as_video_query
 
-__all__ = ["VideoQueryEngine"]
+__all__ = ["GenSVideoQueryEngine"]
 
 
 def as_assistant(llm: LLM | Assistant, **options: Any) -> Assistant:
@@ -37,7 +34,7 @@ def as_assistant(llm: LLM | Assistant, **options: Any) -> Assistant:
     )
 
 
-class VideoQueryEngine(CustomQueryEngine):
+class GenSVideoQueryEngine(CustomQueryEngine):
     """Answers questions about a video: the retriever picks the relevant frames, a multimodal model reads
     them (with their timestamps) and answers, citing the timestamps it relied on.
 
@@ -48,16 +45,16 @@ class VideoQueryEngine(CustomQueryEngine):
     timestamps (``citations``, ``cited_labels``), the planner's estimate, the provider's token usage and the
     sampler's relevant spans.
 
-    Build it with :meth:`from_video`, or from a :class:`GenSFrameRetriever` and an ``llm``: any llama-index
+    Build it with :meth:`from_video`, or from a :class:`GenSVideoRetriever` and an ``llm``: any llama-index
     LLM that takes ``ChatMessage`` s with ``ImageBlock`` s (OpenAI, Google GenAI…) or a gens-tools
-    :class:`~gens_tools.assistants._base.Assistant` (``OpenAIAssistant``, ``GeminiAssistant``).
+    :class:`~gens_tools.Assistant` (``OpenAIAssistant``, ``GeminiAssistant``).
     ``assistant_options`` (``detail``, ``max_side``, ``max_frames``, ``budget`` overrides, ``model``…) tune
     how a llama-index LLM is wrapped.
 
     A query may be a string or a :class:`VideoQueryBundle` (another video, a time range, another ``k``).
     """
 
-    retriever: GenSFrameRetriever = Field(description="Chooses the frames.")
+    retriever: GenSVideoRetriever = Field(description="Chooses the frames.")
     llm: Any = Field(description="A llama-index LLM that takes ImageBlocks, or a gens-tools Assistant.")
     assistant_options: dict[str, Any] = Field(default_factory=dict)
     _assistant: Any = PrivateAttr(default=None)
@@ -82,18 +79,19 @@ class VideoQueryEngine(CustomQueryEngine):
         policy: AccessPolicy | None = None,
         assistant_options: dict[str, Any] | None = None,
         **retriever_options: Any,
-    ) -> VideoQueryEngine:
+    ) -> GenSVideoQueryEngine:
         """An engine bound to ``video`` (or ``None``: each query names one in a :class:`VideoQueryBundle`).
 
         ``k=None`` samples as many frames as the model can take (the planner's suggestion for it).
-        ``retriever_options`` go to :class:`GenSFrameRetriever` (``fps``, ``start``, ``end``, ``cache``…).
+        ``retriever_options`` go to :class:`GenSVideoRetriever`: ``start``, ``end``, ``options``
+        (:class:`gens_tools.SamplingOptions`) or single option fields (``fps``, ``frame_rate``, ``cache``…).
         """
         assistant = as_assistant(llm, **(assistant_options or {}))
         if k is None:
             k = assistant.suggest_k()
             if policy is not None:
                 k = min(k, policy.max_k)
-        retriever = GenSFrameRetriever(video, sampler=sampler, k=k, policy=policy, **retriever_options)
+        retriever = GenSVideoRetriever(video, sampler=sampler, k=k, policy=policy, **retriever_options)
         return cls(retriever=retriever, llm=assistant)
 
     # -- answering -----------------------------------------------------------------------------------------

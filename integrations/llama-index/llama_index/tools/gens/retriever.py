@@ -1,4 +1,4 @@
-"""``GenSFrameRetriever``: a LlamaIndex retriever whose "documents" are the frames of a video.
+"""``GenSVideoRetriever``: a LlamaIndex retriever whose "documents" are the frames of a video.
 
 A query is a question about the video; the retriever asks a gens-tools sampler (GenS, or the uniform
 baseline) which frames matter and returns one :class:`~llama_index.core.schema.ImageNode` per chosen frame,
@@ -12,8 +12,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from gens_tools.agent._access import AccessPolicy
-from gens_tools.agent._args import (
+from gens_tools import AccessPolicy, FrameSampler, FrameSelection, SamplingOptions
+from gens_tools.agent import (
     DEFAULT_K,
     FrameRequest,
     check_image_options,
@@ -23,15 +23,13 @@ from gens_tools.agent._args import (
     sample_request,
     validate_frame_request,
 )
-from gens_tools.frames import FrameSelection
-from gens_tools.samplers._base import FrameSampler
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType
 
 from llama_index.tools.gens.nodes import selection_nodes
 
-__all__ = ["GenSFrameRetriever", "VideoQueryBundle"]
+__all__ = ["GenSVideoRetriever", "VideoQueryBundle", "as_video_query"]
 
 
 @dataclass
@@ -57,7 +55,7 @@ def as_video_query(query: QueryType) -> VideoQueryBundle:
     return VideoQueryBundle(query_str=query)
 
 
-class GenSFrameRetriever(BaseRetriever):
+class GenSVideoRetriever(BaseRetriever):
     """Retrieve the frames of a video most relevant to a question.
 
     Args:
@@ -66,13 +64,16 @@ class GenSFrameRetriever(BaseRetriever):
         sampler: a :class:`gens_tools.FrameSampler`, a sampler name (``"uniform"``, ``"gens-3b"``, ``"gens"``,
             ``"remote"``…, built once and reused for every query) or ``None`` for uniform sampling.
         k: frames per query (a query bundle may ask for another number).
-        fps, start, end, max_side, min_gap, cache, backend: as in :func:`gens_tools.sample_frames`.
+        start, end: the default time range (seconds or ``[hh:]mm:ss``).
+        options: how to sample (:class:`gens_tools.SamplingOptions`, or a mapping of its fields).
         policy: an :class:`gens_tools.AccessPolicy`; when given, every video (bound or from a query) must be
             allowed by it, and ``k`` and the range length are capped by it. Use one whenever the video or the
             query comes from a model or a user.
         jpeg_quality: JPEG quality of the node images.
         image_max_side: longer side (px) of the node images; ``None`` keeps the decoded size.
         sampler_options: options for :func:`gens_tools.make_sampler` when ``sampler`` is a name.
+        **settings: single :class:`gens_tools.SamplingOptions` fields (``fps``, ``max_side``, ``min_gap``,
+            ``backend``, ``frame_rate``, ``cache``), overriding those of ``options``.
 
     Each returned :class:`NodeWithScore` holds an :class:`ImageNode` with the base64 JPEG
     (``image_mimetype="image/jpeg"``), a caption with the timestamp, and metadata ``timestamp_s``, ``start``,
@@ -85,19 +86,16 @@ class GenSFrameRetriever(BaseRetriever):
         *,
         sampler: FrameSampler | str | None = None,
         k: int = DEFAULT_K,
-        fps: float = 1.0,
         start: float | str | None = None,
         end: float | str | None = None,
-        max_side: int | None = None,
-        min_gap: float = 0.0,
-        cache: Any = True,
-        backend: str = "auto",
+        options: SamplingOptions | dict[str, Any] | None = None,
         policy: AccessPolicy | None = None,
         jpeg_quality: int = 85,
         image_max_side: int | None = None,
         sampler_options: dict[str, Any] | None = None,
         callback_manager: CallbackManager | None = None,
         verbose: bool = False,
+        **settings: Any,
     ) -> None:
         super().__init__(callback_manager=callback_manager, verbose=verbose)
         self.policy = policy
@@ -105,11 +103,7 @@ class GenSFrameRetriever(BaseRetriever):
         self.k = k
         self.start = start
         self.end = end
-        self.fps = fps
-        self.max_side = max_side
-        self.min_gap = min_gap
-        self.cache = cache
-        self.backend = backend
+        self.options = SamplingOptions.build(options, **settings)
         self.jpeg_quality = jpeg_quality
         self.image_max_side = image_max_side
         # Check the bound settings now, so a bad configuration fails at construction, not at the first query.
@@ -138,7 +132,7 @@ class GenSFrameRetriever(BaseRetriever):
     def retrieve_selection(self, query: QueryType) -> FrameSelection:
         """Run the sampler for ``query`` and return the whole :class:`~gens_tools.FrameSelection` (frames,
         spans, timings), not just nodes."""
-        return sample_request(self, self.request_for(query))
+        return sample_request(self.request_for(query), sampler=self.sampler, options=self.options, policy=self.policy)
 
     async def aretrieve_selection(self, query: QueryType) -> FrameSelection:
         """Async :meth:`retrieve_selection` (decoding and scoring run in a worker thread)."""
