@@ -8,7 +8,8 @@ With no video argument a 3-minute demo video is generated (four captioned scenes
 0:45 to 1:21). ``--model`` takes any ``init_chat_model`` name, e.g. ``openai:gpt-4o``,
 ``google_genai:gemini-2.5-flash`` (``pip install langchain-google-genai``, ``GOOGLE_API_KEY``) or
 ``anthropic:claude-sonnet-4-5``. ``--sampler gens-3b`` runs GenS itself (``pip install 'gens-tools[local]'``);
-the default ``uniform`` needs no model and just spreads frames evenly.
+the default ``uniform`` needs no model and just spreads frames evenly. A folder of frame images whose names do
+not state times (``frame_0000.jpg…``) works too with ``--frame-rate``.
 
 Without an API key the script says what is missing and runs the tool once on its own, printing what the
 chat model would have read.
@@ -27,7 +28,7 @@ if importlib.util.find_spec("langchain_gens") is None:  # running from a source 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integrations" / "langchain"))
 
 SYSTEM_PROMPT = (
-    "You answer questions about videos. Use the gens_video_frames tool to look at a video: it returns the "
+    "You answer questions about videos. Use the video_frames tool to look at a video: it returns the "
     "frames most relevant to your question with their timestamps and relevance scores, and the frames "
     "themselves follow as images. If the first look is not enough, call it again with start and end "
     "(seconds) around the most relevant span. Cite timestamps (mm:ss) in your answer."
@@ -51,6 +52,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sampler", default="uniform", help="gens-tools sampler: uniform, gens-3b, remote…")
     parser.add_argument("--k", type=int, default=8, help="frames per tool call unless the model asks otherwise")
     parser.add_argument("--max-side", type=int, default=512, help="longer side of frames sent to the model")
+    parser.add_argument("--frame-rate", type=float, default=None,
+                        help="frames per second of a folder of frame images named frame_0000.jpg…")
     return parser.parse_args()
 
 
@@ -71,7 +74,7 @@ def missing_requirements(model: str) -> list[str]:
 
 def main() -> int:
     args = parse_args()
-    from langchain_gens import GenSFrameTool
+    from langchain_gens import GenSVideoFramesTool
 
     from gens_tools import GensToolsError
     from gens_tools.synthetic import make_demo_video
@@ -83,8 +86,9 @@ def main() -> int:
             video = make_demo_video(Path(tmp) / "demo.mp4", size=(320, 180))
             print(f"Generated a demo video: {video}")
         try:
-            tool = GenSFrameTool(sampler=args.sampler, allowed_roots=[video.parent], default_k=args.k,
-                                 max_k=max(32, args.k), image_max_side=args.max_side)
+            tool = GenSVideoFramesTool(sampler=args.sampler, allowed_roots=[video.parent], default_k=args.k,
+                                       max_k=max(32, args.k), image_max_side=args.max_side,
+                                       frame_rate=args.frame_rate)
         except (GensToolsError, ValueError) as exc:
             print(f"Cannot set up the frame tool: {exc}", file=sys.stderr)
             return 2
