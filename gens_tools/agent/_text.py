@@ -113,8 +113,9 @@ def describe_selection(
     shown: Sequence[Frame] | None = None,
     shown_note: str | None = None,
 ) -> str:
-    """A compact, model-readable account of ``selection``: the range searched, every frame (seconds,
-    ``hh:mm:ss.s``, score), the relevant spans best first, what went unscored or undecoded, and how to zoom in.
+    """A compact, model-readable account of ``selection``: the sampler's notices (e.g. a fallback to uniform
+    sampling), the range searched, every frame (seconds, ``hh:mm:ss.s``, score), the relevant spans best first,
+    what went unscored or undecoded, and how to zoom in.
 
     Args:
         selection: the result of :func:`gens_tools.sample_frames`.
@@ -127,6 +128,7 @@ def describe_selection(
     name = video_label if video_label is not None else video_name(selection.video)
     lines = [
         f'Frames of {name} for "{selection.question}" (sampler: {selection.sampler}).',
+        *(f"Note: {notice}" for notice in selection.notices),
         _range_line(selection),
         f"{len(selection.frames)} frames in time order (relevance 0-5, 0 = not relevant):",
     ]

@@ -89,3 +89,10 @@ def test_nothing_relevant_is_said_plainly() -> None:
     text = describe_selection(sel)
     assert "No frame was scored as relevant." in text
     assert "- 5.0s [00:00:05.0] score 0" in text
+
+
+def test_notices_are_told_to_the_model() -> None:
+    notice = "GenS is not installed, so the frames are evenly spaced (uniform sampling)"
+    lines = describe_selection(_selection(notices=[notice])).splitlines()
+    assert lines[1] == f"Note: {notice}"
+    assert lines[2].startswith("Searched ")
