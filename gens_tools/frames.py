@@ -142,12 +142,18 @@ class Timeline:
     Grid point ``i`` is at ``start + i * step`` seconds. ``scores[i]`` is its relevance (0 = not relevant,
     ``None`` = not scored: the sampler scores nothing, its window failed, or the point could not be
     decoded); ``decoded[i]`` is false for points that could not be decoded (``None``: all decoded).
+
+    A coarse-to-fine strategy (a similarity model ranks every grid point, the best go to GenS) also records
+    its coarse ranking: ``coarse_scores[i]`` is point ``i``'s similarity score (``None`` = not ranked) and
+    ``passed[i]`` is true for the points passed on to the fine sampler. Both are ``None`` otherwise.
     """
 
     start: float
     step: float
     scores: tuple[float | None, ...]
     decoded: tuple[bool, ...] | None = None
+    coarse_scores: tuple[float | None, ...] | None = None
+    passed: tuple[bool, ...] | None = None
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -162,6 +168,10 @@ class Timeline:
         data: dict[str, Any] = {"start": round(self.start, 6), "step": self.step, "scores": list(self.scores)}
         if self.decoded is not None:
             data["decoded"] = list(self.decoded)
+        if self.coarse_scores is not None:
+            data["coarse_scores"] = list(self.coarse_scores)
+        if self.passed is not None:
+            data["passed"] = list(self.passed)
         return data
 
     @classmethod
@@ -169,11 +179,15 @@ class Timeline:
         """The inverse of :meth:`to_dict`."""
         scores = tuple(None if s is None else float(s) for s in data["scores"])
         decoded = data.get("decoded")
+        coarse = data.get("coarse_scores")
+        passed = data.get("passed")
         return cls(
             start=float(data["start"]),
             step=float(data["step"]),
             scores=scores,
             decoded=None if decoded is None else tuple(bool(d) for d in decoded),
+            coarse_scores=None if coarse is None else tuple(None if s is None else float(s) for s in coarse),
+            passed=None if passed is None else tuple(bool(p) for p in passed),
         )
 
 
@@ -324,11 +338,25 @@ class FrameSelection:
         """The selection as a JSON string (see :meth:`to_dict`)."""
         return json.dumps(self.to_dict(images=images), indent=indent, ensure_ascii=False)
 
-    def save(self, directory: str | os.PathLike[str], *, jpeg_quality: int = 92) -> Path:
-        """Write each chosen frame as a JPEG file and ``selection.json`` into ``directory``.
+    def to_html(self, *, answer: Any = None, steps: Sequence[Any] | None = None) -> str:
+        """The visual report of this selection as one self-contained HTML page (needs the ``report`` extra):
+        see :func:`gens_tools.report.render_html`, which also explains ``answer`` and ``steps``."""
+        from gens_tools.report import render_html
+
+        return render_html(self, answer=answer, steps=steps)
+
+    def save(
+        self, directory: str | os.PathLike[str], *, jpeg_quality: int = 92, report: bool = False
+    ) -> Path:
+        """Write each chosen frame as a JPEG file and ``selection.json`` into ``directory``; with
+        ``report=True`` also ``report.html``, the visual report (:meth:`to_html`; needs the ``report`` extra).
 
         Sets each frame's ``path`` and returns the path of ``selection.json``.
         """
+        if report:
+            from gens_tools.report import require_report_backend
+
+            require_report_backend()  # fail before writing anything
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         for n, f in enumerate(self.frames):
@@ -340,6 +368,10 @@ class FrameSelection:
         tmp = manifest.with_suffix(".json.tmp")
         tmp.write_text(self.to_json(images="paths"), encoding="utf-8")
         os.replace(tmp, manifest)
+        if report:
+            from gens_tools.report import save_report
+
+            save_report(out / "report.html", self)
         return manifest
 
 

@@ -69,6 +69,19 @@ def _time_arg(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _report_arg(text: str) -> str:
+    """argparse type for ``--report``: a .html/.htm/.png path in an existing folder (checked before sampling)."""
+    from gens_tools.report import check_report_path
+
+    try:
+        path = check_report_path(text)
+    except GensToolsError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"folder {str(path.parent)!r} does not exist")
+    return text
+
+
 def add_sampler_options(parser: argparse.ArgumentParser) -> None:
     """The options that choose and configure a sampler (shared by ``sample`` and ``ask``)."""
     from gens_tools.samplers._registry import sampler_names
@@ -178,6 +191,10 @@ def _selection_table(selection: Any) -> str:
 def _cmd_sample(args: argparse.Namespace) -> int:
     from gens_tools.pipeline._sample import sample_frames
 
+    if args.report:
+        from gens_tools.report import require_report_backend
+
+        require_report_backend()  # a missing extra is reported before any model loads
     check_video(args)
     sampler = sampler_from_args(args)
     bars = progress_bars(args.quiet, force=args.progress)
@@ -197,12 +214,18 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         sampler.close()
     if args.out:
         selection.save(args.out)
+    if args.report:
+        from gens_tools.report import save_report
+
+        save_report(args.report, selection)
     if args.json:
         print(selection.to_json(images="paths" if args.out else "none"))
     else:
         print(_selection_table(selection))
         if args.out:
             print(f"wrote {len(selection.frames)} frames and selection.json to {args.out}")
+        if args.report:
+            print(f"wrote the report to {args.report}")
     return 0
 
 
@@ -251,6 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_sampler_options(p)
     p.add_argument("--out", help="write the chosen frames as JPEG files and selection.json here")
     p.add_argument("--json", action="store_true", help="print the selection as JSON")
+    p.add_argument(
+        "--report",
+        type=_report_arg,
+        metavar="FILE",
+        help="write a visual report of the selection: FILE.html (one self-contained page) or FILE.png "
+        "(needs the report extra)",
+    )
     p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("info", help="show a video's metadata")
