@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from gens_tools.errors import BackendUnavailableError
 from gens_tools.frames import format_timestamp
 from gens_tools.report import _style as style
-from gens_tools.report._data import ReportData, runs
+from gens_tools.report._data import ReportData, card_id, merge_spans, runs
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -230,7 +230,7 @@ def _draw_relevance(data: ReportData, ax: Axes, handles: list[Any]) -> None:
     band = ax.get_xaxis_transform()  # x in seconds, y from 0 (bottom) to 1 (top) of the lane
 
     if sel.spans:
-        spans = _merge([(s.start, s.end) for s in sel.spans])
+        spans = merge_spans([(s.start, s.end) for s in sel.spans])
         ax.broken_barh([(a, b - a) for a, b in spans], (0, 1), transform=band, facecolor=style.SPAN_BG, zorder=0.5)
         handles.append(_patch(facecolor=style.SPAN_BG, label="relevant span"))
 
@@ -268,7 +268,7 @@ def _draw_relevance(data: ReportData, ax: Axes, handles: list[Any]) -> None:
         everything = len(unscored) == 1 and _covers(unscored[0], tl)
         label = "not scored (this sampler scores nothing)" if everything and sel.sampler == "uniform" else "not scored"
         handles.append(_patch(facecolor=style.UNSCORED_BG, edgecolor=style.UNSCORED_HATCH, hatch="///", label=label))
-    lost = _merge(list(sel.lost_spans) + undecoded)
+    lost = merge_spans(list(sel.lost_spans) + undecoded)
     if lost:
         ax.broken_barh([(a, max(b - a, 1e-9)) for a, b in lost], (0, 1), transform=band, facecolor=style.LOST_BG,
                        edgecolor=style.LOST, hatch="xx", linewidth=0, zorder=3)
@@ -306,16 +306,6 @@ def _edges(start: float, step: float) -> Any:
     return edges_of
 
 
-def _merge(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    out: list[tuple[float, float]] = []
-    for a, b in sorted(spans):
-        if out and a <= out[-1][1] + 1e-6:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
-
-
 def _draw_chosen(data: ReportData, lane: Axes, plot: Axes, handles: list[Any]) -> None:
     from matplotlib.lines import Line2D
 
@@ -324,21 +314,24 @@ def _draw_chosen(data: ReportData, lane: Axes, plot: Axes, handles: list[Any]) -
     ymax = plot.get_ylim()[1]
     # Scored frames last: where markers overlap (a long video), the scored ones stay visible.
     for origin in ("fill", "all", "scored"):
-        times = [f.timestamp for f, o in zip(data.frames, origins, strict=True) if o == origin]
-        if not times:
+        picked = [n for n, o in enumerate(origins) if o == origin]
+        if not picked:
             continue
+        times = [data.frames[n].timestamp for n in picked]
         color = style.ORIGIN_COLORS[origin]
         if len(data.frames) <= MAX_GUIDE_LINES:
             plot.vlines(times, 0, ymax, colors=color, linewidth=0.8, alpha=0.45, zorder=4)
-        lane.scatter(times, [0.42] * len(times), marker="v", s=64, color=color, linewidths=0, zorder=5,
-                     clip_on=False)
+        marks = lane.scatter(times, [0.42] * len(times), marker="v", s=64, color=color, linewidths=0, zorder=5,
+                             clip_on=False)
+        marks.set_urls([f"#{card_id(n)}" for n in picked])  # in the page, a marker links to its thumbnail
         handles.append(Line2D([], [], linestyle="none", marker="v", markersize=7, color=color,
                               label=f"{style.ORIGIN_LABELS[origin]} ({len(times)})"))
     if data.answer is not None:
         cited = [data.frames[i].timestamp for i in sorted(data.cited)]
         if cited:
-            lane.scatter(cited, [1.15] * len(cited), marker="*", s=110, color=style.CITED, linewidths=0, zorder=6,
-                         clip_on=False)
+            stars = lane.scatter(cited, [1.15] * len(cited), marker="*", s=110, color=style.CITED, linewidths=0,
+                                 zorder=6, clip_on=False)
+            stars.set_urls([f"#{card_id(n)}" for n in sorted(data.cited)])
         handles.append(Line2D([], [], linestyle="none", marker="*", markersize=9, color=style.CITED,
                               label=f"cited by the answer ({len(cited)})"))
 
@@ -348,8 +341,9 @@ def _draw_windows(data: ReportData, ax: Axes, handles: list[Any]) -> None:
     step = 1.0 / sel.fps
     ax.set_ylim(0, 1)
     bars: dict[str, list[tuple[float, float]]] = {"a": [], "b": [], "failed": [], "repaired": []}
+    scores = sel.sampler != "uniform"  # a sampler that scores nothing leaves every window unscored, rightly
     for n, w in enumerate(sorted(sel.windows, key=lambda w: w.start)):
-        kind = "failed" if not w.scored else "repaired" if w.repaired else ("a" if n % 2 == 0 else "b")
+        kind = "failed" if scores and not w.scored else "repaired" if w.repaired else ("a" if n % 2 == 0 else "b")
         bars[kind].append((w.start, max(w.end + step - w.start, step)))
     colors = {"a": style.WINDOW[0], "b": style.WINDOW[1], "failed": style.WINDOW_FAILED,
               "repaired": style.WINDOW_REPAIRED}
@@ -358,7 +352,7 @@ def _draw_windows(data: ReportData, ax: Axes, handles: list[Any]) -> None:
             ax.broken_barh(xs, (0.12, 0.76), facecolor=colors[kind], edgecolor="white", linewidth=0.6, zorder=2)
     n = len(sel.windows)
     handles.append(_patch(facecolor=style.WINDOW[1], label=f"scoring window ({n})"))
-    if bars["failed"] and sel.sampler != "uniform":
+    if bars["failed"]:
         handles.append(_patch(facecolor=style.WINDOW_FAILED, label=f"window not scored ({len(bars['failed'])})"))
     if bars["repaired"]:
         handles.append(_patch(facecolor=style.WINDOW_REPAIRED, label=f"output repaired ({len(bars['repaired'])})"))

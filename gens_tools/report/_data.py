@@ -212,8 +212,8 @@ class ReportData:
         if isinstance(named, str) and named:
             return named
         tl = sel.timeline
-        if tl is not None and tl.coarse_scores is not None:
-            return "hybrid (coarse ranking, then the sampler)"
+        if sel.sampler.startswith("hybrid") or (tl is not None and tl.coarse_scores is not None):
+            return "hybrid: a coarse ranking of every frame, the best scored by the sampler"
         if self.frames and all(f.origin == "all" for f in self.frames):
             return "every candidate (no more than K)"
         if sel.sampler == "uniform":
@@ -264,12 +264,28 @@ def gather(selection: object, answer: object = None, steps: Iterable[object] | N
     )
 
 
+def card_id(n: int) -> str:
+    """The HTML id of the ``n``-th chosen frame's thumbnail (timeline markers and citations link to it)."""
+    return f"frame-{n}"
+
+
 def nearest_frame(frames: Sequence[Frame], t: float) -> int | None:
     """The position of the frame nearest to ``t`` seconds, if one lies within :data:`CITE_TOLERANCE`."""
     best = min(range(len(frames)), key=lambda i: abs(frames[i].timestamp - t), default=None)
     if best is None or abs(frames[best].timestamp - t) > CITE_TOLERANCE:
         return None
     return best
+
+
+def merge_spans(spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """``(start, end)`` spans with the touching and overlapping ones joined, in time order."""
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1] + 1e-6:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
 
 
 def runs(values: Sequence[Any]) -> list[tuple[int, int, Any]]:

@@ -14,7 +14,7 @@ from gens_tools._imaging import encode_jpeg, fit_within, jpeg_data_url
 from gens_tools.frames import Frame, format_timestamp
 from gens_tools.report import _style as style
 from gens_tools.report._chart import timeline_svg
-from gens_tools.report._data import AnswerView, ReportData, ReportStep, nearest_frame
+from gens_tools.report._data import AnswerView, ReportData, ReportStep, card_id, merge_spans, nearest_frame
 
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
@@ -41,7 +41,7 @@ svg.chart {{ display: block; width: 100%; height: auto; }}
   white-space: pre-wrap; }}
 .answer a.cite {{ color: inherit; background: #ffd8a8; padding: 0 3px; border-radius: 3px;
   text-decoration: none; font-weight: 600; }}
-.answer mark.cite {{ background: #ffe3e3; padding: 0 3px; border-radius: 3px; }}
+.answer mark.cite {{ background: none; color: inherit; border-bottom: 2px dotted var(--muted); }}
 p.meta {{ color: var(--muted); font-size: 13px; margin: 6px 0 0; }}
 .sheet {{ display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start; }}
 figure.card {{ margin: 0; display: flex; flex-direction: column; align-items: flex-start; }}
@@ -134,7 +134,10 @@ def _facts(data: ReportData) -> str:
                                       f"{repaired} repaired" if repaired else "") if x)
         facts.append(_fact("windows", f"{len(sel.windows)}" + (f" ({extra})" if extra else "")))
     if sel.spans:
-        facts.append(_fact("relevant spans", str(len(sel.spans))))
+        stretches = merge_spans([(sp.start, sp.end) for sp in sel.spans])
+        seconds = sum(b - a for a, b in stretches)
+        facts.append(_fact("relevant", f"{seconds:.0f} s in {len(stretches)} stretch"
+                                       + ("es" if len(stretches) > 1 else "")))
     if sel.timings:
         order = ("decode", "score", "select", "total")
         keys = [k for k in order if k in sel.timings] + [k for k in sel.timings if k not in order]
@@ -184,31 +187,34 @@ def _notices(data: ReportData) -> str:
     return f'<ul class="notices">{"".join(items)}</ul>' if items else ""
 
 
-def _card_id(n: int) -> str:
-    return f"frame-{n}"
-
-
 def _answer(data: ReportData, answer: AnswerView) -> str:
     from gens_tools.assistants import find_citations
 
     text = answer.text
     out: list[str] = []
     pos = 0
+    elsewhere: list[str] = []
     for cite in find_citations(text):
         at = text.find(cite.text, pos)
         if at < 0:
             continue
+        end = at + len(cite.text)
+        if at > pos and text[at - 1] == "[" and text[end : end + 1] == "]":
+            at, end = at - 1, end + 1  # the brackets belong to the citation
         out.append(escape(text[pos:at]))
         target = nearest_frame(data.frames, cite.seconds)
-        written = escape(cite.text)
+        written = escape(text[at:end])
         if target is not None:
-            out.append(f'<a class="cite" href="#{_card_id(target)}">{written}</a>')
+            out.append(f'<a class="cite" href="#{card_id(target)}">{written}</a>')
         else:
             out.append(f'<mark class="cite" title="not among the chosen frames">{written}</mark>')
-        pos = at + len(cite.text)
+            elsewhere.append(cite.label)
+        pos = end
     out.append(escape(text[pos:]))
     cited = [data.frames[i].label for i in sorted(data.cited)]
     meta = f"Cites {len(cited)} of the chosen frames" + (f": {', '.join(cited)}" if cited else "") + "."
+    if elsewhere:
+        meta += f" Also cites {', '.join(dict.fromkeys(elsewhere))}, not among the chosen frames."
     if answer.n_frames_sent is not None:
         meta += f" {answer.n_frames_sent} frames were sent."
     return f'<h2>Answer</h2><div class="answer">{"".join(out)}</div><p class="meta">{escape(meta)}</p>'
@@ -243,7 +249,7 @@ def _sheet(data: ReportData) -> str:
         tags = f'<span class="tag {origin}">{origin}</span>' + (' <span class="tag cited">cited</span>' if cited
                                                                  else "")
         cards.append(
-            f'<figure class="{classes}" id="{_card_id(n)}" data-t="{frame.timestamp:.3f}" '
+            f'<figure class="{classes}" id="{card_id(n)}" data-t="{frame.timestamp:.3f}" '
             f'title="#{n + 1} at {frame.label}, {score}, {origin}">{picture}'
             f"<figcaption><b>#{n + 1}</b> <time>{frame.label}</time> · {score}<br>{tags}</figcaption></figure>"
         )

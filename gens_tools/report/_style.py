@@ -48,7 +48,7 @@ ORIGIN_LABELS = {
 
 #: Longest side (px) of the thumbnails embedded in the page, by number of frames: smaller for many frames,
 #: so a page stays light (a few MB at most).
-THUMB_SIDES = ((32, 200), (96, 160), (320, 128), (10**9, 104))
+THUMB_SIDES = ((16, 200), (48, 160), (160, 128), (400, 112), (10**9, 96))
 THUMB_QUALITY = 72
 #: Frames seen by agent steps: small thumbnails.
 STEP_THUMB_SIDE = 96

@@ -147,7 +147,8 @@ def test_contact_sheet_shows_the_k_frames_in_time_order(
         assert color_mask(edge[None, None], color, tol=6).all(), (frame.timestamp, edge)
     # Captions give each frame's time and score, in the same order.
     captions = re.findall(r"<time>([^<]+)</time> · ([^<]+)<br>", html)
-    assert captions == [(f.label, f"score {f.score:g}") for f in selection.frames]
+    assert captions == [(f.label, "not scored" if f.score is None else f"score {f.score:g}") for f in selection.frames]
+    assert any(f.score is None for f in selection.frames)  # a fill frame from the window that failed
 
 
 def test_header_names_question_sampler_k_timings_and_notices(
@@ -197,8 +198,9 @@ def test_answer_and_cited_frames_are_highlighted(selection: FrameSelection, chro
     # The citations link to their frames; the one that matches no chosen frame is marked as such.
     cards = dict(re.findall(r'id="(frame-\d+)" data-t="([\d.]+)"', html))
     linked = re.findall(r'<a class="cite" href="#(frame-\d+)">([^<]+)</a>', html)
-    assert [(float(cards[i]), text) for i, text in linked] == [(13.0, "00:00:13"), (30.0, "00:00:30")]
-    assert '<mark class="cite" title="not among the chosen frames">00:01:05</mark>' in html
+    assert [(float(cards[i]), text) for i, text in linked] == [(13.0, "[00:00:13]"), (30.0, "00:00:30")]
+    assert '<mark class="cite" title="not among the chosen frames">[00:01:05]</mark>' in html
+    assert "Also cites 00:01:05, not among the chosen frames." in html
     assert "openai gpt-4o-2024-08-06" in html
     assert "4,210 / 57" in html
 
