@@ -24,7 +24,7 @@ from gens_tools.errors import GensToolsError, InvalidArgumentError
 
 def register(subparsers: Any) -> None:
     """Add the ``ask`` subcommand to the CLI's subparsers (sets ``func=run``)."""
-    from gens_tools.cli._main import add_sampler_options, add_selection_options
+    from gens_tools.cli._main import add_sampler_options, add_selection_options, report_arg
 
     p = subparsers.add_parser(
         "ask",
@@ -54,6 +54,13 @@ def register(subparsers: Any) -> None:
     g.add_argument("--max-retries", type=int, help="retries of rate limits/server errors (default: 3)")
     _add_provider_options(p)
     p.add_argument("--json", action="store_true", help="print the answer and its figures as JSON")
+    p.add_argument(
+        "--report",
+        type=report_arg,
+        metavar="FILE",
+        help="write a visual report of the frames and the answer, its cited frames highlighted: FILE.html or "
+        "FILE.png (needs the report extra)",
+    )
     p.set_defaults(func=run)
 
 
@@ -191,6 +198,10 @@ def _run(args: argparse.Namespace) -> int:
     from gens_tools.cli._main import check_video, options_from_args, progress_bars, sampler_from_args
     from gens_tools.qa import VideoQA
 
+    if args.report:
+        from gens_tools.report import require_report_backend
+
+        require_report_backend()  # a missing extra is reported before any request
     check_video(args)
     provider, model = provider_for(args.assistant)
     assistant = make_assistant(args.assistant, **_assistant_options(args, provider, model))
@@ -207,7 +218,10 @@ def _run(args: argparse.Namespace) -> int:
         options=options_from_args(args),
     )
     try:
-        answer = qa.ask(args.video, args.question, start=args.start, end=args.end, progress=bars)
+        if args.report:
+            answer = _ask_and_report(qa, args, bars)
+        else:
+            answer = qa.ask(args.video, args.question, start=args.start, end=args.end, progress=bars)
     finally:
         bars.close()
         qa.close()
@@ -215,4 +229,20 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:
         print(format_answer(answer))
+        if args.report:
+            print(f"wrote the report to {args.report}")
     return 0
+
+
+def _ask_and_report(qa: Any, args: argparse.Namespace, bars: Any) -> Any:
+    """What ``qa.ask`` does, keeping the selection to write the report (``--report``) from it and the answer."""
+    import time
+
+    from gens_tools.qa import _merge_timings
+    from gens_tools.report import save_report
+
+    t0 = time.perf_counter()
+    selection = qa.select(args.video, args.question, start=args.start, end=args.end, progress=bars)
+    answer = _merge_timings(qa.assistant.answer(args.question, selection), selection, time.perf_counter() - t0)
+    save_report(args.report, selection, answer=answer)
+    return answer

@@ -69,7 +69,7 @@ def _time_arg(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _report_arg(text: str) -> str:
+def report_arg(text: str) -> str:
     """argparse type for ``--report``: a .html/.htm/.png path in an existing folder (checked before sampling)."""
     from gens_tools.report import check_report_path
 
@@ -276,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the selection as JSON")
     p.add_argument(
         "--report",
-        type=_report_arg,
+        type=report_arg,
         metavar="FILE",
         help="write a visual report of the selection: FILE.html (one self-contained page) or FILE.png "
         "(needs the report extra)",

@@ -137,6 +137,7 @@ class AnswerView:
     input_tokens: int | None
     output_tokens: int | None
     n_frames_sent: int | None
+    seconds: float | None = None
 
 
 def as_answer(answer: object) -> AnswerView:
@@ -162,7 +163,16 @@ def as_answer(answer: object) -> AnswerView:
         input_tokens=_optional_int(getattr(usage, "input_tokens", None)),
         output_tokens=_optional_int(getattr(usage, "output_tokens", None)),
         n_frames_sent=None if frames is None else len(frames),
+        seconds=_answer_seconds(getattr(answer, "timings", None)),
     )
+
+
+def _answer_seconds(timings: object) -> float | None:
+    """The assistant's own time: ``answer_total`` (an answer from :class:`~gens_tools.VideoQA`), else ``total``."""
+    if not isinstance(timings, Mapping):
+        return None
+    value = timings.get("answer_total", timings.get("total"))
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _optional_str(value: object) -> str | None:

@@ -145,6 +145,8 @@ def _facts(data: ReportData) -> str:
     answer = data.answer
     if answer is not None:
         who = " ".join(x for x in (answer.provider, answer.model) if x) or "—"
+        if answer.seconds is not None:
+            who += f" in {_seconds(answer.seconds)}"
         facts.append(_fact("answered by", who))
         if answer.input_tokens is not None or answer.output_tokens is not None:
             in_out = f"{_count(answer.input_tokens)} / {_count(answer.output_tokens)}"

@@ -12,12 +12,13 @@ from PIL import Image
 
 from gens_tools.cli import main
 from gens_tools.report import _style as style
-from gens_tools.testing import FakeGenSServer
+from gens_tools.testing import FakeGenSServer, FakeOpenAI
 
 from .screens import frames_of, lane_rows, screenshot, time_in
 
 # The fake GenS scores the frames whose painted time lies in the span the question names 5, their neighbours 2.
 QUESTION = "What happens between 12 and 17 seconds?"
+OPENAI_KEY = "sk-report-test-key-0123456789"
 
 
 @pytest.fixture
@@ -79,3 +80,34 @@ def test_bad_report_paths_are_refused_before_sampling(
     assert message in err
     assert "Traceback" not in err
     assert server.requests == []  # nothing was sampled
+
+
+def test_ask_writes_a_report_with_the_answer_and_its_cited_frames(
+    video_80s: Path, chromium: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+    out = tmp_path / "answer.html"
+    # The fake GPT-4o checks each image against its label and cites the first and the last frame it was shown.
+    api = FakeOpenAI(api_key=OPENAI_KEY, check_time_codes=True)
+    try:
+        code = main(["ask", str(video_80s), "What is on screen?", "--assistant", "gpt-4o", "--assistant-base-url",
+                     api.base_url, "--sampler", "uniform", "-k", "6", "-q", "--report", str(out)])
+    finally:
+        api.stop()
+    assert api.violations == []
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert f"wrote the report to {out}" in printed
+    html = out.read_text(encoding="utf-8")
+    times = [float(t) for t in re.findall(r'data-t="([\d.]+)"', html)]
+    assert len(times) == 6
+    assert "I was shown 6 frames" in html
+    cited = [float(t) for t in re.findall(r'<figure class="card [a-z]+ cited" id="frame-\d+" data-t="([\d.]+)"', html)]
+    assert cited == [times[0], times[-1]]
+
+    pixels = np.asarray(screenshot(chromium, out, tmp_path / "shot.png"))
+    top = max(r.stop for r in lane_rows(pixels, style.LANE_BG))
+    rings = frames_of(pixels, [style.CITED], top=top)
+    assert [time_in(pixels, r, inset=8) for r in rings] == pytest.approx(cited, abs=0.01)
