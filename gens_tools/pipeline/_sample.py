@@ -117,6 +117,25 @@ class _Scored:
     reports: list[WindowReport] = field(default_factory=list)
     available: list[bool] | None = None  # grid positions that decoded (None: all)
     timings: dict[str, float] = field(default_factory=dict)
+    coarse: list[float | None] | None = None  # a two-stage sampler's first-stage score per position
+    passed: list[bool] | None = None  # whether a position went on to its second stage
+
+
+def _coarse_stage(
+    n: int, positions: Sequence[Sequence[int]], results: Sequence[WindowScores]
+) -> tuple[list[float | None] | None, list[bool] | None]:
+    """What a two-stage (hybrid) sampler's coarse model saw, per grid position (``None`` when it has none)."""
+    if not any(r.coarse is not None or r.passed is not None for r in results):
+        return None, None
+    coarse: list[float | None] = [None] * n
+    passed = [False] * n
+    for pos, res in zip(positions, results, strict=True):
+        for j, p in enumerate(pos):
+            if res.coarse is not None and j < len(res.coarse):
+                coarse[p] = res.coarse[j]
+            if res.passed is not None and j < len(res.passed):
+                passed[p] = res.passed[j]
+    return coarse, passed
 
 
 def _score_timestamps(
@@ -161,11 +180,14 @@ def _score_streamed(
     results = list(sampler.score_windows(windows_iter(), question, total=len(plan), progress=progress))
     elapsed = time.perf_counter() - t0
     seen = {p for pos in positions for p in pos}
+    coarse, passed = _coarse_stage(n, positions, results)
     return _Scored(
         scores=merge_window_scores(n, zip(positions, results, strict=True)),
         reports=[_report(w, res, len(pos)) for w, res, pos in zip(shapes, results, positions, strict=True)],
         available=[i in seen for i in range(n)],
         timings={"decode": clock.decode, "score": max(0.0, elapsed - clock.decode)},
+        coarse=coarse,
+        passed=passed,
     )
 
 
@@ -281,7 +303,7 @@ def sample_frames(
             question=question,
             frames=chosen_frames,
             spans=spans_from_scores(grid, scores, step),
-            sampler=sampler_obj.name,
+            sampler=sampler_obj.label,
             fps=fps,
             duration=info.duration,
             start=start,
@@ -296,6 +318,8 @@ def sample_frames(
                 step=step,
                 scores=tuple(scores),
                 decoded=None if scored.available is None else tuple(scored.available),
+                coarse_scores=None if scored.coarse is None else tuple(scored.coarse),
+                passed=None if scored.passed is None else tuple(scored.passed),
             ),
         )
 

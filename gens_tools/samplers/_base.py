@@ -82,6 +82,11 @@ class FrameSampler(ABC):
     needs_images: bool = True
     preferred_max_side: int | None = None
 
+    @property
+    def label(self) -> str:
+        """How this sampler is named in a selection (``name``; composite samplers say what they combine)."""
+        return self.name
+
     @abstractmethod
     def score_window(self, window: Window, question: str) -> WindowScores:
         """Score one window's frames for ``question``."""

@@ -68,6 +68,15 @@ def test_gens_sees_only_the_best_frames_in_time_order_and_finds_the_event(video_
     for frame in selection.frames:  # each returned picture is the frame at its timestamp
         assert abs(read_time_code(frame.require_image()) - frame.timestamp) < 0.01
         assert frame.score == 5.0
+    # What the coarse stage saw is in the selection's timeline, for the report.
+    assert selection.sampler == "hybrid(closeness→reads-times)"
+    timeline = selection.timeline
+    assert timeline is not None
+    assert timeline.coarse_scores is not None
+    assert timeline.passed is not None
+    assert sum(timeline.passed) == 64
+    assert [round(t) for t, p in zip(timeline.times, timeline.passed, strict=True) if p] == [round(t) for t in passed]
+    assert timeline.coarse_scores[405] == max(s for s in timeline.coarse_scores if s is not None)
 
 
 def test_a_label_range_spans_passed_frames_not_seconds(video_10min: Path) -> None:
