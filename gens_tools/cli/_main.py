@@ -92,17 +92,44 @@ def report_arg(text: str) -> str:
 def add_sampler_options(parser: argparse.ArgumentParser) -> None:
     """The options that choose and configure a sampler (shared by ``sample`` and ``ask``): ``--sampler`` and
     a flag for every option of every registered sampler, built from the samplers' constructors (an option
-    several samplers take is one flag). A flag the command already has (``--max-side``) stays the command's,
-    and so does one the command adds afterwards (``ask``'s ``--timeout`` is the assistant's)."""
+    several samplers take is one flag).
+
+    The option flags are added when the command line is parsed or its help is shown, after every flag of the
+    command itself: a flag the command has stays the command's, and the sampler option takes its sampler's
+    name as a prefix (``--remote-max-side`` in ``sample``, whose ``--max-side`` is the decoding size;
+    ``--remote-timeout`` in ``ask``, whose ``--timeout`` is the assistant's)."""
     from gens_tools.samplers._registry import sampler_names
 
-    g = parser.add_argument_group("sampler", "each option applies to the samplers named in its help")
-    g.add_argument(
+    group = parser.add_argument_group("sampler", "each option applies to the samplers named in its help")
+    group.add_argument(
         "--sampler",
         default="uniform",
         choices=sampler_names(),
         help="frame sampler (default: uniform; `gens-tools samplers` lists them with their options)",
     )
+    pending = [True]
+
+    def add_flags() -> None:
+        if pending:
+            pending.clear()
+            _add_sampler_flags(parser, group)
+
+    for method in ("parse_known_args", "format_help", "format_usage"):
+        setattr(parser, method, _first(add_flags, getattr(parser, method)))
+
+
+def _first(before: Callable[[], None], method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method``, calling ``before()`` first."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        before()
+        return method(*args, **kwargs)
+
+    return call
+
+
+def _add_sampler_flags(parser: argparse.ArgumentParser, group: argparse._ArgumentGroup) -> None:
+    flags: dict[str, str] = {}
     for flag in _sampler_flags():
         kinds = {(o.kind, o.choices) for o in flag.options.values()}
         kind, choices = next(iter(kinds))
@@ -113,11 +140,14 @@ def add_sampler_options(parser: argparse.ArgumentParser) -> None:
             settings["choices"] = choices
         else:
             settings["metavar"] = _METAVARS.get(kind or "", "VALUE") if len(kinds) == 1 else "VALUE"
-        try:
-            g.add_argument(flag.flag, **settings)
-        except argparse.ArgumentError:
-            continue  # the command has a flag of that name: it stays the command's
-    parser.conflict_handler = "resolve"  # flags the command adds after these take precedence over them
+        for name in (flag.flag, f"--{next(iter(flag.options))}-{flag.flag[2:]}"):
+            try:
+                group.add_argument(name, **settings)
+            except argparse.ArgumentError:
+                continue  # the command has a flag of that name: try the sampler-prefixed form
+            flags[flag.name] = name
+            break
+    parser.set_defaults(sampler_option_flags=flags)
 
 
 _METAVARS = {"int": "N", "float": "X", "str": "TEXT"}
@@ -232,18 +262,19 @@ def sampler_from_args(args: argparse.Namespace) -> Any:
 
     name = args.sampler
     own = {option.name: option for option in sampler_class(name).describe_options()}
+    flags: dict[str, str] = getattr(args, "sampler_option_flags", {})
     given = {f.name: (f, value) for f in _sampler_flags() if (value := getattr(args, f.dest, None)) is not None}
     foreign = [f for option, (f, _) in given.items() if own.get(option) is None or own[option].flag is None]
     if foreign:
         takers = sorted({sampler for f in foreign for sampler in f.options})
-        flags = ", ".join(f.flag for f in foreign)
+        named = ", ".join(flags.get(f.name, f.flag) for f in foreign)
         verb = "does" if len(foreign) == 1 else "do"
         raise InvalidArgumentError(
-            f"{flags} {verb} not apply to --sampler {name} (an option of: {', '.join(takers)})"
+            f"{named} {verb} not apply to --sampler {name} (an option of: {', '.join(takers)})"
         )
     missing = [o for o in own.values() if o.required and o.name not in given]
     if missing:
-        needs = " and ".join(o.flag or o.name for o in missing)
+        needs = " and ".join(flags.get(o.name, o.name) for o in missing)
         raise InvalidArgumentError(f"--sampler {name} needs {needs}")
     options = {key: own[key].parse(value) if isinstance(value, str) else value for key, (_, value) in given.items()}
     return make_sampler(name, **options)
@@ -366,6 +397,10 @@ def _cmd_samplers(args: argparse.Namespace) -> int:
             print(f"    {option['flag']:<26} {option['help']}{shown}")
         if api_only:
             print(f"    Python API only: {', '.join(api_only)}")
+    print(
+        "\nWhere a command has a flag of its own by an option's name, the sampler's flag takes the sampler's name "
+        "as a prefix\n(`gens-tools sample --help`: --remote-max-side, as --max-side is the decoding size)."
+    )
     return 0
 
 

@@ -360,7 +360,7 @@ class GenS3BSampler(LocalSampler):
         torch = self._torch
         cache = self.feature_cache
         if cache is not None and prompt.feature_key is not None:
-            cached = cache.get(prompt.feature_key)
+            cached: _VisionFeatures | None = cache.get(prompt.feature_key)
             if cached is not None:
                 return cached
         pixels = self.preprocess([frame.require_image() for frame in window.frames])
@@ -526,7 +526,7 @@ class GenS3BSampler(LocalSampler):
         free = _free_memory(self._torch, self._device)
         if free is None:
             return 1
-        return max(1, min(MAX_AUTO_BATCH, int(free * 0.5) // max(1, 2 * per_token * tokens)))
+        return max(1, min(MAX_AUTO_BATCH, int(free * 0.5) // max(1, int(2 * per_token * tokens))))
 
     def _score_stream(
         self, windows: Iterable[Window], question: str, note: Callable[[str], None]

@@ -39,6 +39,7 @@ from gens_tools.samplers._registry import register_sampler
 if TYPE_CHECKING:
     import torch
     from PIL import Image
+    from torch import Tensor
 
 #: Default model: SigLIP base (sigmoid-calibrated, 224 px).
 DEFAULT_MODEL_ID = "google/siglip-base-patch16-224"
@@ -145,7 +146,8 @@ class SimilaritySampler(LocalSampler):
             tokens.pop("attention_mask", None)  # SigLIP's text tower attends over its padding, as trained
         with torch.inference_mode():
             emb = self._features(self.model.get_text_features(**tokens))[0].float()
-        return emb / emb.norm().clamp_min(1e-12)
+        unit: Tensor = emb / emb.norm().clamp_min(1e-12)
+        return unit
 
     def embed_images(self, images: Sequence[Image.Image]) -> torch.Tensor:
         """Unit-length image embeddings ``(len(images), dim)`` in float32, ``batch_size`` frames at a time."""
@@ -160,7 +162,8 @@ class SimilaritySampler(LocalSampler):
             with torch.inference_mode():
                 emb = self._features(self.model.get_image_features(**inputs)).float()
             chunks.append(emb / emb.norm(dim=-1, keepdim=True).clamp_min(1e-12))
-        return torch.cat(chunks, dim=0)
+        embeddings: Tensor = torch.cat(chunks, dim=0)
+        return embeddings
 
     def _window_embeddings(self, window: Window) -> torch.Tensor:
         images = [frame.require_image() for frame in window.frames]
@@ -168,7 +171,7 @@ class SimilaritySampler(LocalSampler):
         if self.embedding_cache is not None:
             fingerprint = f"{len(images)}:{window.start:.3f}-{window.end:.3f}"
             key = prefix_key(window_video_key(window), window.index, self.model_id, fingerprint)
-            cached = self.embedding_cache.get(key)
+            cached: torch.Tensor | None = self.embedding_cache.get(key)
             if cached is not None:
                 return cached
         emb = self.embed_images(images)

@@ -418,7 +418,7 @@ class GenSAriaSampler(LocalSampler):
         text = self.model.config.text_config
         head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
         per_token = 2 * text.num_hidden_layers * text.num_key_value_heads * head_dim
-        return n_tokens * per_token * next(self.model.parameters()).element_size()
+        return int(n_tokens * per_token * next(self.model.parameters()).element_size())
 
     def _decode(self, new_tokens: Sequence[int]) -> tuple[str, int]:
         tokens = list(new_tokens)
@@ -500,7 +500,8 @@ class GenSAriaSampler(LocalSampler):
             if pixel_mask is not None:
                 kwargs["pixel_mask"] = pixel_mask.to(self.device)
         out = self.model.generate(input_ids=ids, generation_config=self._generation_config(len(window)), **kwargs)
-        return out[0, ids.shape[1]:].tolist()
+        new_tokens: list[int] = out[0, ids.shape[1] :].tolist()
+        return new_tokens
 
     def _score_stream(
         self, windows: Iterable[Window], question: str, note: Callable[[str], None]
