@@ -166,7 +166,3 @@ def optional_non_negative_number(name: str, value: object) -> float | None:
     """``None``, or :func:`non_negative_number`."""
     return None if value is None else non_negative_number(name, value)
 
-
-def optional_non_empty_str(name: str, value: object) -> str | None:
-    """``None``, or :func:`non_empty_str`."""
-    return None if value is None else non_empty_str(name, value)

@@ -297,4 +297,6 @@ def make_sampler(name: str, **options: Any) -> FrameSampler:
         inspect.signature(cls).bind(**kwargs)
     except TypeError as exc:
         raise InvalidArgumentError(f"sampler {name!r}: {exc}") from None
+    except ValueError:  # a constructor without a readable signature: let it check its own arguments
+        pass
     return cls(**kwargs)
