@@ -9,8 +9,9 @@ The main entry point is :func:`sample_frames`::
 
 Everything a user needs is importable from here: the entry points (:func:`sample_frames`,
 :func:`asample_frames`, :class:`VideoQA`), their :class:`SamplingOptions`, the samplers and assistants by name
-(:func:`make_sampler`, :func:`make_assistant`), the data model (:class:`Frame`, :class:`FrameSelection`…), the
-access policy for agent tools and the errors. Submodules whose names start with ``_`` are internal.
+(:func:`make_sampler`, :func:`make_assistant`) and :func:`register_sampler` for your own, the data model
+(:class:`Frame`, :class:`FrameSelection`…), the access policy for agent tools and the errors. Submodules
+whose names start with ``_`` are internal.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from gens_tools.samplers import (
     WindowScores,
     make_sampler,
     parse_gens_output,
+    register_sampler,
     sampler_names,
 )
 
@@ -115,6 +117,7 @@ __all__ = [
     "make_sampler",
     "open_video",
     "parse_gens_output",
+    "register_sampler",
     "sample_frames",
     "sampler_names",
 ]

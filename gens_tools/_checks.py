@@ -111,9 +111,58 @@ def non_empty_str(name: str, value: object) -> str:
 
 
 def http_url(name: str, value: object) -> str:
-    """``value`` if it is an http(s) URL with a host (a server's base URL)."""
+    """``value`` if it is an http(s) URL with a host and, when one is written, a valid port (a server's base
+    URL). Messages never repeat a user:password part."""
     from urllib.parse import urlsplit
 
-    if not isinstance(value, str) or url_scheme(value) not in HTTP_SCHEMES or not urlsplit(value.strip()).netloc:
-        raise InvalidArgumentError(f"{name} must be an http(s) URL, got {value!r}")
+    if not isinstance(value, str) or url_scheme(value) not in HTTP_SCHEMES or not urlsplit(value.strip()).hostname:
+        raise InvalidArgumentError(f"{name} must be an http(s) URL with a host, got {_without_credentials(value)!r}")
+    try:
+        urlsplit(value.strip()).port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError:
+        raise InvalidArgumentError(
+            f"{name} {_without_credentials(value)!r} has an invalid port (expected e.g. http://127.0.0.1:8000/v1)"
+        ) from None
     return value.strip()
+
+
+def api_root(name: str, value: object) -> str:
+    """An API's root URL (:func:`http_url`) without trailing slashes, e.g. ``http://127.0.0.1:8000/v1``."""
+    return http_url(name, value).rstrip("/")
+
+
+def _without_credentials(value: object) -> object:
+    """``value`` with any ``user:password@`` part of a URL left out, for messages."""
+    if isinstance(value, str) and "@" in value:
+        scheme, sep, rest = value.partition("://")
+        return f"{scheme}{sep}{rest.rpartition('@')[2]}" if sep else value.rpartition("@")[2]
+    return value
+
+
+def int_in_range(name: str, value: object, low: int, high: int | None = None) -> int:
+    """``value`` if it is a whole number from ``low`` to ``high`` (no upper bound when ``high`` is ``None``)."""
+    if not _is_int(value) or value < low or (high is not None and value > high):  # type: ignore[operator]
+        bound = f"from {low} to {high}" if high is not None else f">= {low}"
+        raise InvalidArgumentError(f"{name} must be a whole number {bound}, got {value!r}")
+    assert isinstance(value, int)
+    return value
+
+
+def number_in_range(name: str, value: object, low: float, high: float) -> float:
+    """``value`` as a float if it is a finite number from ``low`` to ``high``."""
+    if not _is_number(value) or not math.isfinite(value) or not low <= value <= high:  # type: ignore[arg-type,operator]
+        raise InvalidArgumentError(f"{name} must be a number from {low:g} to {high:g}, got {value!r}")
+    return float(value)  # type: ignore[arg-type]
+
+
+def finite_number(name: str, value: object) -> float:
+    """``value`` as a float if it is a finite number."""
+    if not _is_number(value) or not math.isfinite(value):  # type: ignore[arg-type]
+        raise InvalidArgumentError(f"{name} must be a finite number, got {value!r}")
+    return float(value)  # type: ignore[arg-type]
+
+
+def optional_non_negative_number(name: str, value: object) -> float | None:
+    """``None``, or :func:`non_negative_number`."""
+    return None if value is None else non_negative_number(name, value)
+

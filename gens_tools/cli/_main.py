@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from gens_tools._timeparse import parse_time
-from gens_tools.errors import GensToolsError
+from gens_tools.errors import GensToolsError, InvalidArgumentError
 from gens_tools.options import SamplingOptions
 from gens_tools.progress import ProgressEvent
+from gens_tools.samplers._describe import REQUIRED
+
+if TYPE_CHECKING:
+    from gens_tools.samplers._describe import SamplerOption
 
 #: Modules that add their own subcommands through ``register(subparsers)``.
 _PLUGIN_COMMANDS = ("gens_tools.cli._ask", "gens_tools.cli._convert")
@@ -83,17 +90,108 @@ def report_arg(text: str) -> str:
 
 
 def add_sampler_options(parser: argparse.ArgumentParser) -> None:
-    """The options that choose and configure a sampler (shared by ``sample`` and ``ask``)."""
+    """The options that choose and configure a sampler (shared by ``sample`` and ``ask``): ``--sampler`` and
+    a flag for every option of every registered sampler, built from the samplers' constructors (an option
+    several samplers take is one flag).
+
+    The option flags are added when the command line is parsed or its help is shown, after every flag of the
+    command itself: a flag the command has stays the command's, and the sampler option takes its sampler's
+    name as a prefix (``--remote-max-side`` in ``sample``, whose ``--max-side`` is the decoding size;
+    ``--remote-timeout`` in ``ask``, whose ``--timeout`` is the assistant's)."""
     from gens_tools.samplers._registry import sampler_names
 
-    g = parser.add_argument_group("sampler")
-    g.add_argument("--sampler", default="uniform", choices=sampler_names(), help="frame sampler (default: uniform)")
-    g.add_argument("--model", help="model id or local path (gens-3b, gens, similarity) or served model name (remote)")
-    g.add_argument("--base-url", help="OpenAI-compatible endpoint for --sampler remote, e.g. http://127.0.0.1:8000/v1")
-    g.add_argument("--device", help="torch device for in-process models (default: cuda if available, else cpu)")
-    g.add_argument("--dtype", help="torch dtype for in-process models (default: bfloat16 on cuda, float32 on cpu)")
-    g.add_argument("--concurrency", type=int, help="remote sampler: windows scored in parallel (default: 8)")
-    g.add_argument("--window-size", type=int, help="frames per sampler call (default: the sampler's, 256 for GenS)")
+    group = parser.add_argument_group("sampler", "each option applies to the samplers named in its help")
+    group.add_argument(
+        "--sampler",
+        default="uniform",
+        choices=sampler_names(),
+        help="frame sampler (default: uniform; `gens-tools samplers` lists them with their options)",
+    )
+    pending = [True]
+
+    def add_flags() -> None:
+        if pending:
+            pending.clear()
+            _add_sampler_flags(parser, group)
+
+    for method in ("parse_known_args", "format_help", "format_usage"):
+        setattr(parser, method, _first(add_flags, getattr(parser, method)))
+
+
+def _first(before: Callable[[], None], method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method``, calling ``before()`` first."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        before()
+        return method(*args, **kwargs)
+
+    return call
+
+
+def _add_sampler_flags(parser: argparse.ArgumentParser, group: argparse._ArgumentGroup) -> None:
+    flags: dict[str, str] = {}
+    for flag in _sampler_flags():
+        kinds = {(o.kind, o.choices) for o in flag.options.values()}
+        kind, choices = next(iter(kinds))
+        settings: dict[str, Any] = {"dest": flag.dest, "default": None, "help": flag.help()}
+        if len(kinds) == 1 and kind == "bool":
+            settings["action"] = argparse.BooleanOptionalAction
+        elif len(kinds) == 1 and kind is None:
+            settings["choices"] = choices
+        else:
+            settings["metavar"] = _METAVARS.get(kind or "", "VALUE") if len(kinds) == 1 else "VALUE"
+        for name in (flag.flag, f"--{next(iter(flag.options))}-{flag.flag[2:]}"):
+            try:
+                group.add_argument(name, **settings)
+            except argparse.ArgumentError:
+                continue  # the command has a flag of that name: try the sampler-prefixed form
+            flags[flag.name] = name
+            break
+    parser.set_defaults(sampler_option_flags=flags)
+
+
+_METAVARS = {"int": "N", "float": "X", "str": "TEXT"}
+
+
+@dataclass(frozen=True, slots=True)
+class _SamplerFlag:
+    """One command-line flag for an option that one or more samplers take."""
+
+    name: str
+    options: dict[str, SamplerOption]  # sampler name → its declaration of the option
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def dest(self) -> str:
+        return f"sampler:{self.name}"
+
+    def help(self) -> str:
+        """The first sentence of each sampler's help, those with the same text together."""
+        by_text: dict[str, list[str]] = {}
+        for sampler, option in self.options.items():
+            text = re.split(r"\.\s+(?=[A-Z])", option.help)[0].rstrip(".") or option.name.replace("_", " ")
+            if option.default is not REQUIRED and option.default is not None and "default" not in text:
+                text += f" (default: {option.default})"
+            by_text.setdefault(text, []).append(sampler)
+        return "; ".join(f"{', '.join(names)}: {text}" for text, names in by_text.items()).replace("%", "%%")
+
+
+def _sampler_flags() -> list[_SamplerFlag]:
+    """A flag for each option of the registered samplers that can be given as text (samplers whose module
+    cannot be imported here contribute none)."""
+    from gens_tools.samplers._describe import shared_options
+    from gens_tools.samplers._registry import sampler_class, sampler_names
+
+    classes = []
+    for name in sampler_names():
+        try:
+            classes.append((name, sampler_class(name)))
+        except GensToolsError:
+            continue
+    return [_SamplerFlag(name, options) for name, options in shared_options(classes).items()]
 
 
 def add_selection_options(parser: argparse.ArgumentParser, *, default_k: int | None = 16) -> None:
@@ -154,17 +252,32 @@ def check_video(args: argparse.Namespace) -> None:
 
 
 def sampler_from_args(args: argparse.Namespace) -> Any:
-    """Build the sampler the parsed options ask for."""
-    from gens_tools.samplers._registry import make_sampler
+    """Build the sampler the parsed options ask for, with only its own options.
 
-    options: dict[str, Any] = {"window_size": args.window_size}
-    if args.sampler in ("gens-3b", "gens", "similarity"):
-        options.update(model=args.model, device=args.device, dtype=args.dtype)
-    elif args.sampler == "remote":
-        if not args.base_url or not args.model:
-            raise GensToolsError("--sampler remote needs --base-url URL and --model NAME")
-        options.update(base_url=args.base_url, model=args.model, concurrency=args.concurrency)
-    return make_sampler(args.sampler, **options)
+    Raises:
+        InvalidArgumentError: a flag of another sampler (``--concurrency`` with ``--sampler gens-3b``), a
+            required option missing, or a value the sampler's option cannot take.
+    """
+    from gens_tools.samplers._registry import make_sampler, sampler_class
+
+    name = args.sampler
+    own = {option.name: option for option in sampler_class(name).describe_options()}
+    flags: dict[str, str] = getattr(args, "sampler_option_flags", {})
+    given = {f.name: (f, value) for f in _sampler_flags() if (value := getattr(args, f.dest, None)) is not None}
+    foreign = [f for option, (f, _) in given.items() if own.get(option) is None or own[option].flag is None]
+    if foreign:
+        takers = sorted({sampler for f in foreign for sampler in f.options})
+        named = ", ".join(flags.get(f.name, f.flag) for f in foreign)
+        verb = "does" if len(foreign) == 1 else "do"
+        raise InvalidArgumentError(
+            f"{named} {verb} not apply to --sampler {name} (an option of: {', '.join(takers)})"
+        )
+    missing = [o for o in own.values() if o.required and o.name not in given]
+    if missing:
+        needs = " and ".join(flags.get(o.name, o.name) for o in missing)
+        raise InvalidArgumentError(f"--sampler {name} needs {needs}")
+    options = {key: own[key].parse(value) if isinstance(value, str) else value for key, (_, value) in given.items()}
+    return make_sampler(name, **options)
 
 
 def _selection_table(selection: Any) -> str:
@@ -229,6 +342,68 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_samplers(args: argparse.Namespace) -> int:
+    from gens_tools.samplers._registry import BUILT_IN, sampler_class, sampler_entries
+
+    entries = [e for e in sampler_entries() if args.name in (None, e.name)]
+    if not entries:
+        raise InvalidArgumentError(f"no sampler is registered as {args.name!r}")
+    listing = []
+    for entry in entries:
+        item: dict[str, Any] = {"name": entry.name, "origin": entry.origin, "extra": entry.extra}
+        try:
+            cls = sampler_class(entry.name)
+        except GensToolsError as exc:
+            item["error"] = str(exc)
+            listing.append(item)
+            continue
+        item["class"] = f"{cls.__module__}.{cls.__qualname__}"
+        item["summary"] = (inspect.getdoc(cls) or "").split("\n")[0]
+        item["options"] = [
+            {
+                "name": o.name,
+                "flag": o.flag,
+                "type": o.annotation,
+                "required": o.required,
+                "default": None if o.required or o.secret else o.default,
+                "help": o.help,
+            }
+            for o in cls.describe_options()
+        ]
+        listing.append(item)
+    if args.json:
+        print(json.dumps(listing, indent=2, default=repr))
+        return 0
+    for n, item in enumerate(listing):
+        origin = "built in" if item["origin"] == BUILT_IN else f"from {item['origin']}"
+        extra = f"; needs pip install 'gens-tools[{item['extra']}]'" if item["extra"] else ""
+        print(("\n" if n else "") + f"{item['name']}  ({origin}{extra})")
+        if "error" in item:
+            print(f"    cannot be loaded here: {item['error']}")
+            continue
+        print(f"    {item['summary']}")
+        api_only = []
+        for option in item["options"]:
+            if option["flag"] is None:
+                api_only.append(option["name"])
+                continue
+            shown = repr(option["default"]) if isinstance(option["default"], str) else str(option["default"])
+            if option["required"]:
+                shown = " [required]"
+            elif option["default"] is None or len(shown) > 40:
+                shown = ""
+            else:
+                shown = f" [default: {shown}]"
+            print(f"    {option['flag']:<26} {option['help']}{shown}")
+        if api_only:
+            print(f"    Python API only: {', '.join(api_only)}")
+    print(
+        "\nWhere a command has a flag of its own by an option's name, the sampler's flag takes the sampler's name "
+        "as a prefix\n(`gens-tools sample --help`: --remote-max-side, as --max-side is the decoding size)."
+    )
+    return 0
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     from gens_tools.video import open_video
 
@@ -288,6 +463,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", default="auto", choices=["auto", "pyav", "decord"])
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("samplers", help="list the frame samplers and their options")
+    p.add_argument("name", nargs="?", help="only this sampler")
+    p.add_argument("--json", action="store_true", help="print the list as JSON")
+    p.set_defaults(func=_cmd_samplers)
 
     p = sub.add_parser("demo", help="generate a demo video (offline) to try gens-tools on")
     p.add_argument("path", help="where to write the video, e.g. demo.mp4")

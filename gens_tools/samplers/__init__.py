@@ -5,10 +5,12 @@
 - The GenS prompt and output parser, shared by every GenS backend (``_prompt``, ``_parser``).
 - The samplers: :mod:`.uniform`, :mod:`.gens_3b` (GenS-3B in-process), :mod:`.gens_aria` (GenS on Aria
   in-process), :mod:`.similarity` (CLIP/SigLIP), :mod:`.remote` (GenS behind an OpenAI-compatible endpoint).
-- :func:`make_sampler` builds one by its registered name; :func:`register_sampler` adds one.
+- :func:`make_sampler` builds one by its registered name; :func:`register_sampler` adds one (a class
+  decorator, a call, or the entry-point group ``gens_tools.samplers`` of another package); a sampler's
+  options are its constructor's, described by :meth:`FrameSampler.describe_options` (:class:`SamplerOption`).
 
-Only the core samplers are imported here; the model-backed ones load torch, transformers or openai when first
-used.
+Only the core samplers are imported here; the others are imported when the registry is first asked for a
+name, and load torch, transformers or openai only when one is built.
 """
 
 from __future__ import annotations
@@ -17,9 +19,18 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from gens_tools.samplers._base import FrameSampler, Window, WindowScores
+from gens_tools.samplers._describe import SamplerOption
 from gens_tools.samplers._parser import ParsedOutput, format_gens_output, parse_gens_output
 from gens_tools.samplers._prompt import GENS_INSTRUCTION, build_prompt_text, split_prompt
-from gens_tools.samplers._registry import make_sampler, sampler_class, sampler_names
+from gens_tools.samplers._registry import (
+    ENTRY_POINT_GROUP,
+    make_sampler,
+    register_sampler,
+    registered_sampler,
+    sampler_class,
+    sampler_names,
+    unregister_sampler,
+)
 from gens_tools.samplers._windows import merge_window_scores, plan_windows
 from gens_tools.samplers.uniform import UniformSampler
 
@@ -30,12 +41,14 @@ if TYPE_CHECKING:
     from gens_tools.samplers.similarity import SimilaritySampler
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "GENS_INSTRUCTION",
     "FrameSampler",
     "GenS3BSampler",
     "GenSAriaSampler",
     "ParsedOutput",
     "RemoteGenSSampler",
+    "SamplerOption",
     "SimilaritySampler",
     "UniformSampler",
     "Window",
@@ -46,9 +59,12 @@ __all__ = [
     "merge_window_scores",
     "parse_gens_output",
     "plan_windows",
+    "register_sampler",
+    "registered_sampler",
     "sampler_class",
     "sampler_names",
     "split_prompt",
+    "unregister_sampler",
 ]
 
 _LAZY = {

@@ -4,12 +4,15 @@ windows of frames for a question behind it."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from gens_tools.frames import Frame
 from gens_tools.progress import ProgressCallback, emit
+
+if TYPE_CHECKING:
+    from gens_tools.samplers._describe import SamplerOption
 
 
 @dataclass(slots=True)
@@ -68,19 +71,36 @@ class FrameSampler(ABC):
     """Scores frames for a question, one window at a time.
 
     Subclasses set ``name`` and implement :meth:`score_window`. Samplers that can score several windows at
-    once (batched on a GPU, concurrent HTTP requests) override :meth:`score_windows`, which must still yield
-    results in window order and consume its input lazily (so memory stays bounded).
+    once (batched on a GPU, concurrent HTTP requests) override :meth:`_score_stream`, which yields results in
+    window order and consumes its input lazily (so memory stays bounded); :meth:`score_windows` reports the
+    progress around it.
+
+    A sampler's options are its constructor's keyword arguments, documented in the class docstring's
+    ``Args:`` section: :meth:`describe_options` reads them from there, and the command line builds its flags
+    from them (see :func:`~gens_tools.samplers.register_sampler`).
 
     Attributes:
         window_size: the most frames one window may hold (GenS: 256).
         needs_images: whether windows must carry decoded images (the uniform sampler needs none).
         preferred_max_side: the frame size (longer side, px) this sampler wants decoded, or ``None``.
+        option_sources: the methods whose parameters are the constructor's options (``__init__``'s, then the
+            keyword-only ones of the others, for constructors that pass ``**options`` on).
+        secret_options: options that are never command-line flags nor shown (API keys).
     """
 
     name: ClassVar[str] = "sampler"
     window_size: int = 256
     needs_images: bool = True
     preferred_max_side: int | None = None
+    option_sources: ClassVar[tuple[str, ...]] = ("__init__",)
+    secret_options: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def describe_options(cls) -> tuple[SamplerOption, ...]:
+        """The constructor's options (name, type, default, help), read from its signature and docstring."""
+        from gens_tools.samplers._describe import describe_options
+
+        return describe_options(cls)
 
     @property
     def label(self) -> str:
@@ -99,11 +119,25 @@ class FrameSampler(ABC):
         total: int | None = None,
         progress: ProgressCallback | None = None,
     ) -> Iterator[WindowScores]:
-        """Score windows in order, reporting ``score`` progress after each; sequential by default."""
-        for done, window in enumerate(windows, start=1):
-            result = self.score_window(window, question)
+        """Score windows in order, consuming ``windows`` lazily and reporting ``score`` progress after each
+        result (and, between results, whatever the sampler notes about its work)."""
+        done = 0
+
+        def note(message: str) -> None:
+            emit(progress, "score", done, total, message)
+
+        for result in self._score_stream(windows, question, note):
+            done += 1
             emit(progress, "score", done, total)
             yield result
+
+    def _score_stream(
+        self, windows: Iterable[Window], question: str, note: Callable[[str], None]
+    ) -> Iterator[WindowScores]:
+        """The results for ``windows``, in window order. One :meth:`score_window` call at a time by default;
+        override to batch or overlap windows. ``note(message)`` reports progress between results."""
+        for window in windows:
+            yield self.score_window(window, question)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (models, HTTP clients). Safe to call twice."""

@@ -26,28 +26,29 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from gens_tools import _checks as checks
 from gens_tools.errors import InvalidArgumentError, ModelUnavailableError, SamplerError
-from gens_tools.progress import ProgressCallback, emit
+from gens_tools.progress import ProgressCallback
 from gens_tools.samplers._base import Window, WindowScores
-from gens_tools.samplers._local.base import (
-    LocalSampler,
-    check_positive_int,
-    is_positive_int,
-    optional_cache,
-    plan_load,
-)
+from gens_tools.samplers._local.base import LoadedModel, LoadPlan, LocalSampler, optional_cache
 from gens_tools.samplers._local.device import require_transformers
-from gens_tools.samplers._local.loading import check_options, guard_oom
-from gens_tools.samplers._local.prefix_cache import PrefixCache, PrefixState, prefix_key, tensor_bytes
+from gens_tools.samplers._local.loading import guard_oom
+from gens_tools.samplers._local.prefix_cache import (
+    PrefixCache,
+    PrefixState,
+    prefix_key,
+    tensor_bytes,
+    window_video_key,
+)
 from gens_tools.samplers._parser import parse_gens_output
 from gens_tools.samplers._prompt import GENS_INSTRUCTION, build_prompt_text, validate_question
+from gens_tools.samplers._registry import register_sampler
 
 if TYPE_CHECKING:
     import torch
@@ -129,16 +130,12 @@ class _Pending:
     prefix_seconds: float
 
 
+@register_sampler("gens-3b", extra="local")
 class GenS3BSampler(LocalSampler):
     """GenS-3B (Qwen2.5-VL-3B) scoring windows of frames in-process.
 
     Args:
         model: a hub id (default ``yaolily/GenS-qwen2d5-vl-3b``) or a local model folder.
-        revision: hub revision (branch, tag or commit).
-        device, dtype: see :func:`~gens_tools.samplers._local.device.pick_device_and_dtype` (default CUDA + bf16, else
-            CPU + float32).
-        attn_implementation: ``"sdpa"``, ``"flash_attention_2"``, ``"eager"``… (default: flash attention when
-            installed on CUDA, else sdpa).
         window_size: most frames per window (default 256, what GenS was trained with).
         max_new_tokens: answer length limit; default :func:`default_max_new_tokens` of the window.
         frame_size: ``(width, height)`` every frame is resized to (multiples of 28; default 112×112), or
@@ -150,40 +147,65 @@ class GenS3BSampler(LocalSampler):
             half the free memory (GPU or host), see :meth:`auto_batch_size`.
         prefix_cache: a :class:`PrefixCache` to share, ``True`` for a private one (default), ``False`` to
             recompute the frame prefix for every question.
-        generate_kwargs: extra arguments for ``generate`` (default: greedy decoding with the model's own
-            generation config otherwise, e.g. its repetition penalty; pass ``{"repetition_penalty": 1.0}`` for
-            plain greedy).
         feature_cache: where the windows' vision-tower outputs are kept (``True``: a private 1 GiB cache).
             They are ~13× smaller than the KV prefix, so they outlive it: a window whose KV prefix was
             evicted (or whose prompt text changed) skips the vision tower and only re-runs the prefill.
+        generate_kwargs: extra arguments for ``generate`` (default: greedy decoding with the model's own
+            generation config otherwise, e.g. its repetition penalty; pass ``{"repetition_penalty": 1.0}`` for
+            plain greedy).
     """
 
     name: ClassVar[str] = "gens-3b"
-    needs_images = True
+    DEFAULT_MODEL_ID: ClassVar[str] = DEFAULT_MODEL_ID
     preferred_max_side: int | None = 224
 
-    def __init__(
+    # ----------------------------------------------------------------------------------------------- setup
+    def _configure(
         self,
-        model: str | os.PathLike[str] = DEFAULT_MODEL_ID,
         *,
-        revision: str | None = None,
-        device: str | None = None,
-        dtype: str | None = None,
-        attn_implementation: str | None = None,
-        **options: Any,
+        window_size: int = 256,
+        max_new_tokens: int | None = None,
+        frame_size: tuple[int, int] | None = DEFAULT_FRAME_SIZE,
+        system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
+        instruction: str = GENS_INSTRUCTION,
+        prompt_builder: PromptBuilder | None = None,
+        batch_size: int | Literal["auto"] = "auto",
+        prefix_cache: PrefixCache | bool = True,
+        feature_cache: PrefixCache | bool = True,
+        generate_kwargs: dict[str, Any] | None = None,
     ) -> None:
-        check_options(self._setup, options)
-        plan = plan_load(
-            model, revision=revision, device=device, dtype=dtype, attn_implementation=attn_implementation
-        )
+        self.window_size = checks.positive_int("window_size", window_size)
+        self.max_new_tokens = checks.optional_positive_int("max_new_tokens", max_new_tokens)
+        self.batch_size = batch_size if batch_size == "auto" else checks.positive_int("batch_size", batch_size)
+        if frame_size is not None:
+            if not isinstance(frame_size, tuple | list) or len(frame_size) != 2:
+                raise InvalidArgumentError(f"frame_size must be (width, height) or None, got {frame_size!r}")
+            frame_size = (
+                checks.positive_int("frame_size", frame_size[0]),
+                checks.positive_int("frame_size", frame_size[1]),
+            )
+        self.frame_size = frame_size
+        self.system_prompt = system_prompt
+        self.instruction = instruction
+        self.prompt_builder: PromptBuilder = prompt_builder or gens_prompt_builder(instruction)
+        extra = dict(generate_kwargs or {})
+        reserved = {"input_ids", "attention_mask", "cache", "past_key_values", "max_new_tokens"} & set(extra)
+        if reserved:
+            raise InvalidArgumentError(f"generate_kwargs may not set {', '.join(sorted(reserved))}")
+        self._custom_eos = extra.pop("eos_token_id", None)
+        self.generate_kwargs = extra
+        self.prefix_cache = optional_cache(prefix_cache)
+        self.feature_cache = optional_cache(feature_cache, DEFAULT_FEATURE_CACHE_BYTES)
+
+    def _load(self, plan: LoadPlan, model_id: str, progress: ProgressCallback | None) -> LoadedModel:
         transformers, path = plan.transformers, plan.path
         try:
             config = transformers.AutoConfig.from_pretrained(path)
         except (OSError, ValueError) as exc:
-            raise ModelUnavailableError(f"cannot read the config of {os.fspath(model)!r}: {exc}") from exc
+            raise ModelUnavailableError(f"cannot read the config of {model_id!r}: {exc}") from exc
         if getattr(config, "model_type", None) != "qwen2_5_vl":
             raise InvalidArgumentError(
-                f"{os.fspath(model)!r} is a {getattr(config, 'model_type', 'unknown')!r} model, not Qwen2.5-VL: "
+                f"{model_id!r} is a {getattr(config, 'model_type', 'unknown')!r} model, not Qwen2.5-VL: "
                 "the gens-3b sampler needs GenS-3B (yaolily/GenS-qwen2d5-vl-3b); for the Aria-based GenS "
                 "use the 'gens' sampler"
             )
@@ -195,66 +217,20 @@ class GenS3BSampler(LocalSampler):
             image_processor = load_qwen_image_processor(path)
         except (OSError, ValueError) as exc:
             raise ModelUnavailableError(
-                f"model {os.fspath(model)!r} at {str(path)!r} cannot be loaded ({exc}); download it again "
-                f"(`hf download {os.fspath(model)}`) or pass a complete folder"
+                f"model {model_id!r} at {str(path)!r} cannot be loaded ({exc}); download it again "
+                f"(`hf download {model_id}`) or pass a complete folder"
             ) from exc
-        net = net.to(plan.device).eval()
-        self._setup(net, tokenizer, image_processor, model_id=os.fspath(model), **options)
+        return LoadedModel(net.to(plan.device).eval(), tokenizer, image_processor, model_id)
 
-    # ----------------------------------------------------------------------------------------------- setup
-    def _setup(
-        self,
-        model: Any,
-        tokenizer: Any,
-        image_processor: Any,
-        *,
-        model_id: str,
-        window_size: int = 256,
-        max_new_tokens: int | None = None,
-        frame_size: tuple[int, int] | None = DEFAULT_FRAME_SIZE,
-        system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
-        instruction: str = GENS_INSTRUCTION,
-        prompt_builder: PromptBuilder | None = None,
-        batch_size: int | str = "auto",
-        prefix_cache: PrefixCache | bool = True,
-        feature_cache: PrefixCache | bool = True,
-        generate_kwargs: dict[str, Any] | None = None,
-    ) -> None:
-        import torch
-
-        check_positive_int("window_size", window_size)
-        if max_new_tokens is not None:
-            check_positive_int("max_new_tokens", max_new_tokens)
-        if batch_size != "auto" and not is_positive_int(batch_size):
-            raise InvalidArgumentError(f"batch_size must be a positive integer or 'auto', got {batch_size!r}")
+    def _attach(self, loaded: LoadedModel) -> None:
+        model, tokenizer = loaded.model, loaded.tokenizer
         config = model.config
         vision = config.vision_config
         factor = int(vision.patch_size) * int(vision.spatial_merge_size)
-        if frame_size is not None:
-            w, h = (int(v) for v in frame_size)
-            if w <= 0 or h <= 0 or w % factor or h % factor:
-                raise InvalidArgumentError(
-                    f"frame_size must be (width, height) in positive multiples of {factor}, got {frame_size!r}"
-                )
-            frame_size = (w, h)
-        self.model = model
-        self.tokenizer = tokenizer
-        self.image_processor = image_processor
-        self.model_id = model_id
-        self.window_size = window_size
-        self.max_new_tokens = max_new_tokens
-        self.frame_size = frame_size
-        self.system_prompt = system_prompt
-        self.instruction = instruction
-        self.prompt_builder: PromptBuilder = prompt_builder or gens_prompt_builder(instruction)
-        self.batch_size = batch_size
-        extra = dict(generate_kwargs or {})
-        reserved = {"input_ids", "attention_mask", "past_key_values", "max_new_tokens"} & set(extra)
-        if reserved:
-            raise InvalidArgumentError(f"generate_kwargs may not set {', '.join(sorted(reserved))}")
-        self.generate_kwargs = extra
-        self.prefix_cache = optional_cache(prefix_cache)
-        self.feature_cache = optional_cache(feature_cache, DEFAULT_FEATURE_CACHE_BYTES)
+        if self.frame_size is not None and any(v % factor for v in self.frame_size):
+            raise InvalidArgumentError(
+                f"frame_size must be (width, height) in positive multiples of {factor}, got {self.frame_size!r}"
+            )
         self._factor = factor
         self._merge = int(vision.spatial_merge_size)
         self._image_token_id = int(config.image_token_id)
@@ -271,18 +247,16 @@ class GenS3BSampler(LocalSampler):
         for tid in gen_eos if isinstance(gen_eos, list) else [gen_eos]:
             if isinstance(tid, int) and tid not in eos:
                 eos.append(tid)
-        custom_eos = self.generate_kwargs.pop("eos_token_id", None)
-        if custom_eos is not None:
-            eos = [int(t) for t in (custom_eos if isinstance(custom_eos, list | tuple) else [custom_eos])]
+        custom = self._custom_eos
+        if custom is not None:
+            eos = [int(t) for t in (custom if isinstance(custom, list | tuple) else [custom])]
         self._eos_ids = eos
         pad = tokenizer.pad_token_id
         self._pad_id = int(pad) if pad is not None else (eos[-1] if eos else 0)
         self._max_positions = int(getattr(config.text_config, "max_position_embeddings", 32768))
-        self._device = next(model.parameters()).device
-        self._dtype = next(model.parameters()).dtype
-        self._lock = threading.RLock()
-        self._torch = torch
-        self._closed = False
+
+    def _caches(self) -> tuple[PrefixCache | None, ...]:
+        return (self.prefix_cache, self.feature_cache)
 
     # ------------------------------------------------------------------------------------------- prompts
     def tokens_per_frame(self, image: Image.Image | None = None) -> int:
@@ -328,9 +302,7 @@ class GenS3BSampler(LocalSampler):
         prefix_len = last_end + 1
         key = feature_key = None
         if any(c is not None and c.enabled for c in (self.prefix_cache, self.feature_cache)):
-            video_key = getattr(window, "video_key", None)
-            if video_key is None:
-                video_key = "content:" + _images_digest(images)
+            video_key = window_video_key(window)
             frames = f"{len(images)}:{window.start:.3f}-{window.end:.3f}:{self.frame_size}"
             digest = hashlib.blake2b(repr(ids[:prefix_len]).encode(), digest_size=12).hexdigest()
             key = prefix_key(str(video_key), window.index, self.model_id, f"{frames}:{digest}")
@@ -370,7 +342,7 @@ class GenS3BSampler(LocalSampler):
                 image_grid_thw=features.grid,
                 mm_encoder_outputs={"image": features.as_encoder_output()},
                 mm_token_type_ids=mm,
-                past_key_values=cache,
+                cache=cache,
                 use_cache=True,
                 logits_to_keep=1,
             )
@@ -388,7 +360,7 @@ class GenS3BSampler(LocalSampler):
         torch = self._torch
         cache = self.feature_cache
         if cache is not None and prompt.feature_key is not None:
-            cached = cache.get(prompt.feature_key)
+            cached: _VisionFeatures | None = cache.get(prompt.feature_key)
             if cached is not None:
                 return cached
         pixels = self.preprocess([frame.require_image() for frame in window.frames])
@@ -460,7 +432,7 @@ class GenS3BSampler(LocalSampler):
             out = self.model.generate(
                 input_ids=input_ids,
                 attention_mask=attention_mask,
-                past_key_values=self._batch_cache(states, width),
+                cache=self._batch_cache(states, width),
                 **{
                     "do_sample": False,
                     "num_beams": 1,
@@ -554,48 +526,33 @@ class GenS3BSampler(LocalSampler):
         free = _free_memory(self._torch, self._device)
         if free is None:
             return 1
-        return max(1, min(MAX_AUTO_BATCH, int(free * 0.5) // max(1, 2 * per_token * tokens)))
+        return max(1, min(MAX_AUTO_BATCH, int(free * 0.5) // max(1, int(2 * per_token * tokens))))
 
-    def score_windows(
-        self,
-        windows: Iterable[Window],
-        question: str,
-        *,
-        total: int | None = None,
-        progress: ProgressCallback | None = None,
+    def _score_stream(
+        self, windows: Iterable[Window], question: str, note: Callable[[str], None]
     ) -> Iterator[WindowScores]:
-        """Score windows in order, reporting ``score`` progress per window.
-
-        Each window's frame prefix is prepared as it arrives (its pictures and pixel tensors are then
+        """Each window's frame prefix is prepared as it arrives (its pictures and pixel tensors are then
         dropped: one window's pixels in memory at a time); the answers are decoded ``batch_size`` windows at a
-        time. While prefixes are prepared, progress events repeat the finished count with a message."""
+        time. While prefixes are prepared, ``note`` says which window's frames were encoded or reused."""
         question = validate_question(question)
         size = self.auto_batch_size()
-        done = 0
         pending: list[_Pending] = []
-
-        def flush() -> Iterator[WindowScores]:
-            nonlocal done
-            with self._lock:
-                results = self._decode(pending)
-            pending.clear()
-            for result in results:
-                done += 1
-                emit(progress, "score", done, total)
-                yield result
-
         for window in windows:
             self._check_window(window)
             with self._lock:
                 item = self._prepare(window, question)
             pending.append(item)
-            what = "reused" if item.reused else "encoded"
-            emit(progress, "score", done, total, f"window {window.index}: frames {what}")
+            note(f"window {window.index}: frames {'reused' if item.reused else 'encoded'}")
             del window
             if len(pending) >= size:
-                yield from flush()
+                yield from self._decode_locked(pending)
+                pending = []
         if pending:
-            yield from flush()
+            yield from self._decode_locked(pending)
+
+    def _decode_locked(self, pending: Sequence[_Pending]) -> list[WindowScores]:
+        with self._lock:
+            return self._decode(pending)
 
     def save_pretrained(self, folder: str | os.PathLike[str]) -> Path:
         """Write the model, tokenizer and image processor to ``folder`` (loadable with ``GenS3BSampler(folder)``)."""
@@ -605,18 +562,6 @@ class GenS3BSampler(LocalSampler):
         self.tokenizer.save_pretrained(out)
         self.image_processor.save_pretrained(out)
         return out
-
-    def close(self) -> None:
-        """Drop the cached prefixes and the model (GPU memory is released once nothing else holds it)."""
-        if self._closed:
-            return
-        self._closed = True
-        if self.prefix_cache is not None:
-            self.prefix_cache.clear()
-        self.model = None
-        torch = self._torch
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
 
 
 def load_qwen_image_processor(path: str | os.PathLike[str]) -> Any:
@@ -656,12 +601,3 @@ def _free_memory(torch: Any, device: torch.device) -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
-
-
-def _images_digest(images: Sequence[Image.Image]) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for img in images:
-        h.update(f"{img.mode}{img.size}".encode())
-        h.update(img.tobytes())
-    return h.hexdigest()
-

@@ -23,23 +23,23 @@ later questions about the same video.
 
 from __future__ import annotations
 
-import hashlib
-import math
-import os
-import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from gens_tools import _checks as checks
 from gens_tools.errors import InvalidArgumentError, ModelUnavailableError, SamplerError
+from gens_tools.progress import ProgressCallback
 from gens_tools.samplers._base import Window, WindowScores
-from gens_tools.samplers._local.base import LocalSampler, check_positive_int, optional_cache, plan_load
-from gens_tools.samplers._local.loading import check_options, guard_oom
-from gens_tools.samplers._local.prefix_cache import PrefixCache, prefix_key
+from gens_tools.samplers._local.base import LoadedModel, LoadPlan, LocalSampler, optional_cache
+from gens_tools.samplers._local.loading import guard_oom
+from gens_tools.samplers._local.prefix_cache import PrefixCache, prefix_key, window_video_key
 from gens_tools.samplers._prompt import validate_question
+from gens_tools.samplers._registry import register_sampler
 
 if TYPE_CHECKING:
     import torch
     from PIL import Image
+    from torch import Tensor
 
 #: Default model: SigLIP base (sigmoid-calibrated, 224 px).
 DEFAULT_MODEL_ID = "google/siglip-base-patch16-224"
@@ -49,53 +49,28 @@ DEFAULT_CLIP_CENTER = 0.2
 DEFAULT_EMBEDDING_CACHE_BYTES = 256 * 1024**2
 
 
+@register_sampler("similarity", extra="local")
 class SimilaritySampler(LocalSampler):
     """Frame relevance by CLIP/SigLIP image–text similarity (the paper's baseline).
 
     Args:
         model: a hub id (default ``google/siglip-base-patch16-224``) or a local folder of a CLIP- or SigLIP-like
             model whose ``AutoModel`` has ``get_image_features`` and ``get_text_features``.
-        revision, device, dtype: as for the GenS samplers.
         window_size: frames per window (any size works; 256 keeps windows aligned with GenS).
         batch_size: frames embedded per forward pass.
-        center, scale: the similarity → score mapping (see the module docstring); default from the model.
+        center: the cosine that maps to score 2.5 (default: from the model, see the module docstring).
+        scale: the steepness of the similarity → score mapping (default: the model's own logit scale).
         min_score: scores below this become 0.
         embedding_cache: a :class:`PrefixCache` to share, ``True`` for a private one (default) or ``False``.
     """
 
     name: ClassVar[str] = "similarity"
-    needs_images = True
+    DEFAULT_MODEL_ID: ClassVar[str] = DEFAULT_MODEL_ID
     preferred_max_side: int | None = 224
 
-    def __init__(
+    def _configure(
         self,
-        model: str | os.PathLike[str] = DEFAULT_MODEL_ID,
         *,
-        revision: str | None = None,
-        device: str | None = None,
-        dtype: str | None = None,
-        **options: Any,
-    ) -> None:
-        check_options(self._setup, options)
-        plan = plan_load(model, revision=revision, device=device, dtype=dtype)
-        transformers, path = plan.transformers, plan.path
-        try:
-            net = transformers.AutoModel.from_pretrained(path, dtype=plan.dtype)
-            tokenizer = transformers.AutoTokenizer.from_pretrained(path)
-            image_processor = transformers.AutoImageProcessor.from_pretrained(path)
-        except (OSError, ValueError) as exc:
-            raise ModelUnavailableError(
-                f"cannot load the similarity model {os.fspath(model)!r} from {str(path)!r}: {exc}"
-            ) from exc
-        self._setup(net.to(plan.device).eval(), tokenizer, image_processor, model_id=os.fspath(model), **options)
-
-    def _setup(
-        self,
-        model: Any,
-        tokenizer: Any,
-        image_processor: Any,
-        *,
-        model_id: str,
         window_size: int = 256,
         batch_size: int = 64,
         center: float | None = None,
@@ -103,45 +78,50 @@ class SimilaritySampler(LocalSampler):
         min_score: float = 0.0,
         embedding_cache: PrefixCache | bool = True,
     ) -> None:
-        import torch
+        self.window_size = checks.positive_int("window_size", window_size)
+        self.batch_size = checks.positive_int("batch_size", batch_size)
+        self._center = None if center is None else checks.finite_number("center", center)
+        self._scale = checks.optional_positive_number("scale", scale)
+        self.min_score = checks.number_in_range("min_score", min_score, 0, 5)
+        self.embedding_cache = optional_cache(embedding_cache, DEFAULT_EMBEDDING_CACHE_BYTES)
 
-        check_positive_int("window_size", window_size)
-        check_positive_int("batch_size", batch_size)
+    def _load(self, plan: LoadPlan, model_id: str, progress: ProgressCallback | None) -> LoadedModel:
+        transformers, path = plan.transformers, plan.path
+        try:
+            net = transformers.AutoModel.from_pretrained(
+                path, dtype=plan.dtype, attn_implementation=plan.attn_implementation
+            )
+            tokenizer = transformers.AutoTokenizer.from_pretrained(path)
+            image_processor = transformers.AutoImageProcessor.from_pretrained(path)
+        except (OSError, ValueError) as exc:
+            raise ModelUnavailableError(
+                f"cannot load the similarity model {model_id!r} from {str(path)!r}: {exc}"
+            ) from exc
+        return LoadedModel(net.to(plan.device).eval(), tokenizer, image_processor, model_id)
+
+    def _attach(self, loaded: LoadedModel) -> None:
+        model = loaded.model
         if not (hasattr(model, "get_image_features") and hasattr(model, "get_text_features")):
             raise InvalidArgumentError(
-                f"{model_id!r} ({type(model).__name__}) is not an image–text model: it needs "
+                f"{loaded.model_id!r} ({type(model).__name__}) is not an image–text model: it needs "
                 "get_image_features and get_text_features (use a CLIP or SigLIP model)"
             )
-        if not (isinstance(min_score, int | float) and 0 <= min_score <= 5):
-            raise InvalidArgumentError(f"min_score must be between 0 and 5, got {min_score!r}")
         log_scale = getattr(model, "logit_scale", None)
         own_scale = float(log_scale.detach().float().exp().item()) if log_scale is not None else 100.0
         bias = getattr(model, "logit_bias", None)
+        center = self._center
         if center is None:
             center = -float(bias.detach().float().item()) / own_scale if bias is not None else DEFAULT_CLIP_CENTER
-        scale = own_scale if scale is None else float(scale)
-        if not (math.isfinite(center) and math.isfinite(scale) and scale > 0):
-            raise InvalidArgumentError(f"center must be finite and scale positive, got {center!r}, {scale!r}")
-        self.model = model
-        self.tokenizer = tokenizer
-        self.image_processor = image_processor
-        self.model_id = model_id
-        self.window_size = window_size
-        self.batch_size = batch_size
-        self.center = float(center)
-        self.scale = scale
-        self.min_score = float(min_score)
-        self.embedding_cache = optional_cache(embedding_cache, DEFAULT_EMBEDDING_CACHE_BYTES)
+        self.center = checks.finite_number("center", center)
+        self.scale = own_scale if self._scale is None else self._scale
         model_type = str(getattr(model.config, "model_type", ""))
         text_config = getattr(model.config, "text_config", model.config)
         self._max_text = int(getattr(text_config, "max_position_embeddings", 77))
         # SigLIP was trained on text padded to its full length; CLIP on the text up to its end token.
         self._pad_to_max = model_type.startswith("siglip")
-        self._device = next(model.parameters()).device
-        self._dtype = next(model.parameters()).dtype
-        self._torch = torch
-        self._lock = threading.RLock()
-        self._closed = False
+
+    def _caches(self) -> tuple[PrefixCache | None, ...]:
+        return (self.embedding_cache,)
 
     # ------------------------------------------------------------------------------------------ embeddings
     @staticmethod
@@ -166,7 +146,8 @@ class SimilaritySampler(LocalSampler):
             tokens.pop("attention_mask", None)  # SigLIP's text tower attends over its padding, as trained
         with torch.inference_mode():
             emb = self._features(self.model.get_text_features(**tokens))[0].float()
-        return emb / emb.norm().clamp_min(1e-12)
+        unit: Tensor = emb / emb.norm().clamp_min(1e-12)
+        return unit
 
     def embed_images(self, images: Sequence[Image.Image]) -> torch.Tensor:
         """Unit-length image embeddings ``(len(images), dim)`` in float32, ``batch_size`` frames at a time."""
@@ -181,22 +162,16 @@ class SimilaritySampler(LocalSampler):
             with torch.inference_mode():
                 emb = self._features(self.model.get_image_features(**inputs)).float()
             chunks.append(emb / emb.norm(dim=-1, keepdim=True).clamp_min(1e-12))
-        return torch.cat(chunks, dim=0)
+        embeddings: Tensor = torch.cat(chunks, dim=0)
+        return embeddings
 
     def _window_embeddings(self, window: Window) -> torch.Tensor:
         images = [frame.require_image() for frame in window.frames]
         key = None
         if self.embedding_cache is not None:
-            video_key = getattr(window, "video_key", None)
-            if video_key is None:
-                h = hashlib.blake2b(digest_size=16)
-                for img in images:
-                    h.update(f"{img.mode}{img.size}".encode())
-                    h.update(img.tobytes())
-                video_key = "content:" + h.hexdigest()
             fingerprint = f"{len(images)}:{window.start:.3f}-{window.end:.3f}"
-            key = prefix_key(str(video_key), window.index, self.model_id, fingerprint)
-            cached = self.embedding_cache.get(key)
+            key = prefix_key(window_video_key(window), window.index, self.model_id, fingerprint)
+            cached: torch.Tensor | None = self.embedding_cache.get(key)
             if cached is not None:
                 return cached
         emb = self.embed_images(images)
@@ -225,12 +200,3 @@ class SimilaritySampler(LocalSampler):
             scores=self.scores_from_cosine(cosine),
             usage={"cosine_min": float(cosine.min()), "cosine_max": float(cosine.max())},
         )
-
-    def close(self) -> None:
-        """Drop cached embeddings and the model."""
-        if self._closed:
-            return
-        self._closed = True
-        if self.embedding_cache is not None:
-            self.embedding_cache.clear()
-        self.model = None

@@ -64,7 +64,8 @@ def require_transformers() -> ModuleType:
 
 def _parse_dtype(th: ModuleType, dtype: str | torch.dtype) -> torch.dtype:
     if isinstance(dtype, th.dtype):
-        return dtype
+        given: torch.dtype = dtype
+        return given
     if not isinstance(dtype, str):
         raise InvalidArgumentError(f"dtype must be a string such as 'bfloat16', got {dtype!r}")
     name = _DTYPES.get(dtype.strip().lower().removeprefix("torch."))
@@ -78,7 +79,7 @@ def _parse_dtype(th: ModuleType, dtype: str | torch.dtype) -> torch.dtype:
 
 def _parse_device(th: ModuleType, device: str | torch.device) -> torch.device:
     try:
-        dev = th.device(device)
+        dev: torch.device = th.device(device)
     except (RuntimeError, TypeError) as exc:
         raise InvalidArgumentError(f"unknown device {device!r}; use 'cuda', 'cuda:N', 'cpu' or 'mps'") from exc
     if dev.type == "cuda":

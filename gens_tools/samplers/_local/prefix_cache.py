@@ -12,13 +12,15 @@ Entries live where their tensors live (usually the GPU); the byte bound counts t
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
-from gens_tools.errors import InvalidArgumentError
+from gens_tools import _checks as checks
+from gens_tools.samplers._base import Window
 
 #: Default bound on the bytes held (about 15 windows of 256 frames of GenS-3B in bf16 with room to spare).
 DEFAULT_MAX_BYTES = 4 * 1024**3
@@ -39,6 +41,19 @@ def prefix_key(video_key: str, window_index: int, model_id: str, fingerprint: st
             differently (frames lost to decoding errors) never reuses a stale prefix.
     """
     return (str(video_key), int(window_index), str(model_id), str(fingerprint))
+
+
+def window_video_key(window: Window) -> str:
+    """The window's ``video_key``, or, when the pipeline gave none, one made from its pictures (so the same
+    pictures find the same cache entries)."""
+    if window.video_key is not None:
+        return str(window.video_key)
+    h = hashlib.blake2b(digest_size=16)
+    for frame in window.frames:
+        img = frame.require_image()
+        h.update(f"{img.mode}{img.size}".encode())
+        h.update(img.tobytes())
+    return "content:" + h.hexdigest()
 
 
 def tensor_bytes(obj: Any) -> int:
@@ -126,11 +141,8 @@ class PrefixCache:
     """
 
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
-        for name, value in (("max_bytes", max_bytes), ("max_entries", max_entries)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InvalidArgumentError(f"{name} must be an integer >= 0, got {value!r}")
-        self.max_bytes = max_bytes
-        self.max_entries = max_entries
+        self.max_bytes = checks.non_negative_int("max_bytes", max_bytes)
+        self.max_entries = checks.non_negative_int("max_entries", max_entries)
         self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()

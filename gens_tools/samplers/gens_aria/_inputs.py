@@ -66,7 +66,7 @@ def chat_text(tokenizer: Any, content: str) -> str:
     )
     if not isinstance(text, str):  # some versions return a list for a single conversation
         text = text[0]
-    return text
+    return str(text)
 
 
 def window_text(

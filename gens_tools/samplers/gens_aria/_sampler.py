@@ -12,21 +12,22 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
+from gens_tools import _checks as checks
 from gens_tools.errors import InvalidArgumentError, ModelUnavailableError, SamplerError
 from gens_tools.progress import ProgressCallback, emit
-from gens_tools.samplers._base import FrameSampler, Window, WindowScores
-from gens_tools.samplers._local.base import check_positive_int, is_positive_int, plan_load
+from gens_tools.samplers._base import Window, WindowScores
+from gens_tools.samplers._local.base import LoadedModel, LoadPlan, LocalSampler
 from gens_tools.samplers._local.device import require_transformers
 from gens_tools.samplers._local.loading import guard_oom
 from gens_tools.samplers._local.prefix_cache import DEFAULT_MAX_BYTES, PrefixCache, PrefixState, prefix_key
 from gens_tools.samplers._parser import parse_gens_output
 from gens_tools.samplers._prompt import validate_question
+from gens_tools.samplers._registry import register_sampler
 from gens_tools.samplers.gens_aria._convert import (
     CONVERTED_MARKER,
     GENS_MODEL_ID,
@@ -243,23 +244,14 @@ def _loading_oom_guard(device: torch.device) -> Iterator[None]:
 # ------------------------------------------------------------------------------------------- sampler
 
 
-def _check_options(window_size: object, max_new_tokens: object, batch_size: object) -> None:
-    if not (is_positive_int(window_size) and isinstance(window_size, int) and window_size <= MAX_WINDOW_SIZE):
-        raise InvalidArgumentError(f"window_size must be an integer from 1 to {MAX_WINDOW_SIZE}, got {window_size!r}")
-    if max_new_tokens is not None:
-        check_positive_int("max_new_tokens", max_new_tokens)
-    check_positive_int("batch_size", batch_size)
-
-
-class GenSAriaSampler(FrameSampler):
+@register_sampler("gens", extra="local")
+class GenSAriaSampler(LocalSampler):
     """GenS (Aria-based) scoring windows of up to 256 frames in-process.
 
     Args:
         model: hub id (default ``yaolily/GenS``) or local folder, either the published yi_vl checkpoint
             (remapped onto native Aria while loading) or one written by ``gens-tools convert``.
-        revision: hub revision (hub ids only).
-        device, dtype: default CUDA with bfloat16, else CPU with float32.
-        attn_implementation: default ``sdpa``, ``flash_attention_2`` when flash-attn is installed on CUDA.
+        progress: called with ``open`` events as each weight shard loads.
         window_size: frames per window (at most 256).
         max_new_tokens: generation budget per window (default grows with the window, 256 to 1024).
         reuse_prefix: keep the KV cache of each window's frames to answer later questions faster.
@@ -277,89 +269,63 @@ class GenSAriaSampler(FrameSampler):
     name: ClassVar[str] = "gens"
     DEFAULT_MODEL_ID: ClassVar[str] = GENS_MODEL_ID
     window_size: int = MAX_WINDOW_SIZE
-    needs_images: bool = True
     preferred_max_side: int | None = GENS_IMAGE_SIZE
 
-    def __init__(
+    def _configure(
         self,
-        model: str | os.PathLike[str] = GENS_MODEL_ID,
         *,
-        revision: str | None = None,
-        device: str | None = None,
-        dtype: str | None = None,
-        attn_implementation: str | None = None,
         window_size: int = MAX_WINDOW_SIZE,
         max_new_tokens: int | None = None,
         reuse_prefix: bool = True,
         prefix_cache: PrefixCache | int | None = None,
         batch_size: int = 1,
         use_pixel_mask: bool = False,
-        progress: ProgressCallback | None = None,
     ) -> None:
-        _check_options(window_size, max_new_tokens, batch_size)
-        plan = plan_load(
-            model, revision=revision, device=device, dtype=dtype, attn_implementation=attn_implementation
-        )
+        self.window_size = checks.positive_int("window_size", window_size, maximum=MAX_WINDOW_SIZE)
+        self.max_new_tokens = checks.optional_positive_int("max_new_tokens", max_new_tokens)
+        self.batch_size = checks.positive_int("batch_size", batch_size)
+        self.reuse_prefix = bool(reuse_prefix)
+        self.use_pixel_mask = bool(use_pixel_mask)
+        if prefix_cache is not None and not isinstance(prefix_cache, PrefixCache):
+            checks.non_negative_int("prefix_cache", prefix_cache)
+        self._prefix_cache_option = prefix_cache
+
+    def _load(self, plan: LoadPlan, model_id: str, progress: ProgressCallback | None) -> LoadedModel:
         tokenizer = load_tokenizer(plan.path)  # cheap: fail before loading 51 GB of weights
-        loaded, facts = load_gens_model(
+        model, facts = load_gens_model(
             plan.path,
             device=plan.device,
             dtype=plan.dtype,
             attn_implementation=plan.attn_implementation,
             progress=progress,
         )
-        self._setup(
-            loaded,
-            tokenizer,
-            make_image_processor(),
-            model_id=os.fspath(model),
-            use_image_start_end=facts["use_image_start_end"],
-            window_size=window_size,
-            max_new_tokens=max_new_tokens,
-            reuse_prefix=reuse_prefix,
-            prefix_cache=prefix_cache,
-            batch_size=batch_size,
-            use_pixel_mask=use_pixel_mask,
-        )
+        return LoadedModel(model, tokenizer, make_image_processor(), model_id, facts)
 
     @classmethod
     def from_components(
         cls,
         model: Any,
         tokenizer: Any,
-        processor: Any | None = None,
+        image_processor: Any = None,
         *,
-        model_id: str = "custom-aria",
+        model_id: str | None = None,
         use_image_start_end: bool = True,
-        window_size: int = MAX_WINDOW_SIZE,
-        max_new_tokens: int | None = None,
-        reuse_prefix: bool = True,
-        prefix_cache: PrefixCache | int | None = None,
-        batch_size: int = 1,
-        use_pixel_mask: bool = False,
-    ) -> GenSAriaSampler:
-        """A sampler around an already loaded ``AriaForConditionalGeneration`` and its tokenizer.
+        **options: Any,
+    ) -> Self:
+        """Build the sampler around an already loaded ``AriaForConditionalGeneration`` and its tokenizer.
 
-        ``processor`` may be an ``AriaProcessor`` (its image processor is used) or an Aria image processor;
-        default the PIL Aria image processor at 490 px. ``model_id`` names the model in prefix-cache keys."""
-        self = cls.__new__(cls)
-        image_processor = getattr(processor, "image_processor", processor)
-        if image_processor is None:
-            image_processor = make_image_processor()
-        self._setup(
-            model,
-            tokenizer,
-            image_processor,
-            model_id=model_id,
-            use_image_start_end=use_image_start_end,
-            window_size=window_size,
-            max_new_tokens=max_new_tokens,
-            reuse_prefix=reuse_prefix,
-            prefix_cache=prefix_cache,
-            batch_size=batch_size,
-            use_pixel_mask=use_pixel_mask,
-        )
-        size_conversion = getattr(processor, "size_conversion", None)
+        ``image_processor`` may be an ``AriaProcessor`` (its image processor is used) or an Aria image
+        processor; default the PIL Aria image processor at 490 px. ``model_id`` names the model in prefix-cache
+        keys (default ``"custom-aria"``); ``use_image_start_end`` whether images are written
+        ``<fim_prefix><|img|><fim_suffix>`` (the published checkpoint's setting). Other options as in the
+        constructor."""
+        processor = getattr(image_processor, "image_processor", image_processor)
+        if processor is None:
+            processor = make_image_processor()
+        facts = {"use_image_start_end": use_image_start_end}
+        loaded = LoadedModel(model.eval(), tokenizer, processor, model_id or "custom-aria", facts)
+        self = cls._from_loaded(loaded, options)
+        size_conversion = getattr(image_processor, "size_conversion", None)
         mapped = size_conversion.get(GENS_IMAGE_SIZE) if isinstance(size_conversion, dict) else None
         if mapped is not None and mapped != self.tokens_per_image:
             raise UnsupportedCheckpointError(
@@ -368,56 +334,25 @@ class GenSAriaSampler(FrameSampler):
             )
         return self
 
-    def _setup(
-        self,
-        model: Any,
-        tokenizer: Any,
-        image_processor: Any,
-        *,
-        model_id: str,
-        use_image_start_end: bool,
-        window_size: int,
-        max_new_tokens: int | None,
-        reuse_prefix: bool,
-        prefix_cache: PrefixCache | int | None,
-        batch_size: int,
-        use_pixel_mask: bool,
-    ) -> None:
-        _check_options(window_size, max_new_tokens, batch_size)
-        self.model = model
-        self.tokenizer = tokenizer
-        self.image_processor = image_processor
-        self.model_id = model_id
-        self.use_image_start_end = use_image_start_end
-        self.window_size = window_size
-        self.max_new_tokens = max_new_tokens
-        self.reuse_prefix = bool(reuse_prefix)
-        self.batch_size = batch_size
-        self.use_pixel_mask = bool(use_pixel_mask)
-        self.image_token_id = int(getattr(model.config, "image_token_id", None) or IMAGE_TOKEN_ID)
-        self.tokens_per_image = _tokens_per_image(model.config)
-        self.prefix_cache = self._make_prefix_cache(prefix_cache)
+    def _attach(self, loaded: LoadedModel) -> None:
+        self.use_image_start_end = bool(loaded.facts.get("use_image_start_end", True))
+        self.image_token_id = int(getattr(self.model.config, "image_token_id", None) or IMAGE_TOKEN_ID)
+        self.tokens_per_image = _tokens_per_image(self.model.config)
+        self.prefix_cache = self._make_prefix_cache(self._prefix_cache_option)
         self._stop_ids = self._find_stop_ids()
-        self._lock = threading.RLock()
-        self._closed = False
+
+    def _caches(self) -> tuple[PrefixCache | None, ...]:
+        return (self.prefix_cache,)
 
     # ----------------------------------------------------------------------------------- helpers
-
-    @property
-    def device(self) -> torch.device:
-        """Where the model runs."""
-        return next(self.model.parameters()).device
 
     def _make_prefix_cache(self, prefix_cache: PrefixCache | int | None) -> PrefixCache:
         if isinstance(prefix_cache, PrefixCache):
             return prefix_cache
         if prefix_cache is not None:
             return PrefixCache(max_bytes=prefix_cache)
-        import torch
-
-        device = next(self.model.parameters()).device
-        if device.type == "cuda":
-            free, _total = torch.cuda.mem_get_info(device)
+        if self.device.type == "cuda":
+            free, _total = self._torch.cuda.mem_get_info(self.device)
             return PrefixCache(max_bytes=int(free * GPU_PREFIX_SHARE))
         return PrefixCache(max_bytes=DEFAULT_MAX_BYTES)
 
@@ -462,12 +397,7 @@ class GenSAriaSampler(FrameSampler):
         return preprocess_frames(images, self.image_processor), None
 
     def _window_ids(self, window: Window, question: str) -> WindowInputs:
-        if len(window) == 0:
-            raise InvalidArgumentError(f"window {window.index} has no frames")
-        if len(window) > self.window_size:
-            raise InvalidArgumentError(
-                f"window {window.index} has {len(window)} frames; this sampler takes at most {self.window_size}"
-            )
+        self._check_window(window)
         return build_window_ids(
             self.tokenizer,
             len(window),
@@ -488,7 +418,7 @@ class GenSAriaSampler(FrameSampler):
         text = self.model.config.text_config
         head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
         per_token = 2 * text.num_hidden_layers * text.num_key_value_heads * head_dim
-        return n_tokens * per_token * next(self.model.parameters()).element_size()
+        return int(n_tokens * per_token * next(self.model.parameters()).element_size())
 
     def _decode(self, new_tokens: Sequence[int]) -> tuple[str, int]:
         tokens = list(new_tokens)
@@ -551,7 +481,7 @@ class GenSAriaSampler(FrameSampler):
             use_cache=True,
             logits_to_keep=1,
         )
-        return PrefixState(input_ids=tuple(inputs.prefix_ids), past_key_values=out.past_key_values)
+        return PrefixState(input_ids=tuple(inputs.prefix_ids), past_key_values=out.cache)
 
     def _generate_one(self, window: Window, inputs: WindowInputs, state: PrefixState | None) -> list[int]:
         import torch
@@ -561,7 +491,7 @@ class GenSAriaSampler(FrameSampler):
         kwargs: dict[str, Any] = {"attention_mask": torch.ones_like(ids)}
         if state is not None:
             # generation appends to the cache: hand it a copy so the stored prefix stays as it is
-            kwargs["past_key_values"] = DynamicCache(
+            kwargs["cache"] = DynamicCache(
                 ddp_cache_data=[(layer.keys, layer.values) for layer in state.past_key_values.layers]
             )
         else:
@@ -570,38 +500,26 @@ class GenSAriaSampler(FrameSampler):
             if pixel_mask is not None:
                 kwargs["pixel_mask"] = pixel_mask.to(self.device)
         out = self.model.generate(input_ids=ids, generation_config=self._generation_config(len(window)), **kwargs)
-        return out[0, ids.shape[1]:].tolist()
+        new_tokens: list[int] = out[0, ids.shape[1] :].tolist()
+        return new_tokens
 
-    def score_windows(
-        self,
-        windows: Iterable[Window],
-        question: str,
-        *,
-        total: int | None = None,
-        progress: ProgressCallback | None = None,
+    def _score_stream(
+        self, windows: Iterable[Window], question: str, note: Callable[[str], None]
     ) -> Iterator[WindowScores]:
-        """Score windows in order, one progress event per window. With ``batch_size > 1`` and prefix reuse
-        off, up to ``batch_size`` windows are generated together (left-padded); pixel tensors are built for
-        those windows only, never for the whole video."""
+        """With ``batch_size > 1`` and prefix reuse off, up to ``batch_size`` windows are generated together
+        (left-padded); pixel tensors are built for those windows only, never for the whole video."""
         if self.batch_size <= 1 or self.reuse_prefix:
-            yield from super().score_windows(windows, question, total=total, progress=progress)
+            yield from super()._score_stream(windows, question, note)
             return
         question = validate_question(question)
-        done = 0
         group: list[Window] = []
         for window in windows:
             group.append(window)
             if len(group) == self.batch_size:
-                for result in self._score_batch(group, question):
-                    done += 1
-                    emit(progress, "score", done, total)
-                    yield result
+                yield from self._score_batch(group, question)
                 group = []
         if group:
-            for result in self._score_batch(group, question):
-                done += 1
-                emit(progress, "score", done, total)
-                yield result
+            yield from self._score_batch(group, question)
 
     def _score_batch(self, windows: Sequence[Window], question: str) -> list[WindowScores]:
         import torch
@@ -644,21 +562,3 @@ class GenSAriaSampler(FrameSampler):
             }
             results.append(self._result(window, answer, usage))
         return results
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise InvalidArgumentError("this GenS sampler was closed; make a new one")
-
-    def close(self) -> None:
-        """Drop the model, the cached prefixes and (on CUDA) the cached GPU memory. Safe to call twice."""
-        if getattr(self, "_closed", True):
-            return
-        with self._lock:
-            self._closed = True
-            self.prefix_cache.clear()
-            device = self.device
-            self.model = None
-        if device.type == "cuda":
-            import torch
-
-            torch.cuda.empty_cache()

@@ -7,25 +7,20 @@ import contextlib
 import os
 import threading
 import weakref
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from gens_tools import _checks as checks
 from gens_tools.errors import InvalidArgumentError
-from gens_tools.progress import ProgressCallback
+from gens_tools.progress import ProgressCallback, emit
 from gens_tools.samplers._base import FrameSampler, Window, WindowScores
 from gens_tools.samplers._prompt import GENS_INSTRUCTION, validate_question
+from gens_tools.samplers._registry import register_sampler
 from gens_tools.samplers.remote._failures import PLACEHOLDER_API_KEY, CallState, FailureReport, redact
-from gens_tools.samplers.remote._options import (
-    check_base_url,
-    check_int,
-    check_seconds,
-    check_temperature,
-    display_url,
-)
 from gens_tools.samplers.remote._request import RequestFormat
 from gens_tools.samplers.remote._scheduler import LoopThread, Stages, ascore_in_order, run_window, score_in_order
 from gens_tools.samplers.remote._size_guard import MIN_REQUEST_BYTES, SizeGuard
-from gens_tools.samplers.remote._transport import import_openai, new_client
+from gens_tools.samplers.remote._transport import display_url, import_openai, new_client
 from gens_tools.samplers.remote._window import PreparedWindow, WindowScorer
 
 if TYPE_CHECKING:
@@ -37,8 +32,13 @@ DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
 DEFAULT_DECODE_SIDE = 448
 #: Smallest frame side (px) the request-size guard shrinks to by default: GenS-3B reads 112×112 frames.
 DEFAULT_MIN_SIDE = 112
+#: Request fields that can carry the answer's length limit.
+MAX_TOKENS_PARAMS = ("max_tokens", "max_completion_tokens")
+#: The ``detail`` values of image parts (hosted OpenAI models).
+IMAGE_DETAILS = ("low", "high", "auto")
 
 
+@register_sampler("remote", extra="openai")
 class RemoteGenSSampler(FrameSampler):
     """Scores windows with GenS served behind an OpenAI-compatible chat API, several windows at a time.
 
@@ -57,7 +57,7 @@ class RemoteGenSSampler(FrameSampler):
             (default): frames are sent as decoded, and the pipeline decodes at 448 px unless told otherwise.
         min_side: the request-size guard never shrinks frames below this (default 112 px, GenS-3B's frame
             size, or ``max_side`` if smaller).
-        jpeg_quality: JPEG quality of the frames sent.
+        jpeg_quality: JPEG quality of the frames sent (1 to 95).
         max_request_bytes: the largest request body to send; bigger windows are recompressed, then shrunk,
             then split (each part labelled from ``[0]`` and mapped back). Lowered automatically when the
             server answers HTTP 413.
@@ -74,7 +74,7 @@ class RemoteGenSSampler(FrameSampler):
     """
 
     name: ClassVar[str] = "remote"
-    needs_images = True
+    secret_options: ClassVar[tuple[str, ...]] = ("api_key",)
 
     def __init__(
         self,
@@ -100,42 +100,32 @@ class RemoteGenSSampler(FrameSampler):
         extra_body: Mapping[str, Any] | None = None,
         default_headers: Mapping[str, str] | None = None,
     ) -> None:
-        self.base_url = check_base_url(base_url)
-        if not isinstance(model, str) or not model.strip():
-            raise InvalidArgumentError("model must name the served model (vLLM: the path or --served-model-name)")
+        self.base_url = checks.api_root("base_url", base_url)
+        self.model = checks.non_empty_str("model", model)
         if api_key is not None and not isinstance(api_key, str):
             raise InvalidArgumentError("api_key must be a string")
-        if not isinstance(api_key_env, str) or not api_key_env:
-            raise InvalidArgumentError("api_key_env must name an environment variable")
-        self.model = model.strip()
+        checks.non_empty_str("api_key_env", api_key_env)
         self.api_key_env = api_key_env
-        self.concurrency = check_int("concurrency", concurrency, 1, 1024)
-        self.timeout = check_seconds("timeout", timeout)
-        self.max_retries = check_int("max_retries", max_retries, 0, 50)
-        self.window_size = check_int("window_size", window_size, 1)
-        self.max_side = None if max_side is None else check_int("max_side", max_side, 16)
+        self.concurrency = checks.positive_int("concurrency", concurrency, maximum=1024)
+        self.timeout = checks.positive_number("timeout", timeout)
+        self.max_retries = checks.int_in_range("max_retries", max_retries, 0, 50)
+        self.window_size = checks.positive_int("window_size", window_size)
+        self.max_side = checks.image_side("max_side", max_side)
         if min_side is None:
             min_side = DEFAULT_MIN_SIDE if self.max_side is None else min(DEFAULT_MIN_SIDE, self.max_side)
-        self.min_side = check_int("min_side", min_side, 16)
+        self.min_side = checks.image_side("min_side", min_side) or DEFAULT_MIN_SIDE
         if self.max_side is not None and self.min_side > self.max_side:
             raise InvalidArgumentError(f"min_side ({min_side}) must not exceed max_side ({max_side})")
         self.preferred_max_side = self.max_side if self.max_side is not None else DEFAULT_DECODE_SIDE
-        self.jpeg_quality = check_int("jpeg_quality", jpeg_quality, 1, 100)
-        self.max_request_bytes = check_int("max_request_bytes", max_request_bytes, MIN_REQUEST_BYTES)
-        self.max_images_per_request = check_int("max_images_per_request", max_images_per_request, 1)
-        self.max_tokens = None if max_tokens is None else check_int("max_tokens", max_tokens, 1)
-        if max_tokens_param not in ("max_tokens", "max_completion_tokens"):
-            raise InvalidArgumentError(
-                f"max_tokens_param must be 'max_tokens' or 'max_completion_tokens', got {max_tokens_param!r}"
-            )
-        self.max_tokens_param = max_tokens_param
-        self.temperature = check_temperature(temperature)
-        if image_detail not in (None, "low", "high", "auto"):
-            raise InvalidArgumentError(f"image_detail must be 'low', 'high', 'auto' or None, got {image_detail!r}")
-        self.image_detail = image_detail
-        if not isinstance(instruction, str) or not instruction.strip():
-            raise InvalidArgumentError("instruction must be non-empty text")
-        self.instruction = instruction
+        self.jpeg_quality = checks.jpeg_quality("jpeg_quality", jpeg_quality)
+        self.max_request_bytes = checks.int_in_range("max_request_bytes", max_request_bytes, MIN_REQUEST_BYTES)
+        self.max_images_per_request = checks.positive_int("max_images_per_request", max_images_per_request)
+        self.max_tokens = checks.optional_positive_int("max_tokens", max_tokens)
+        self.max_tokens_param = checks.choice("max_tokens_param", max_tokens_param, MAX_TOKENS_PARAMS)
+        self.temperature = checks.optional_non_negative_number("temperature", temperature)
+        self.image_detail = checks.optional_choice("image_detail", image_detail, IMAGE_DETAILS)
+        checks.non_empty_str("instruction", instruction)
+        self.instruction = instruction  # byte-exact: not stripped
         self.extra_body = dict(extra_body or {})
         self.default_headers = dict(default_headers or {})
         self._api_key = api_key
@@ -231,15 +221,10 @@ class RemoteGenSSampler(FrameSampler):
         stages = self._stages(runner.client, question, CallState())
         return runner.submit(run_window(window, stages, asyncio.Semaphore(1))).result()
 
-    def score_windows(
-        self,
-        windows: Iterable[Window],
-        question: str,
-        *,
-        total: int | None = None,
-        progress: ProgressCallback | None = None,
+    def _score_stream(
+        self, windows: Iterable[Window], question: str, note: Callable[[str], None]
     ) -> Iterator[WindowScores]:
-        """Score windows concurrently, yielding results in window order.
+        """Windows scored concurrently, results in window order.
 
         At most ``concurrency`` requests are in flight. ``windows`` is consumed lazily in the calling thread:
         a window is taken when fewer than :data:`PREPARE_AHEAD` windows are being encoded, and its frames are
@@ -249,7 +234,7 @@ class RemoteGenSSampler(FrameSampler):
         question = validate_question(question)
         runner = self._get_runner()
         stages = self._stages(runner.client, question, CallState())
-        yield from score_in_order(runner, windows, stages, self.concurrency, total=total, progress=progress)
+        yield from score_in_order(runner, windows, stages, self.concurrency)
 
     def close(self) -> None:
         """Stop the background event loop and close the HTTP client. Safe to call twice; the sampler can be
@@ -283,7 +268,10 @@ class RemoteGenSSampler(FrameSampler):
         question = validate_question(question)
         async with self._new_client() as client:
             stages = self._stages(client, question, CallState())
-            scored = ascore_in_order(windows, stages, self.concurrency, total=total, progress=progress)
+            scored = ascore_in_order(windows, stages, self.concurrency)
             async with contextlib.aclosing(scored):
+                done = 0
                 async for result in scored:
+                    done += 1
+                    emit(progress, "score", done, total)
                     yield result

@@ -18,13 +18,13 @@ from collections.abc import (
     Awaitable,
     Callable,
     Coroutine,
+    Generator,
     Iterable,
     Iterator,
 )
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from gens_tools.progress import ProgressCallback, emit
 from gens_tools.samplers._base import Window, WindowScores
 
 if TYPE_CHECKING:
@@ -125,97 +125,148 @@ async def run_window(
         send_slots.release()
 
 
-def score_in_order(
-    runner: LoopThread,
-    windows: Iterable[Window],
-    stages: Stages[Any],
-    concurrency: int,
-    *,
-    total: int | None = None,
-    progress: ProgressCallback | None = None,
-) -> Iterator[WindowScores]:
-    """Score ``windows`` on ``runner``'s loop with at most ``concurrency`` deliveries at once, yielding results
-    in window order. ``windows`` is consumed in the calling thread, a window at a time while fewer than
-    :data:`PREPARE_AHEAD` are being prepared (and fewer than ``2 × concurrency`` are unfinished). An error
-    raised by any window (one the user must fix) is raised at once; windows still running are cancelled
-    when the iterator is closed."""
-    send_slots = asyncio.Semaphore(concurrency)
-    source = iter(windows)
-    started: _Started[cf.Future[None], cf.Future[WindowScores]] = _Started(concurrency)
-    exhausted = False
-    done = 0
-    try:
+# The scheduling logic exists once, in :class:`_Schedule`: a generator that says what to do next (take a
+# window, start one, wait, hand a result out) and is told what came of it. The blocking and the async callers
+# below only carry out those steps, each in its own way.
+
+
+@dataclass(slots=True)
+class _Start:
+    """Start scoring ``window`` (its turn comes after ``prev_turn``); reply ``(prepared flag, result)``."""
+
+    window: Window
+    prev_turn: asyncio.Event | None
+    turn: asyncio.Event
+
+
+@dataclass(slots=True)
+class _Wait:
+    """Wait until one of ``pending`` is done; reply nothing."""
+
+    pending: list[Any]
+
+
+@dataclass(slots=True)
+class _Output:
+    """The next result in window order (a finished future); reply nothing."""
+
+    result: Any
+
+
+class _Pull:
+    """Take the next window from the source; reply it, or ``None`` when there is none."""
+
+
+PULL = _Pull()
+_Step = _Pull | _Start | _Wait | _Output
+
+
+class _Schedule:
+    """What to do next to score windows in order with at most ``concurrency`` deliveries at once: a window is
+    taken while fewer than :data:`PREPARE_AHEAD` are being prepared and fewer than ``2 × concurrency`` are
+    unfinished; a result goes out once every earlier one has; an error raised by any window (one the user must
+    fix) is raised at once, out of order.
+
+    A caller asks for :meth:`next_step` until it is ``None``, carries each step out and, for a
+    :data:`PULL` or a :class:`_Start`, tells the schedule what came of it with :meth:`reply`."""
+
+    def __init__(self, stages: Stages[Any], concurrency: int) -> None:
+        self._stages = stages
+        self._send_slots = asyncio.Semaphore(concurrency)
+        self._started: _Started[Any, Any] = _Started(concurrency)
+        self._steps = self._plan()
+        self._reply: Any = None
+
+    def _plan(self) -> Generator[_Step, Any, None]:
+        started = self._started
+        exhausted = False
         while True:
             while not exhausted and started.may_pull():
-                window = next(source, None)
+                window: Window | None = yield PULL
                 if window is None:
                     exhausted = True
                     break
-                flag: cf.Future[None] = cf.Future()
                 prev_turn, turn = started.next_turns()
-                coro = run_window(window, stages, send_slots, _setter(flag), prev_turn, turn)
-                started.add(flag, runner.submit(coro))
+                flag, result = yield _Start(window, prev_turn, turn)
                 window = None  # the frames are the task's now, released once encoded
+                started.add(flag, result)
             if not started.results:
                 return
             if not started.results[0].done():
-                cf.wait(started.unfinished(), return_when=cf.FIRST_COMPLETED)
+                yield _Wait(started.unfinished())
                 started.raise_first_fatal()
                 continue
-            result = started.pop().result()
-            done += 1
-            emit(progress, "score", done, total)
-            yield result
-    finally:
-        for future in started.results:
+            yield _Output(started.pop())
+
+    def next_step(self) -> _Step | None:
+        """What to do next; ``None`` when every window is done."""
+        reply, self._reply = self._reply, None
+        try:
+            return self._steps.send(reply)
+        except StopIteration:
+            return None
+
+    def reply(self, value: Any) -> None:
+        """What came of the last step: the window pulled (``None``: no more), or ``(prepared flag, result)``
+        of the window started."""
+        self._reply = value
+
+    def run(self, step: _Start, flag: cf.Future[None] | asyncio.Future[None]) -> Coroutine[Any, Any, WindowScores]:
+        """The coroutine that scores the window of ``step``, marking ``flag`` once it is prepared."""
+        return run_window(step.window, self._stages, self._send_slots, _setter(flag), step.prev_turn, step.turn)
+
+    def cancel(self) -> list[Any]:
+        """Cancel what still runs; the cancelled futures."""
+        results = list(self._started.results)
+        for future in results:
             future.cancel()
+        return results
+
+
+def score_in_order(
+    runner: LoopThread, windows: Iterable[Window], stages: Stages[Any], concurrency: int
+) -> Iterator[WindowScores]:
+    """Score ``windows`` on ``runner``'s loop with at most ``concurrency`` deliveries at once, yielding results
+    in window order (see :class:`_Schedule`). ``windows`` is consumed in the calling thread; windows still
+    running are cancelled when the iterator is closed."""
+    source = iter(windows)
+    schedule = _Schedule(stages, concurrency)
+    try:
+        while (step := schedule.next_step()) is not None:
+            if isinstance(step, _Pull):
+                schedule.reply(next(source, None))
+            elif isinstance(step, _Start):
+                started: cf.Future[None] = cf.Future()
+                schedule.reply((started, runner.submit(schedule.run(step, started))))
+            elif isinstance(step, _Wait):
+                cf.wait(step.pending, return_when=cf.FIRST_COMPLETED)
+            else:
+                yield step.result.result()
+    finally:
+        schedule.cancel()
 
 
 async def ascore_in_order(
-    windows: Iterable[Window] | AsyncIterable[Window],
-    stages: Stages[Any],
-    concurrency: int,
-    *,
-    total: int | None = None,
-    progress: ProgressCallback | None = None,
+    windows: Iterable[Window] | AsyncIterable[Window], stages: Stages[Any], concurrency: int
 ) -> AsyncGenerator[WindowScores, None]:
     """Async form of :func:`score_in_order` on the running loop, with the same bounds and order.
     ``windows`` may be an async iterable (use one when producing a window blocks, e.g. decoding)."""
-    send_slots = asyncio.Semaphore(concurrency)
     source = _aiter_windows(windows)
-    loop = asyncio.get_running_loop()
-    started: _Started[asyncio.Future[None], asyncio.Task[WindowScores]] = _Started(concurrency)
-    exhausted = False
-    done = 0
+    schedule = _Schedule(stages, concurrency)
     try:
-        while True:
-            while not exhausted and started.may_pull():
-                try:
-                    window: Window | None = await anext(source)
-                except StopAsyncIteration:
-                    exhausted = True
-                    break
-                assert window is not None
-                flag: asyncio.Future[None] = loop.create_future()
-                prev_turn, turn = started.next_turns()
-                coro = run_window(window, stages, send_slots, _setter(flag), prev_turn, turn)
-                started.add(flag, asyncio.ensure_future(coro))
-                window = None  # the frames are the task's now, released once encoded
-            if not started.results:
-                return
-            if not started.results[0].done():
-                await asyncio.wait(started.unfinished(), return_when=asyncio.FIRST_COMPLETED)
-                started.raise_first_fatal()
-                continue
-            result = started.pop().result()
-            done += 1
-            emit(progress, "score", done, total)
-            yield result
+        while (step := schedule.next_step()) is not None:
+            if isinstance(step, _Pull):
+                schedule.reply(await anext(source, None))
+            elif isinstance(step, _Start):
+                prepared = asyncio.get_running_loop().create_future()
+                schedule.reply((prepared, asyncio.ensure_future(schedule.run(step, prepared))))
+            elif isinstance(step, _Wait):
+                await asyncio.wait(step.pending, return_when=asyncio.FIRST_COMPLETED)
+            else:
+                yield step.result.result()
     finally:
-        for task in started.results:
-            task.cancel()
-        if started.results:
-            await asyncio.gather(*started.results, return_exceptions=True)
+        if cancelled := schedule.cancel():
+            await asyncio.gather(*cancelled, return_exceptions=True)
 
 
 class _Future(Protocol):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from gens_tools.errors import BackendUnavailableError
 
@@ -19,6 +20,21 @@ if TYPE_CHECKING:
 #: Request header naming the (video, window) a request is about, the same for every question: a load balancer
 #: can hash on it to send a window back to the replica whose prefix cache already holds its frames.
 CACHE_KEY_HEADER = "X-GenS-Cache-Key"
+
+
+def display_url(url: str) -> str:
+    """``url`` without any user:password part, query or fragment, for messages."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is not None:
+        host = f"{host}:{port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def import_openai() -> Any:

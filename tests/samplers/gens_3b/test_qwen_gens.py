@@ -136,7 +136,7 @@ def test_a_known_answer_maps_onto_frame_scores(
     # generate() continued from the cached frame prefix: the cache already held the prefix tokens.
     (call,) = calls
     prompt = s._prompt(window, QUESTION)
-    assert call["past_key_values"].get_seq_length() == prompt.prefix_len
+    assert call["cache"].get_seq_length() == prompt.prefix_len  # transformers >= 5.24 names it `cache`
     assert call["input_ids"][0].tolist() == prompt.ids
     assert call["do_sample"] is False
     assert call["max_new_tokens"] == 16

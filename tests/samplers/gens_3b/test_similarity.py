@@ -94,6 +94,10 @@ def test_bad_options_and_models_are_typed_errors(
         SimilaritySampler.from_components(model, tokenizer, processor, batch_size=0)
     with pytest.raises(InvalidArgumentError, match="min_score"):
         SimilaritySampler.from_components(model, tokenizer, processor, min_score=9)
+    with pytest.raises(InvalidArgumentError, match="center must be a finite number"):
+        SimilaritySampler.from_components(model, tokenizer, processor, center=float("nan"))
+    with pytest.raises(InvalidArgumentError, match="scale must be a positive number"):
+        SimilaritySampler.from_components(model, tokenizer, processor, scale=0)
     with pytest.raises(InvalidArgumentError, match="unknown option"):
         SimilaritySampler.from_components(model, tokenizer, processor, batchsize=9)
     qwen_model, qwen_tokenizer, qwen_processor = qwen_parts

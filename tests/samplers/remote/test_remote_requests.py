@@ -351,6 +351,13 @@ def test_bad_settings_are_refused_with_a_clear_error(kwargs: dict, needle: str) 
         RemoteGenSSampler(**settings)
 
 
+def test_a_bad_base_url_is_refused_without_showing_its_password() -> None:
+    with pytest.raises(InvalidArgumentError, match="invalid port") as info:
+        RemoteGenSSampler("http://user:s3cret@127.0.0.1:80a/v1", MODEL)
+    assert "s3cret" not in str(info.value)
+    assert "127.0.0.1:80a" in str(info.value)
+
+
 def test_empty_question_is_refused(fake_server: FakeGenSServer) -> None:
     with RemoteGenSSampler(fake_server.url, MODEL) as sampler, pytest.raises(InvalidArgumentError):
         list(sampler.score_windows(coded_windows(1, 2), "   "))
