@@ -17,7 +17,7 @@ from gens_tools.options import SamplingOptions
 from gens_tools.progress import ProgressEvent
 
 #: Modules that add their own subcommands through ``register(subparsers)``.
-_PLUGIN_COMMANDS = ("gens_tools.cli._ask", "gens_tools.cli._convert")
+_PLUGIN_COMMANDS = ("gens_tools.cli._ask", "gens_tools.cli._convert", "gens_tools.cli._eval", "gens_tools.cli._batch")
 
 
 class _Bars:
