@@ -44,7 +44,9 @@ def register(subparsers: Any) -> None:
                    help="an assistant model, NAME or NAME:key=value,… (repeatable; default: none = frame "
                    "selection only, no API calls), e.g. gpt-4o or gpt-4o:base_url=http://…/v1")
     p.add_argument("-k", action="append", type=int, metavar="K", help="frames per question (repeatable; default 32)")
-    p.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
+    p.add_argument("--category", action="append", metavar="NAME",
+                   help="only questions of this category (repeatable), e.g. a LongVideoBench question_category")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N questions (after --category)")
     p.add_argument("--query", choices=["question+options", "question"], default="question+options",
                    help="what the sampler is asked (default: the question and its options)")
     p.add_argument("--rag", action="store_true", help="also write each selection as the GenS authors' rag file")
@@ -72,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
             return 1
     else:
         items = load_benchmark(args.benchmark, args.annotations, video_root=args.videos)
+        if args.category:
+            items = [i for i in items if i.category in set(args.category)]
         if args.limit is not None:
             items = items[: max(0, args.limit)]
         bar = _bar(len(items), args)

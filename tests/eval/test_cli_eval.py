@@ -38,6 +38,15 @@ def test_eval_command_runs_resumes_and_summarises(
     assert [c["k"] for c in cells] == [4, 8]
 
 
+def test_category_filter(needles: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert main(["eval", "jsonl", str(needles), "--category", "order", "-k", "2", "--out", str(out), "-q",
+                 "--no-plot"]) == 0
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert len(records) == 2
+    assert {r["category"] for r in records} == {"order"}
+
+
 def test_eval_command_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", "mlvu", str(tmp_path / "nothing.json"), "--out", str(tmp_path / "o")]) == 1
     assert capsys.readouterr().err.strip().count("\n") == 0
