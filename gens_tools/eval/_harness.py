@@ -24,7 +24,7 @@ from gens_tools.batch._jsonl import Record, ResultLog
 from gens_tools.batch._specs import NO_ASSISTANT, Spec
 from gens_tools.errors import GensToolsError, InvalidArgumentError
 from gens_tools.eval._choice import parse_choice
-from gens_tools.eval._items import EvalItem
+from gens_tools.eval._items import EvalItem, check_unique_ids
 from gens_tools.eval._memo import ScoreMemo
 from gens_tools.eval._metrics import frame_precision, frame_recall
 from gens_tools.options import SamplingOptions
@@ -203,10 +203,12 @@ def run_eval(
     Returns every record of the grid (earlier ones read back from ``results``), in grid order.
 
     Raises:
-        InvalidArgumentError: an empty grid, a bad K, or two samplers / assistants with the same label.
+        InvalidArgumentError: an empty grid, a bad K, two items with the same id, or two samplers /
+            assistants with the same label.
     """
     if query not in ("question", "question+options"):
         raise InvalidArgumentError(f"query must be 'question' or 'question+options', got {query!r}")
+    check_unique_ids(items, "items")
     k_values = sorted({int(k) for k in ks})
     if not k_values or any(k <= 0 for k in k_values):
         raise InvalidArgumentError(f"ks must hold positive frame counts, got {list(ks)!r}")

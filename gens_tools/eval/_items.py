@@ -61,7 +61,7 @@ class EvalItem:
     duration: float | None = None
     relevant_spans: tuple[tuple[float, float], ...] = ()
     benchmark: str = "custom"
-    meta: Mapping[str, Any] = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:

@@ -16,6 +16,7 @@ SAMPLERS: dict[str, tuple[str, str, str | None]] = {
     "gens": ("gens_tools.samplers.gens_aria._sampler", "GenSAriaSampler", "local"),
     "similarity": ("gens_tools.samplers.similarity", "SimilaritySampler", "local"),
     "remote": ("gens_tools.samplers.remote", "RemoteGenSSampler", "openai"),
+    "precomputed": ("gens_tools.samplers.precomputed", "PrecomputedSampler", None),
 }
 
 

@@ -10,7 +10,7 @@ import pytest
 from gens_tools.batch import BatchJob, Spec, read_records, run_batch
 from gens_tools.cli import main
 from gens_tools.progress import ProgressEvent
-from gens_tools.samplers.precomputed import PrecomputedSampler, read_rag_file
+from gens_tools.samplers.precomputed import read_rag_file
 from gens_tools.testing import FakeOpenAI
 
 UNIFORM = BatchJob(sampler=Spec("uniform"), k=5)
@@ -93,12 +93,8 @@ def test_precomputed_rows_are_bound_to_their_video(clips: Path, tmp_path: Path) 
                                "fps": 1}) + "\n")
     path = tmp_path / "m.jsonl"
     path.write_text(json.dumps({"id": "a", "video": f"{clips}/clip1.mp4", "question": "q"}) + "\n")
-    job = BatchJob(Spec("precomputed", {"path": str(rag)}), k=2)
-    try:
-        PrecomputedSampler(rag)  # the sampler itself reads the file
-        report = run_batch(path, tmp_path / "r.jsonl", job)
-    except Exception as exc:  # not registered by name yet on this branch
-        pytest.skip(f"precomputed not registered: {exc}")
+    job = BatchJob(Spec.parse(f"precomputed:path={rag}"), k=2)
+    report = run_batch(path, tmp_path / "r.jsonl", job, workers=2)
     assert report.ok == 1
     (row,) = read_records(tmp_path / "r.jsonl")
     assert [f["timestamp"] for f in row["selection"]["frames"]] == [7.0, 30.0]

@@ -143,3 +143,14 @@ def test_bad_rag_lines(tmp_path: Path, line: str, message: str) -> None:
         read_rag_file(rag)
     with pytest.raises(InvalidArgumentError, match="not found"):
         read_rag_file(tmp_path / "missing.jsonl")
+
+
+def test_registered_by_name(tmp_path: Path, video_40s: Path) -> None:
+    from gens_tools import make_sampler, sampler_names
+
+    rag = tmp_path / "rag.jsonl"
+    rag.write_text(_rag_line(str(video_40s), {9: 5.0}, question="q") + "\n")
+    assert "precomputed" in sampler_names()
+    sampler = make_sampler("precomputed", path=str(rag), on_missing="uniform")
+    assert isinstance(sampler, PrecomputedSampler)
+    assert sample_frames(video_40s, "q", sampler=sampler, k=1).timestamps == [9.0]
