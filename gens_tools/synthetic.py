@@ -14,7 +14,10 @@ import functools
 import itertools
 import math
 import os
+import random
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -26,10 +29,17 @@ from gens_tools.errors import InvalidArgumentError
 
 __all__ = [
     "CODE_BITS",
+    "NEEDLE_COLOURS",
+    "Needle",
     "make_demo_video",
     "make_frame_folder",
+    "make_needle_benchmark",
+    "make_needle_video",
     "make_test_video",
+    "needle_answer",
+    "paint_needle_frame",
     "paint_time_code",
+    "read_needle",
     "read_time_code",
 ]
 
@@ -453,3 +463,230 @@ def make_frame_folder(
         else:
             image.save(target)
     return out
+
+
+# --- a synthetic benchmark: planted "needles" ---------------------------------------------------------------
+
+#: The needle colours (name → RGB), far apart from each other and from the time-code band's background.
+NEEDLE_COLOURS: dict[str, tuple[int, int, int]] = {
+    "red": (220, 30, 30),
+    "green": (30, 170, 60),
+    "blue": (40, 80, 235),
+    "yellow": (240, 220, 30),
+    "magenta": (210, 40, 210),
+    "cyan": (30, 210, 220),
+}
+_NEEDLE_X = (0.55, 0.97)  # the needle block's horizontal extent in the text band (fractions of the width)
+_NEEDLE_MATCH = 70.0  # largest RGB distance at which a patch still reads as a needle colour
+
+
+@dataclass(frozen=True, slots=True)
+class Needle:
+    """A coloured block shown in a generated video from ``start`` up to (not including) ``end`` seconds."""
+
+    colour: str
+    start: float
+    end: float
+
+
+def paint_needle_frame(seconds: float, size: tuple[int, int] = (320, 180), colour: str | None = None) -> Image.Image:
+    """A time-coded frame (:func:`paint_time_code`) with, when ``colour`` is given, a block of that needle
+    colour in the right part of the bottom band."""
+    image = paint_time_code(seconds, size)
+    if colour is not None:
+        if colour not in NEEDLE_COLOURS:
+            raise InvalidArgumentError(f"unknown needle colour {colour!r}; use one of {', '.join(NEEDLE_COLOURS)}")
+        width, height = image.size
+        top = round(height * _CODE_FRACTION) + 1
+        box = (round(width * _NEEDLE_X[0]), top, round(width * _NEEDLE_X[1]), height - 1)
+        ImageDraw.Draw(image).rectangle(box, fill=NEEDLE_COLOURS[colour])
+    return image
+
+
+def read_needle(image: Image.Image) -> str | None:
+    """The needle colour shown in a frame painted by :func:`paint_needle_frame`, or ``None`` (no needle):
+    the mean colour of the block's middle, matched to the nearest needle colour."""
+    rgb = np.asarray(image.convert("RGB"), dtype=np.float32)
+    height, width = rgb.shape[:2]
+    code_h = height * _CODE_FRACTION
+    y0 = math.floor(code_h + (height - code_h) * 0.3)
+    y1 = max(math.ceil(code_h + (height - code_h) * 0.7), y0 + 1)
+    x0 = math.floor(width * (_NEEDLE_X[0] + 0.1))
+    x1 = max(math.ceil(width * (_NEEDLE_X[1] - 0.1)), x0 + 1)
+    mean = rgb[y0:y1, x0:x1].reshape(-1, 3).mean(axis=0)
+    name, dist = min(
+        ((n, float(np.linalg.norm(mean - np.array(c, dtype=np.float32)))) for n, c in NEEDLE_COLOURS.items()),
+        key=lambda pair: pair[1],
+    )
+    return name if dist <= _NEEDLE_MATCH else None
+
+
+def make_needle_video(
+    path: str | os.PathLike[str],
+    duration: float,
+    needles: Sequence[Needle],
+    *,
+    fps: float = 1.0,
+    size: tuple[int, int] = (320, 180),
+) -> Path:
+    """Write an H.264 video (constant ``fps``) whose frames carry their time code (:func:`read_time_code`) and,
+    while a needle is shown, its colour block (:func:`read_needle`). Needles must not overlap."""
+    import av
+
+    out = Path(path)
+    if out.suffix.lower() not in (".mp4", ".mkv", ".mov"):
+        raise InvalidArgumentError(f"needle videos are written as .mp4, .mkv or .mov, not {out.suffix!r}")
+    if not (math.isfinite(duration) and duration > 0) or not (math.isfinite(fps) and fps > 0):
+        raise InvalidArgumentError("duration and fps must be positive")
+    ordered = sorted(needles, key=lambda n: n.start)
+    for a, b in itertools.pairwise(ordered):
+        if b.start < a.end:
+            raise InvalidArgumentError(f"needles overlap: {a} and {b}")
+    rate = _rational(fps)
+    n = max(1, round(duration * fps))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    encoder = _pick_encoder("h264")
+    options = {"movflags": "+faststart"} if out.suffix.lower() in (".mp4", ".mov") else {}
+    with av.open(str(out), "w", format=_FORMATS[out.suffix.lower()], options=options) as container:
+        stream: Any = container.add_stream(encoder, rate=rate, options=_encoder_options(encoder, False, None))
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        for i in range(n):
+            t = i / float(rate)
+            shown = next((nd.colour for nd in ordered if nd.start <= t < nd.end), None)
+            frame = av.VideoFrame.from_image(paint_needle_frame(t, size, shown))
+            frame.pts = i
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return out
+
+
+def _needle_items(video: Path, duration: float, needles: list[Needle], rng: random.Random, tag: str) -> list[Any]:
+    from gens_tools.eval import EvalItem
+
+    present = [n.colour for n in needles]
+    absent = [c for c in NEEDLE_COLOURS if c not in present]
+    bucket = "short" if duration < 600 else "long"
+    items = []
+    for needle in needles:
+        options = [needle.colour, *rng.sample(absent, 3)]
+        rng.shuffle(options)
+        items.append(
+            EvalItem(
+                id=f"{tag}/seen-{needle.colour}",
+                video=str(video),
+                question="A coloured block appears for a few seconds in the bottom band. Which colour is it?"
+                if len(needles) == 1
+                else "Coloured blocks appear in the bottom band, one at a time. Which of these colours is one of them?",
+                options=tuple(options),
+                answer="ABCD"[options.index(needle.colour)],
+                category="needle",
+                duration_bucket=bucket,
+                duration=duration,
+                relevant_spans=((needle.start, needle.end),),
+                benchmark="synthetic-needles",
+            )
+        )
+    if len(needles) >= 2:
+        first, second = needles[0], needles[1]
+        options = [first.colour, second.colour, *rng.sample(absent, 2)]
+        rng.shuffle(options)
+        items.append(
+            EvalItem(
+                id=f"{tag}/first",
+                video=str(video),
+                question="Coloured blocks appear in the bottom band, one at a time. "
+                "Which of these colours appears first?",
+                options=tuple(options),
+                answer="ABCD"[options.index(first.colour)],
+                category="order",
+                duration_bucket=bucket,
+                duration=duration,
+                relevant_spans=((first.start, first.end), (second.start, second.end)),
+                benchmark="synthetic-needles",
+            )
+        )
+    return items
+
+
+def make_needle_benchmark(
+    directory: str | os.PathLike[str],
+    *,
+    videos: int = 4,
+    durations: Sequence[float] = (300.0, 900.0),
+    needles_per_video: int = 2,
+    needle_seconds: float = 4.0,
+    fps: float = 1.0,
+    size: tuple[int, int] = (320, 180),
+    seed: int = 0,
+) -> Path:
+    """Write a small multiple-choice benchmark of long videos with planted needles, and return its items file.
+
+    Each video (durations taken in turn from ``durations``) shows ``needles_per_video`` coloured blocks
+    (:data:`NEEDLE_COLOURS`, all different) for ``needle_seconds`` each, at random times. Questions: for each
+    needle, "which of these colours is one of them?" (category ``needle``, its span annotated); with two or
+    more needles, "which colour appears first?" (category ``order``, both spans annotated). Four options,
+    the answer's letter random; duration bucket ``short`` (< 10 min) or ``long``.
+
+    The items are written as gens-tools' JSON lines (``items.jsonl``, read by
+    :func:`gens_tools.eval.read_items`), the videos beside it as ``needles_NN.mp4``.
+    """
+    from gens_tools.eval import write_items
+
+    if videos < 1 or not durations or not 1 <= needles_per_video <= 3:
+        raise InvalidArgumentError("need at least one video and duration, and 1 to 3 needles per video")
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    items: list[Any] = []
+    for v in range(videos):
+        duration = float(durations[v % len(durations)])
+        slots = int(duration // (needle_seconds * 2))
+        if slots < needles_per_video:
+            raise InvalidArgumentError(f"a {duration:g}s video cannot hold {needles_per_video} needles")
+        picked = sorted(rng.sample(range(1, slots), needles_per_video))
+        colours = rng.sample(list(NEEDLE_COLOURS), needles_per_video)
+        needles = [
+            Needle(c, s * needle_seconds * 2, s * needle_seconds * 2 + needle_seconds)
+            for c, s in zip(colours, picked, strict=True)
+        ]
+        video = make_needle_video(out / f"needles_{v:02d}.mp4", duration, needles, fps=fps, size=size)
+        items += _needle_items(video, duration, needles, rng, f"v{v:02d}")
+    return Path(write_items(items, out / "items.jsonl"))
+
+
+_OPTION_LINE = re.compile(r"^([A-Z])\. (.+)$", re.M)
+
+
+def needle_answer(prompt: str, images: Sequence[tuple[str | None, Image.Image]]) -> str:
+    """A scripted assistant for the needle benchmark that answers only from what the frames show.
+
+    It reads each image's needle colour (:func:`read_needle`) and time code, then picks the option naming a
+    colour it saw (for "which appears first", the one seen earliest). Seeing none of the options' colours,
+    it says so and guesses ``A``. Use it as :class:`gens_tools.testing.FakeOpenAI`'s ``answer`` hook.
+    """
+    options = {m.group(2).strip(): m.group(1) for m in _OPTION_LINE.finditer(prompt)}
+    seen: list[tuple[float, str]] = []
+    for _label, image in images:
+        colour = read_needle(image)
+        if colour is None:
+            continue
+        try:
+            t = read_time_code(image)
+        except ValueError:
+            continue
+        seen.append((t, colour))
+    seen.sort()
+    candidates = [(t, c) for t, c in seen if c in options]
+    if not candidates:
+        return "I cannot see any of these colours in the frames, so this is a guess. Answer: A"
+    t, colour = candidates[0]
+    return f"The {colour} block is visible at {format_time(t)}. The answer is {options[colour]}."
+
+
+def format_time(seconds: float) -> str:
+    """``[hh:mm:ss]``, as assistants cite frames."""
+    whole = int(seconds)
+    return f"[{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}]"

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from gens_tools.samplers._describe import SamplerOption
 
 #: Modules that add their own subcommands through ``register(subparsers)``.
-_PLUGIN_COMMANDS = ("gens_tools.cli._ask", "gens_tools.cli._convert")
+_PLUGIN_COMMANDS = ("gens_tools.cli._ask", "gens_tools.cli._convert", "gens_tools.cli._eval", "gens_tools.cli._batch")
 
 
 class _Bars:

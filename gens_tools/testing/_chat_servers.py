@@ -11,7 +11,8 @@ assert there were none.
 The fake model "answers" from what it was shown: it cites the first and last frame labels it saw, and
 (when ``check_time_codes`` is on) it reads the time code painted into each image by
 :func:`gens_tools.synthetic.paint_time_code` and reports a violation when an image does not show the time
-of the label just before it.
+of the label just before it. An ``answer`` hook replaces that answer with one scripted from the request's
+text and the decoded images (e.g. :func:`gens_tools.synthetic.needle_answer`).
 
 Faults are scripted with :meth:`FakeServer.push` (one per request, in order): ``"429"``, ``"500"``,
 ``"503"``, ``"timeout"`` (the reply is held back for ``slow_seconds``), ``"too_long"``, ``"refusal"``,
@@ -30,6 +31,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -54,6 +56,27 @@ class Recorded:
     images: list[dict[str, Any]] = field(default_factory=list)  # per image: label, size, detail, tokens…
     prompt_tokens: int = 0
     status: int = 0
+    shown: list[tuple[str | None, Image.Image]] = field(default_factory=list, repr=False)  # with an answer hook
+
+
+#: Scripts the fake model's answer: called with the request's text parts (joined by newlines) and each image
+#: with the label text before it; returns the answer text.
+AnswerHook = Callable[[str, list[tuple[str | None, Image.Image]]], str]
+
+
+def _texts(body: Any) -> list[str]:
+    """Every ``text`` string in a request body, in order (chat, Responses and Gemini shapes alike)."""
+    out: list[str] = []
+    if isinstance(body, dict):
+        for key, value in body.items():
+            if key == "text" and isinstance(value, str):
+                out.append(value)
+            else:
+                out += _texts(value)
+    elif isinstance(body, list):
+        for value in body:
+            out += _texts(value)
+    return out
 
 
 class _Reject(Exception):
@@ -104,8 +127,10 @@ class FakeServer:
         slow_seconds: float = 1.5,
         check_time_codes: bool = False,
         max_lifetime: float = 120.0,
+        answer: AnswerHook | None = None,
     ) -> None:
         self.api_key = api_key
+        self.answer = answer
         self.context_limit = context_limit
         self.slow_seconds = slow_seconds
         self.check_time_codes = check_time_codes
@@ -229,6 +254,8 @@ class FakeServer:
             total += len(data)
             img = _decode_image(data, mime)
             info.update(label=label, width=img.width, height=img.height, bytes=len(data))
+            if self.answer is not None:
+                rec.shown.append((label, img.convert("RGB")))
             if self.check_time_codes:
                 from gens_tools.synthetic import read_time_code
 
@@ -249,6 +276,8 @@ class FakeServer:
             self.violations.append(f"frames are not in time order: {times}")
 
     def answer_text(self, rec: Recorded) -> str:
+        if self.answer is not None:
+            return self.answer("\n".join(_texts(rec.body)), rec.shown)
         labels = [i["label"] for i in rec.images if i.get("label")]
         if not labels:
             return "I was shown no frames."
