@@ -114,3 +114,11 @@ class ProviderUnavailableError(AssistantError):
 
 class RequestRejectedError(AssistantError):
     """The provider rejected the request as invalid (a 4xx other than the cases above)."""
+
+
+# --- warnings -----------------------------------------------------------------------------------------------
+
+
+class FallbackWarning(UserWarning):
+    """Something ran in place of what was asked for, e.g. uniform sampling because GenS is not available
+    here. The same sentence is in the selection's ``notices``."""

@@ -25,6 +25,13 @@ if TYPE_CHECKING:
 __all__ = ["BACKENDS", "DEFAULT_MAX_SIDE", "OptionInfo", "SamplingOptions"]
 
 Backend = Literal["auto", "pyav", "decord"]
+Strategy = Literal["auto", "windows", "hybrid"]
+#: How GenS covers a video longer than one window: ``"windows"`` scores every window (exhaustive),
+#: ``"hybrid"`` lets a similarity model rank every frame and GenS score the best ``hybrid_pool`` (the GenS
+#: authors' recipe for long videos), ``"auto"`` uses the hybrid when the grid is longer than one window.
+STRATEGIES: tuple[Strategy, ...] = ("auto", "windows", "hybrid")
+#: The similarity model that ranks frames in the hybrid strategy by default.
+DEFAULT_COARSE_MODEL = "google/siglip-base-patch16-224"
 #: Frame size (longer side, px) decoded when neither the options nor the sampler ask for another.
 DEFAULT_MAX_SIDE = 448
 
@@ -110,6 +117,21 @@ class SamplingOptions:
         parse=float,
         metavar="FPS",
     )
+    strategy: Strategy = _option(
+        "auto",
+        "how GenS covers a video longer than one window: windows (score every window), hybrid (a similarity "
+        "model ranks every frame, GenS scores the best few hundred: the authors' recipe for long videos) or auto "
+        "(hybrid when the video is longer than one window)",
+        choices=STRATEGIES,
+    )
+    hybrid_pool: int = _option(
+        256, "frames the similarity model passes on to GenS in the hybrid strategy (at most one window)", parse=int
+    )
+    coarse_model: str = _option(
+        DEFAULT_COARSE_MODEL,
+        "the CLIP or SigLIP model (hub id or folder) that ranks frames in the hybrid strategy",
+        metavar="MODEL",
+    )
     cache: bool | FrameCache = _option(
         True,
         "keep decoded frames in the on-disk frame cache, so the next question about a video decodes nothing "
@@ -125,6 +147,9 @@ class SamplingOptions:
         checks.non_negative_number("min_gap", self.min_gap)
         checks.choice("backend", self.backend, BACKENDS)
         checks.optional_positive_number("frame_rate", self.frame_rate)
+        checks.choice("strategy", self.strategy, STRATEGIES)
+        checks.positive_int("hybrid_pool", self.hybrid_pool)
+        checks.non_empty_str("coarse_model", self.coarse_model)
         if not isinstance(self.cache, bool):
             from gens_tools.video._cache import FrameCache
 

@@ -5,7 +5,7 @@
     from gens_tools.qa import VideoQA
     from gens_tools.assistants import make_assistant
 
-    qa = VideoQA("uniform", make_assistant("gpt-4o"))
+    qa = VideoQA(assistant=make_assistant("gpt-4o"))   # sampler "auto": GenS when it can run here
     answer = qa.ask("lecture.mp4", "When does the speaker show the results table?")
     print(answer.text, answer.cited_labels, answer.usage.input_tokens)
 """
@@ -35,8 +35,10 @@ class VideoQA:
     """Ask questions about videos: ``sampler`` picks K frames, ``assistant`` answers from them.
 
     Args:
-        sampler: a :class:`FrameSampler` or a registered sampler name (``"uniform"``, ``"gens-3b"``…).
-        assistant: an :class:`~gens_tools.assistants._base.Assistant` (OpenAI, Gemini).
+        sampler: a :class:`FrameSampler` or a registered sampler name (``"auto"``, ``"gens-3b"``, ``"remote"``,
+            ``"uniform"``…); ``None`` or ``"auto"`` (the default): GenS when it can run here, else uniform
+            sampling, said in every selection's ``notices``.
+        assistant: an :class:`~gens_tools.assistants.Assistant` (OpenAI, Gemini); required.
         k: frames to sample per question; ``None`` lets the assistant's budget planner choose (the model
             family's default, fewer if they would not fit).
         options: how to sample (:class:`~gens_tools.SamplingOptions`).
@@ -47,8 +49,8 @@ class VideoQA:
 
     def __init__(
         self,
-        sampler: FrameSampler | str,
-        assistant: Assistant,
+        sampler: FrameSampler | str | None = "auto",
+        assistant: Assistant | None = None,
         *,
         k: int | None = None,
         options: SamplingOptions | None = None,
@@ -57,10 +59,10 @@ class VideoQA:
     ) -> None:
         from gens_tools.assistants._base import Assistant
 
-        if isinstance(sampler, str):
+        if sampler is None or isinstance(sampler, str):
             from gens_tools.samplers._registry import make_sampler
 
-            sampler = make_sampler(sampler)
+            sampler = make_sampler(sampler or "auto")
         if not isinstance(sampler, FrameSampler):
             raise InvalidArgumentError(f"sampler must be a FrameSampler or a sampler name, got {sampler!r}")
         if not isinstance(assistant, Assistant):

@@ -219,7 +219,8 @@ def validate_frame_request(
 
 def resolve_sampler(sampler: FrameSampler | str | None, options: Mapping[str, Any] | None = None) -> FrameSampler:
     """The :class:`FrameSampler` a tool uses: the instance given, one built from a registered name
-    (``"uniform"``, ``"gens-3b"``, ``"remote"``… with ``options``), or uniform sampling for ``None``.
+    (``"auto"``, ``"gens-3b"``, ``"remote"``, ``"uniform"``… with ``options``), or ``"auto"`` for ``None``:
+    GenS when it can run here, else uniform sampling with a notice the model reads.
 
     Raises:
         InvalidArgumentError: an unknown name, or something that is neither a sampler nor a name.
@@ -233,9 +234,9 @@ def resolve_sampler(sampler: FrameSampler | str | None, options: Mapping[str, An
 
         return make_sampler(sampler, **dict(options or {}))
     if sampler is None:
-        from gens_tools.samplers import UniformSampler
+        from gens_tools.samplers import make_sampler
 
-        return UniformSampler(**dict(options or {}))
+        return make_sampler("auto", **dict(options or {}))
     raise InvalidArgumentError(f"sampler must be a FrameSampler or a sampler name, got {sampler!r}")
 
 

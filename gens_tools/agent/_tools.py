@@ -205,7 +205,7 @@ class VideoFramesTool(_VideoTool):
 
     Args:
         sampler: a :class:`~gens_tools.FrameSampler`, a registered sampler name (built once, with
-            ``sampler_options``), or ``None`` for uniform sampling.
+            ``sampler_options``), or ``None`` for ``"auto"`` (GenS when it can run, else uniform sampling, said).
         sampler_options: options for :func:`gens_tools.make_sampler` when ``sampler`` is a name.
         options: how to sample (:class:`~gens_tools.SamplingOptions`, or a mapping of its fields).
         policy: what the model may open and the caps on ``k`` and the range length; ``None`` opens nothing (or,

@@ -10,12 +10,13 @@ import json
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from gens_tools._timeparse import parse_time
-from gens_tools.errors import GensToolsError, InvalidArgumentError
+from gens_tools.errors import FallbackWarning, GensToolsError, InvalidArgumentError
 from gens_tools.options import SamplingOptions
 from gens_tools.progress import ProgressEvent
 from gens_tools.samplers._describe import REQUIRED
@@ -103,9 +104,10 @@ def add_sampler_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("sampler", "each option applies to the samplers named in its help")
     group.add_argument(
         "--sampler",
-        default="uniform",
+        default="auto",
         choices=sampler_names(),
-        help="frame sampler (default: uniform; `gens-tools samplers` lists them with their options)",
+        help="frame sampler (default: auto — GenS when it can run here, else uniform sampling, said on stderr; "
+        "`gens-tools samplers` lists them with their options)",
     )
     pending = [True]
 
@@ -280,6 +282,19 @@ def sampler_from_args(args: argparse.Namespace) -> Any:
     return make_sampler(name, **options)
 
 
+def say_sampler_info(sampler: Any) -> None:
+    """One line on stderr about what the chosen sampler is about to do (``auto`` downloading GenS-3B)."""
+    info = getattr(sampler, "info", None)
+    if info:
+        print(f"gens-tools: {info}", file=sys.stderr)
+
+
+def say_notices(notices: Sequence[str]) -> None:
+    """Each notice of a selection (a fallback, said every time) as one line on stderr."""
+    for notice in notices:
+        print(f"gens-tools: note: {notice}", file=sys.stderr)
+
+
 def _selection_table(selection: Any) -> str:
     lines = [f"{len(selection.frames)} frames from {selection.video} (sampler: {selection.sampler})"]
     lines.append(f"{'#':>3}  {'time':>10}  {'seconds':>9}  {'score':>5}  file")
@@ -310,6 +325,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         require_report_backend()  # a missing extra is reported before any model loads
     check_video(args)
     sampler = sampler_from_args(args)
+    say_sampler_info(sampler)
     bars = progress_bars(args.quiet, force=args.progress)
     try:
         selection = sample_frames(
@@ -325,6 +341,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     finally:
         bars.close()
         sampler.close()
+    say_notices(selection.notices)
     if args.out:
         selection.save(args.out)
     if args.report:
@@ -498,7 +515,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            # Fallbacks are printed as one plain line each (say_notices), not as Python warnings.
+            warnings.simplefilter("ignore", FallbackWarning)
+            return int(args.func(args) or 0)
     except GensToolsError as exc:
         print(f"gens-tools: error: {exc}", file=sys.stderr)
         return 1

@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from gens_tools.errors import InvalidArgumentError, TimeRangeError
+from gens_tools.errors import (
+    BackendUnavailableError,
+    FallbackWarning,
+    InvalidArgumentError,
+    ModelUnavailableError,
+    TimeRangeError,
+)
 from gens_tools.frames import Frame, FrameSelection, Timeline, WindowReport, spans_from_scores
 from gens_tools.options import SamplingOptions
 from gens_tools.pipeline._selection import select_indices
@@ -25,7 +33,7 @@ from gens_tools.samplers._base import FrameSampler, Window, WindowScores
 from gens_tools.samplers._prompt import validate_question
 from gens_tools.samplers._registry import make_sampler
 from gens_tools.samplers._windows import merge_window_scores, plan_windows
-from gens_tools.samplers.uniform import UniformSampler
+from gens_tools.samplers.hybrid import HybridSampler, coarse_sampler
 from gens_tools.video import open_video, sampling_grid
 from gens_tools.video._base import VideoReader
 from gens_tools.video._cache import CacheMissError, FrameCache
@@ -35,6 +43,8 @@ if TYPE_CHECKING:
 
 #: Largest K accepted (GenS's own downstream budgets top out at 256 frames).
 MAX_K = 1024
+#: The sampler used when none is named: GenS when it can run here, uniform sampling otherwise (said).
+DEFAULT_SAMPLER = "auto"
 
 
 def _validate_k(k: object) -> int:
@@ -49,12 +59,43 @@ def _validate_k(k: object) -> int:
 
 def _resolve_sampler(sampler: FrameSampler | str | None) -> FrameSampler:
     if sampler is None:
-        return UniformSampler()
+        return make_sampler(DEFAULT_SAMPLER)
     if isinstance(sampler, str):
         return make_sampler(sampler)
     if not isinstance(sampler, FrameSampler):
         raise InvalidArgumentError(f"sampler must be a FrameSampler or a sampler name, got {sampler!r}")
     return sampler
+
+
+def _with_strategy(sampler: FrameSampler, opts: SamplingOptions, n: int, notices: list[str]) -> FrameSampler:
+    """``sampler`` as the options' strategy runs it over ``n`` grid frames: a GenS sampler goes hybrid when asked
+    to (or, with ``"auto"``, when the grid is longer than one window); anything else runs as it is."""
+    if not sampler.generative or isinstance(sampler, HybridSampler) or opts.strategy == "windows":
+        return sampler
+    if opts.strategy == "auto" and n <= sampler.window_size:
+        return sampler
+    inner = getattr(sampler, "inner", sampler)  # auto: the GenS sampler it runs
+    device = getattr(inner, "device", None)
+    try:
+        coarse = coarse_sampler(opts.coarse_model, device=None if device is None else str(device))
+    except (ModelUnavailableError, BackendUnavailableError) as exc:
+        if opts.strategy == "hybrid":
+            raise
+        windows = math.ceil(n / sampler.window_size)
+        notices.append(
+            f"windows strategy instead of the hybrid: the similarity model {opts.coarse_model} is not available "
+            f"({exc}), so GenS scored all {windows} windows of this video instead of its best "
+            f"{min(opts.hybrid_pool, sampler.window_size)} frames"
+        )
+        return sampler
+    return HybridSampler(sampler, coarse, pool=min(opts.hybrid_pool, sampler.window_size))
+
+
+def _announce(notices: Sequence[str]) -> None:
+    """Every notice is also a :class:`~gens_tools.errors.FallbackWarning` (the selection's ``notices`` keep it
+    for every call; Python's warning filters decide how often it is shown)."""
+    for text in notices:
+        warnings.warn(text, FallbackWarning, stacklevel=3)
 
 
 class _Clock:
@@ -209,12 +250,14 @@ def sample_frames(
     Args:
         video: a video file, a folder of frame images, or an http(s) URL.
         question: what the frames should help answer (must not be empty).
-        sampler: a :class:`FrameSampler` or a registered name (``"uniform"``, ``"gens-3b"``, ``"gens"``,
-            ``"similarity"``, ``"remote"``); default uniform.
+        sampler: a :class:`FrameSampler` or a registered name (``"auto"``, ``"gens-3b"``, ``"gens"``,
+            ``"remote"``, ``"similarity"``, ``"uniform"``…); default ``"auto"``: GenS when it can run here,
+            else uniform sampling, with the reason in the selection's ``notices`` and a
+            :class:`~gens_tools.errors.FallbackWarning`.
         k: how many frames to return.
         start, end: optional time range in seconds.
         options: how to sample (:class:`~gens_tools.SamplingOptions`: grid rate, frame size, minimum gap,
-            decoder, frame cache, frame-folder rate).
+            decoder, frame cache, frame-folder rate, the windows/hybrid strategy for long videos).
         progress: called with :class:`~gens_tools.progress.ProgressEvent` s while decoding and scoring.
         policy: when given, ``video``, ``k`` and the duration are checked against it first.
         **settings: single :class:`~gens_tools.SamplingOptions` fields (``fps=2``, ``cache=False``…),
@@ -237,7 +280,7 @@ def sample_frames(
         assert checked_k is not None
         k = checked_k
     sampler_obj = _resolve_sampler(sampler)
-    side = opts.frame_side(sampler_obj.preferred_max_side)
+    notices = [sampler_obj.notice] if sampler_obj.notice else []
     fps, frame_rate = opts.fps, opts.frame_rate
 
     with contextlib.ExitStack() as stack:
@@ -260,8 +303,11 @@ def sample_frames(
                     f"the requested range is {span:.0f}s long; this tool processes at most "
                     f"{policy.max_duration:.0f}s per call: pass start/end to narrow it"
                 )
-        key = store.key(source, fps=fps, max_side=side, start=start, end=end, frame_rate=frame_rate)
         n = len(grid)
+        if n > k:
+            sampler_obj = _with_strategy(sampler_obj, opts, n, notices)
+        side = opts.frame_side(sampler_obj.preferred_max_side)
+        key = store.key(source, fps=fps, max_side=side, start=start, end=end, frame_rate=frame_rate)
         if n <= k:
             # Nothing to choose: every grid frame is returned and the sampler is not run.
             t0 = time.perf_counter()
@@ -297,6 +343,7 @@ def sample_frames(
         chosen_frames.sort(key=lambda f: (f.timestamp, f.index or 0))
         timings["total"] = time.perf_counter() - t_start
         emit(progress, "select", len(chosen_frames), k)
+        _announce(notices)
         step = 1.0 / fps
         return FrameSelection(
             video=source,
@@ -313,6 +360,7 @@ def sample_frames(
             lost_spans=lost_spans,
             n_candidates=n if scored.available is None else sum(scored.available),
             k=k,
+            notices=notices,
             timeline=Timeline(
                 start=grid[0],
                 step=step,

@@ -86,12 +86,18 @@ class FrameSampler(ABC):
         option_sources: the methods whose parameters are the constructor's options (``__init__``'s, then the
             keyword-only ones of the others, for constructors that pass ``**options`` on).
         secret_options: options that are never command-line flags nor shown (API keys).
+        generative: whether this is a GenS model (it reads a window of labelled frames and generates their
+            scores); the pipeline then runs long videos with the hybrid strategy when asked to.
+        notice: something every result of this sampler must say (``auto`` falling back to uniform sampling
+            says why, and how to get GenS); ``None`` for nothing.
     """
 
     name: ClassVar[str] = "sampler"
     window_size: int = 256
     needs_images: bool = True
     preferred_max_side: int | None = None
+    generative: bool = False
+    notice: str | None = None
     option_sources: ClassVar[tuple[str, ...]] = ("__init__",)
     secret_options: ClassVar[tuple[str, ...]] = ()
 

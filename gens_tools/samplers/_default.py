@@ -61,8 +61,10 @@ def fallback_notice(reason: str) -> str:
     return f"uniform sampling (the question is ignored): {reason}; {HOW_TO_GET_GENS}"
 
 
-def _downloads_off(environ: Mapping[str, str]) -> bool:
-    return any(environ.get(v, "").strip().lower() in _TRUE for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+def downloads_off(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether Hugging Face downloads are switched off (``HF_HUB_OFFLINE`` or ``TRANSFORMERS_OFFLINE``)."""
+    env = os.environ if environ is None else environ
+    return any(env.get(v, "").strip().lower() in _TRUE for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
 def weights_in_cache(model_id: str, *, cache_dir: str | os.PathLike[str] | None = None) -> bool:
@@ -112,7 +114,7 @@ def choose_default_sampler(
         )
     if weights_in_cache(model_id, cache_dir=cache_dir):
         return DefaultChoice("gens-3b", {"model": model_id})
-    if _downloads_off(env):
+    if downloads_off(env):
         return DefaultChoice(
             "uniform",
             notice=fallback_notice(

@@ -156,6 +156,7 @@ class GenS3BSampler(LocalSampler):
     """
 
     name: ClassVar[str] = "gens-3b"
+    generative = True
     DEFAULT_MODEL_ID: ClassVar[str] = DEFAULT_MODEL_ID
     preferred_max_side: int | None = 224
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
@@ -150,3 +151,55 @@ class HybridSampler(FrameSampler):
             video_key=None if video_key is None else f"{video_key}|hybrid|{digest}",
         )
         return self.fine.score_window(window, question)
+
+
+# --- the coarse model, loaded once per process --------------------------------------------------------------
+
+_COARSE: dict[tuple[str, str | None, str | None], FrameSampler] = {}
+_COARSE_LOCK = threading.Lock()
+
+
+def coarse_sampler(model: str, *, device: str | None = None, dtype: str | None = None) -> FrameSampler:
+    """The similarity sampler that ranks frames for the hybrid strategy, loaded once per process and shared
+    (its frame-embedding cache then serves every later question about the same video).
+
+    Decides quickly when the model cannot be had (the ``local`` extra missing, or the weights neither cached
+    nor downloadable), before torch is imported.
+
+    Raises:
+        BackendUnavailableError: the ``local`` extra is not installed.
+        ModelUnavailableError: the model is not available.
+    """
+    key = (model, device, dtype)
+    with _COARSE_LOCK:
+        found = _COARSE.get(key)
+        if found is not None:
+            return found
+        _check_available(model)
+        from gens_tools.samplers.similarity import SimilaritySampler
+
+        sampler = SimilaritySampler(model, device=device, dtype=dtype)
+        _COARSE.clear()  # keep one: a second similarity model is rarely wanted, and each costs memory
+        _COARSE[key] = sampler
+        return sampler
+
+
+def _check_available(model: str) -> None:
+    import importlib.util
+    from pathlib import Path
+
+    from gens_tools.errors import BackendUnavailableError, ModelUnavailableError
+    from gens_tools.samplers._default import downloads_off, weights_in_cache
+
+    missing = [m for m in ("torch", "transformers", "huggingface_hub") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise BackendUnavailableError(
+            f"the similarity model needs the local extra ({', '.join(missing)} missing): "
+            "pip install 'gens-tools[local]'"
+        )
+    if Path(model).expanduser().exists():
+        return
+    if not weights_in_cache(model) and downloads_off():
+        raise ModelUnavailableError(
+            f"{model} is not in the Hugging Face cache and downloads are switched off (HF_HUB_OFFLINE)"
+        )

@@ -197,7 +197,10 @@ class _Named(FrameSampler):
 def test_resolve_sampler() -> None:
     given = _Named()
     assert resolve_sampler(given) is given
-    assert isinstance(resolve_sampler(None), UniformSampler)
+    default = resolve_sampler(None)  # "auto": GenS when it can run; uniform sampling here, with a notice
+    assert default.name == "auto"
+    assert default.label == "uniform"
+    assert default.notice is not None
     built = resolve_sampler("uniform", {"window_size": 16})
     assert isinstance(built, UniformSampler)
     assert built.window_size == 16

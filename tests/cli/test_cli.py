@@ -194,7 +194,7 @@ def test_each_flag_appears_once_and_secrets_never(toy: None, capsys: pytest.Capt
 def test_a_flag_the_command_has_stays_its_own(video_40s: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # `sample --max-side` is the decoding size; the remote sampler's max_side is --remote-max-side there.
     code, _, err = run(capsys, "sample", str(video_40s), "q", "-k", "2", "--max-side", "64", "--remote-max-side", "64")
-    assert (code, err.strip()) == (1, "gens-tools: error: --remote-max-side does not apply to --sampler uniform "
+    assert (code, err.strip()) == (1, "gens-tools: error: --remote-max-side does not apply to --sampler auto "
                                       "(an option of: remote)")
     # `ask --timeout` is the assistant's; the remote sampler's is --remote-timeout there.
     with pytest.raises(SystemExit):

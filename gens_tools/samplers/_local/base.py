@@ -70,8 +70,8 @@ def plan_load(
         ModelUnavailableError: the model cannot be found locally nor fetched.
         InvalidArgumentError: an unknown or unavailable device, dtype or attention implementation.
     """
+    path = resolve_model_path(model, revision=revision)  # first: a missing model fails before torch loads
     transformers = require_transformers()
-    path = resolve_model_path(model, revision=revision)
     dev, dt = pick_device_and_dtype(device, dtype)
     attn = pick_attn_implementation(attn_implementation, device=dev, dtype=dt)
     return LoadPlan(transformers, path, dev, dt, attn)

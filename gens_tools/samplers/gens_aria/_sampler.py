@@ -267,6 +267,7 @@ class GenSAriaSampler(LocalSampler):
     """
 
     name: ClassVar[str] = "gens"
+    generative = True
     DEFAULT_MODEL_ID: ClassVar[str] = GENS_MODEL_ID
     window_size: int = MAX_WINDOW_SIZE
     preferred_max_side: int | None = GENS_IMAGE_SIZE

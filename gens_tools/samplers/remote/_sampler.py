@@ -74,6 +74,7 @@ class RemoteGenSSampler(FrameSampler):
     """
 
     name: ClassVar[str] = "remote"
+    generative = True
     secret_options: ClassVar[tuple[str, ...]] = ("api_key",)
 
     def __init__(

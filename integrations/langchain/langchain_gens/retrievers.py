@@ -58,7 +58,8 @@ class GenSVideoRetriever(BaseRetriever):
     video: str
     """The video file, frame folder or http(s) URL this retriever searches."""
     sampler: Any = None
-    """A :class:`~gens_tools.FrameSampler` or a registered sampler name (built once); ``None`` for uniform."""
+    """A :class:`~gens_tools.FrameSampler` or a registered sampler name (built once);
+    ``None`` for ``"auto"`` (GenS when it can run, else uniform sampling, said)."""
     sampler_options: dict[str, Any] | None = None
     """Options for :func:`gens_tools.make_sampler` when ``sampler`` is a name."""
     k: int = 4

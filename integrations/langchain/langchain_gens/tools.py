@@ -99,8 +99,10 @@ class GenSVideoFramesTool(BaseTool):
     refusal: ``"Invalid argument: k: Input should be a valid integer…"``."""
 
     sampler: Any = None
-    """A :class:`~gens_tools.FrameSampler`, or a registered name (``"uniform"``, ``"gens-3b"``, ``"gens"``,
-    ``"similarity"``, ``"remote"``) built once when the tool is created; ``None`` for uniform sampling."""
+    """A :class:`~gens_tools.FrameSampler`, or a registered name (``"auto"``, ``"gens-3b"``, ``"gens"``,
+    ``"remote"``, ``"similarity"``, ``"uniform"``) built once when the tool is created; ``None`` for
+    ``"auto"``: GenS when it can run here, else uniform sampling, with a sentence saying so in the text
+    the model reads."""
     sampler_options: dict[str, Any] | None = None
     """Options for :func:`gens_tools.make_sampler` when ``sampler`` is a name."""
     options: Any = None
