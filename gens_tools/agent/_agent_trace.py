@@ -37,6 +37,13 @@ def _optional_positive_float(name: str, value: object) -> float | None:
     return float(value)
 
 
+def range_words(start: float | None, end: float | None) -> str:
+    """A range in words: ``45.0-60.0s``, ``45.0s to the end``, ``the whole video``."""
+    if start is None and end is None:
+        return "the whole video"
+    return f"{start or 0.0:.1f}-{end:.1f}s" if end is not None else f"{start:.1f}s to the end"
+
+
 @dataclass(frozen=True, slots=True)
 class AgentBudget:
     """How far a :class:`~gens_tools.agent.VideoAgent` may go before it answers with what it has.
@@ -157,10 +164,8 @@ class AgentStep:
         return sum(1 for f in self.frames if f.sent)
 
     def range_text(self) -> str:
-        """The range as ``45.0-60.0s`` (``start-end of the video`` when open)."""
-        start = f"{self.start:.1f}" if self.start is not None else "0.0"
-        end = f"{self.end:.1f}s" if self.end is not None else "end"
-        return f"{start}-{end}"
+        """The range in words: ``45.0-60.0s``, ``45.0s to the end`` or ``the whole video``."""
+        return range_words(self.start, self.end)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (no images)."""

@@ -32,7 +32,14 @@ from gens_tools._chat import one_line
 from gens_tools._checks import optional_positive_int, positive_number
 from gens_tools.agent._access import AccessPolicy
 from gens_tools.agent._agent_reply import AGENT_REPLY_SCHEMA, AgentReply, LookNext, parse_agent_reply
-from gens_tools.agent._agent_trace import AgentBudget, AgentResult, AgentStep, SeenFrame, StopReason
+from gens_tools.agent._agent_trace import (
+    AgentBudget,
+    AgentResult,
+    AgentStep,
+    SeenFrame,
+    StopReason,
+    range_words,
+)
 from gens_tools.agent._args import check_range, resolve_sampler
 from gens_tools.errors import InvalidArgumentError
 from gens_tools.frames import Frame, FrameSelection
@@ -360,7 +367,7 @@ class VideoAgent:
 
     def _instructions(self, run: _Run, look: _Look, shown: FrameSelection, n_carried: int, index: int) -> str:
         left = self.budget.max_steps - index
-        where = _range_words(look.start, look.end)
+        where = range_words(look.start, look.end)
         lines = [
             f"You are answering in steps; this is step {index} of at most {self.budget.max_steps}.",
             f"This step's frames were chosen from {where} of the video, {look.fps:g} candidate frames per second"
@@ -376,7 +383,7 @@ class VideoAgent:
                 confidence = "unknown" if step.confidence is None else f"{step.confidence:g}"
                 asked = f' for "{step.question}"' if step.question != run.question else ""
                 lines.append(
-                    f"- step {step.index}: looked at {_range_words(step.start, step.end)} at {step.fps:g} fps{asked}; "
+                    f"- step {step.index}: looked at {range_words(step.start, step.end)} at {step.fps:g} fps{asked}; "
                     f"answered (confidence {confidence}): {one_line(step.answer, 400)}"
                 )
         lines.append(
@@ -472,9 +479,9 @@ class VideoAgent:
             if span is None or span > self.zoom_span + 1e-9 or finer <= before + 1e-9:
                 return None, notes, (
                     "repeated",
-                    f"the assistant asked again for {_range_words(start, end)}, already looked at at {before:g} fps",
+                    f"the assistant asked again for {range_words(start, end)}, already looked at at {before:g} fps",
                 )
-            notes.append(f"{_range_words(start, end)} was looked at at {before:g} fps: now at {finer:g} fps")
+            notes.append(f"{range_words(start, end)} was looked at at {before:g} fps: now at {finer:g} fps")
             fps = finer
         return _Look(question, start, end, fps), notes, None
 
@@ -558,8 +565,3 @@ def _key(start: float | None, end: float | None, question: str) -> tuple[float |
         question,
     )
 
-
-def _range_words(start: float | None, end: float | None) -> str:
-    if start is None and end is None:
-        return "the whole video"
-    return f"{start or 0.0:.1f}-{end:.1f}s" if end is not None else f"{start:.1f}s to the end"
