@@ -83,7 +83,7 @@ def test_agent_flags_without_agent_are_refused(
     video_40s: Path, openai_server: FakeOpenAI, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(["ask", str(video_40s), "q", "--assistant-base-url", openai_server.base_url, "--max-steps", "2"])
-    out, err = capsys.readouterr()
+    _out, err = capsys.readouterr()
     assert code == 1
     assert err.strip() == "gens-tools ask: error: --max-steps needs --agent"
     assert openai_server.requests == []
