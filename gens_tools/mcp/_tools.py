@@ -10,7 +10,8 @@ as text and image blocks.
 
 Refusals (a path outside the allowed folders, a bad argument, an unreadable video, a refused answer…) come back
 as error results with a readable message (:func:`~gens_tools.agent.tool_error_text`), so the calling model can
-correct itself; nothing outside the :class:`~gens_tools.AccessPolicy` is opened.
+correct itself, and so do the server's own failures (an assistant that cannot be reached, a missing backend),
+in one line; nothing outside the :class:`~gens_tools.AccessPolicy` is opened.
 """
 
 from __future__ import annotations
@@ -36,13 +37,10 @@ from gens_tools.agent import (
     tool_error_text,
     video_name,
 )
-from gens_tools.errors import AnswerRefusedError, ContextTooLongError, EmptyAnswerError, InvalidArgumentError
+from gens_tools.errors import GensToolsError, InvalidArgumentError
 from gens_tools.frames import format_timestamp
 
 __all__ = ["ImageBlock", "TextBlock", "ToolCallResult", "ToolDefinition", "VideoTools"]
-
-#: Errors an ``ask_video`` call reports to the model (besides :data:`~gens_tools.agent.AGENT_ERRORS`).
-_ANSWER_ERRORS: tuple[type[Exception], ...] = (AnswerRefusedError, EmptyAnswerError, ContextTooLongError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +77,10 @@ class ToolCallResult:
 
 
 def _error(exc: Exception) -> ToolCallResult:
-    return ToolCallResult([TextBlock(tool_error_text(exc))], is_error=True)
+    if isinstance(exc, AGENT_ERRORS):
+        return ToolCallResult([TextBlock(tool_error_text(exc))], is_error=True)
+    # The server's own failures (an assistant down, a refused answer, a missing backend): said as they are.
+    return ToolCallResult([TextBlock(f"The tool failed: {exc}")], is_error=True)
 
 
 class VideoTools:
@@ -148,8 +149,9 @@ class VideoTools:
     # -- calling -----------------------------------------------------------------------------------------------
 
     def call(self, name: str, arguments: Mapping[str, Any] | None) -> ToolCallResult:
-        """Run tool ``name`` (blocking: decoding, scoring, answering). Unknown tools and the errors a model can
-        act on come back as error results; deployment errors (a missing backend, a provider down) raise."""
+        """Run tool ``name`` (blocking: decoding, scoring, answering). Unknown tools and every gens-tools error
+        (what the model got wrong, and the server's own failures) come back as error results; anything else
+        raises."""
         arguments = dict(arguments or {})
         try:
             if name == self.frames.name:
@@ -158,7 +160,7 @@ class VideoTools:
                 return self._info(arguments)
             if name == "ask_video" and self.agent is not None:
                 return self._ask(arguments)
-        except (*AGENT_ERRORS, *_ANSWER_ERRORS) as exc:
+        except GensToolsError as exc:
             return _error(exc)
         known = ", ".join(d.name for d in self.definitions())
         return ToolCallResult([TextBlock(f"Unknown tool {name!r}; the tools are: {known}.")], is_error=True)
