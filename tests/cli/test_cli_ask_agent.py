@@ -87,3 +87,14 @@ def test_agent_flags_without_agent_are_refused(
     assert code == 1
     assert err.strip() == "gens-tools ask: error: --max-steps needs --agent"
     assert openai_server.requests == []
+
+
+def test_agent_with_report_is_refused_before_any_request(
+    video_40s: Path, openai_server: FakeOpenAI, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _out, err = _ask(capsys, video_40s, openai_server, "--report", str(tmp_path / "r.html"))
+    assert code == 1
+    assert err.strip() == (
+        "gens-tools ask: error: --report does not take an agent's steps yet: use --agent --json for its trace"
+    )
+    assert openai_server.requests == []
