@@ -495,9 +495,10 @@ class FakeOpenAI(FakeServer):
                            "function": {"name": c.name, "arguments": json.dumps(c.arguments)}} for c in calls]
             if rec.body.get("stream"):
                 return 200, {}, self._chat_stream(rec, model, text, refusal, wire_calls, finish, usage)
-            message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": refusal, "annotations": []}
+            reply_message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": refusal,
+                                             "annotations": []}
             if wire_calls:
-                message["tool_calls"] = wire_calls
+                reply_message["tool_calls"] = wire_calls
             return 200, {}, {
                 "id": "chatcmpl-" + uuid.uuid4().hex[:20],
                 "object": "chat.completion",
@@ -505,7 +506,7 @@ class FakeOpenAI(FakeServer):
                 "model": model,
                 "choices": [{
                     "index": 0,
-                    "message": message,
+                    "message": reply_message,
                     "logprobs": None,
                     "finish_reason": finish,
                 }],
