@@ -12,7 +12,8 @@ the default ``uniform`` needs no model and just spreads frames evenly. A folder 
 not state times (``frame_0000.jpg…``) works too with ``--frame-rate``.
 
 Without an API key the script says what is missing and runs the tool once on its own, printing what the
-chat model would have read.
+chat model would have read. ``OPENAI_BASE_URL`` points the OpenAI SDK at another endpoint; when the model cannot
+be reached (no network, a bad key) the script says so in one line.
 """
 
 from __future__ import annotations
@@ -112,16 +113,30 @@ def main() -> int:
         agent = create_agent(args.model, [tool], system_prompt=SYSTEM_PROMPT,
                              middleware=[GenSFramesMiddleware(max_side=args.max_side)])
         request = {"messages": [{"role": "user", "content": f"{args.question}\nVideo: {video.name}"}]}
-        for update in agent.stream(request, stream_mode="updates"):
-            for step in update.values():
-                for msg in (step or {}).get("messages", []):
-                    for call in getattr(msg, "tool_calls", None) or []:
-                        print(f"→ {call['name']}({call['args']})")
-                    if msg.type == "tool":
-                        print(f"← {msg.content.splitlines()[0] if isinstance(msg.content, str) else msg.content}")
-                    elif msg.type == "ai" and msg.content:
-                        print(f"\n{msg.content}")
+        try:
+            for update in agent.stream(request, stream_mode="updates"):
+                for step in update.values():
+                    for msg in (step or {}).get("messages", []):
+                        for call in getattr(msg, "tool_calls", None) or []:
+                            print(f"→ {call['name']}({call['args']})")
+                        if msg.type == "tool":
+                            text = msg.content.splitlines()[0] if isinstance(msg.content, str) else msg.content
+                            print(f"← {text}")
+                        elif msg.type == "ai" and msg.content:
+                            print(f"\n{msg.content}")
+        except Exception as exc:  # the provider's errors (no network, a bad key…): one line, not a traceback
+            print(f"error: the agent stopped: {one_line(exc)}", file=sys.stderr)
+            return 1
     return 0
+
+
+def one_line(exc: BaseException) -> str:
+    """An error as one line: its type and the first line of its message (and of its cause's, if any)."""
+    text = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}".rstrip(": ")
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and str(cause).strip() and str(cause).strip() not in text:
+        text += f" ({type(cause).__name__}: {str(cause).strip().splitlines()[0]})"
+    return text
 
 
 if __name__ == "__main__":

@@ -13,6 +13,6 @@ python -m pip install -q --upgrade pip
 # The CPU build of torch (an unpinned `torch` would pull a multi-GB CUDA build).
 python -m pip install -q "${C[@]}" "torch==2.13.0"
 python -m pip install -q "${C[@]}" \
-  -e ".[local,decord,openai,gemini,report,eval,ray,dev]" \
+  -e ".[local,decord,openai,gemini,mcp,report,eval,ray,dev]" \
   -e "integrations/langchain[test]" \
   -e "integrations/llama-index[test]"

@@ -5,12 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ["torch", "transformers", "openai", "google.genai", "langchain_core", "llama_index", "decord"]
+HEAVY = ["torch", "transformers", "openai", "google.genai", "langchain_core", "llama_index", "decord", "mcp", "uvicorn"]
 
 
 def test_core_and_cli_do_not_import_optional_dependencies() -> None:
     code = (
-        "import sys, gens_tools, gens_tools.pipeline, gens_tools.cli, gens_tools.assistants, gens_tools.samplers;"
+        "import sys, gens_tools, gens_tools.pipeline, gens_tools.cli, gens_tools.assistants, gens_tools.samplers,"
+        " gens_tools.agent, gens_tools.mcp;"
         "gens_tools.cli.build_parser();"
         f"loaded = [m for m in {HEAVY!r} if m in sys.modules];"
         "print(','.join(loaded))"

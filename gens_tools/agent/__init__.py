@@ -9,12 +9,17 @@
   (:func:`tool_error_text`; :data:`AGENT_ERRORS` are the errors a tool hands back to the model).
 - The one text a model reads about a selection (:func:`describe_selection`), the caption next to each image
   (:func:`frame_caption`) and a retrieved frame's text (:func:`frame_text`).
+- :class:`VideoAgent`: a multi-step video QA agent — look, answer with a confidence, look again more closely
+  where the assistant is unsure — with its budget (:class:`AgentBudget`) and trace (:class:`AgentResult`,
+  :class:`AgentStep`).
 
 LangChain (``langchain_gens``), LlamaIndex (``llama_index.tools.gens``) and MCP adapters are thin wrappers
 over it, so every integration has the same tool names, arguments, defaults, descriptions and wording.
 """
 
 from gens_tools.agent._access import AccessPolicy
+from gens_tools.agent._agent_reply import AGENT_REPLY_SCHEMA, AgentReply, LookNext, parse_agent_reply
+from gens_tools.agent._agent_trace import AgentBudget, AgentResult, AgentStep, SeenFrame, StopReason
 from gens_tools.agent._args import (
     AGENT_ERRORS,
     DEFAULT_K,
@@ -51,20 +56,31 @@ from gens_tools.agent._tools import (
     ask_description,
     sample_request,
 )
+from gens_tools.agent._video_agent import StepCallback, VideoAgent
 
 __all__ = [
     "AGENT_ERRORS",
+    "AGENT_REPLY_SCHEMA",
     "DEFAULT_K",
     "DEFAULT_MAX_SPANS",
     "TIME_FORMAT_HELP",
     "AccessPolicy",
+    "AgentBudget",
+    "AgentReply",
+    "AgentResult",
+    "AgentStep",
     "ArgumentKind",
     "AskResult",
     "AskVideoTool",
     "FrameRequest",
     "FramesResult",
+    "LookNext",
+    "SeenFrame",
+    "StepCallback",
+    "StopReason",
     "ToolArgument",
     "ToolArguments",
+    "VideoAgent",
     "VideoFramesTool",
     "asample_request",
     "ask_arguments",
@@ -79,6 +95,7 @@ __all__ = [
     "frame_caption",
     "frame_line",
     "frame_text",
+    "parse_agent_reply",
     "parse_optional_time",
     "resolve_sampler",
     "sample_request",

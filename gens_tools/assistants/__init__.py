@@ -35,6 +35,7 @@ from gens_tools.assistants._registry import (
     register_assistant,
     unregister_assistant,
 )
+from gens_tools.assistants._structured import ResponseSchema
 from gens_tools.errors import (
     AnswerRefusedError,
     AssistantError,
@@ -75,6 +76,7 @@ __all__ = [
     "ProviderUnavailableError",
     "Reply",
     "RequestRejectedError",
+    "ResponseSchema",
     "TextPart",
     "TokenUsage",
     "assistant_providers",

@@ -30,6 +30,7 @@ from gens_tools.assistants._layout import SYSTEM_INSTRUCTION, ImagePart, message
 from gens_tools.assistants._limits import resolve_limits
 from gens_tools.assistants._plan import FramePlan
 from gens_tools.assistants._provider_errors import looks_too_long, too_long_error
+from gens_tools.assistants._structured import ResponseSchema
 from gens_tools.errors import AnswerRefusedError, ContextTooLongError, EmptyAnswerError, InvalidArgumentError
 from gens_tools.frames import Frame, FrameSelection
 from gens_tools.samplers._prompt import validate_question
@@ -124,7 +125,10 @@ class Assistant(ABC):
     * ``model_table`` — its rows of the model table (``prefix → ModelLimits fields``);
     * ``image_rules`` — the :class:`ImageRule` s those rows name;
     * ``provider_options`` — its own options (:class:`ProviderOption`), offered by ``gens-tools ask``;
-    * ``sends_image_settings`` — the image settings it can send (``None``: any the model's rule takes).
+    * ``sends_image_settings`` — the image settings it can send (``None``: any the model's rule takes);
+    * ``structured_output`` — it can hold the model to a JSON schema: its ``_request``/``_arequest`` then take a
+      ``response_schema`` keyword (:class:`~gens_tools.assistants.ResponseSchema`), passed only when the caller
+      gives one.
     """
 
     provider: ClassVar[str] = "assistant"
@@ -135,6 +139,7 @@ class Assistant(ABC):
     image_rules: ClassVar[tuple[ImageRule, ...]] = ()
     provider_options: ClassVar[tuple[ProviderOption, ...]] = ()
     sends_image_settings: ClassVar[tuple[str, ...] | None] = None
+    structured_output: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -209,8 +214,24 @@ class Assistant(ABC):
 
     # -- answering --
 
-    def answer(self, question: str, selection: FrameSelection) -> Answer:
+    def answer(
+        self,
+        question: str,
+        selection: FrameSelection,
+        *,
+        instructions: str | None = None,
+        response_schema: ResponseSchema | None = None,
+    ) -> Answer:
         """Ask the model ``question`` about the frames of ``selection``.
+
+        Args:
+            question: the question (the answer's ``question``).
+            selection: the frames to answer from (planned to the model's limits).
+            instructions: more text for this request, sent after the question (e.g. how to reply); counted by
+                the planner.
+            response_schema: the JSON schema the reply must follow: sent as the provider's structured output
+                where it has one (``structured_output``), else written into the prompt. The answer's ``text``
+                is then the reply's JSON text, for the caller to parse.
 
         Raises:
             InvalidArgumentError: empty question, or a selection without usable frames.
@@ -219,44 +240,82 @@ class Assistant(ABC):
             AuthenticationFailedError, ProviderUnavailableError, RequestRejectedError: provider failures.
         """
         question, selection = self._check_args(question, selection)
+        prompt, planned = self._prompt(question, instructions, response_schema)
         clock = _Timer()
         with clock.stage("plan"):
-            plan = self.plan(selection, question)
+            plan = self.plan(selection, planned)
         try:
             with clock.stage("request"):
-                reply = self._request(plan, question)
+                reply = self._send(plan, prompt, response_schema)
             attempts = 1
         except ContextTooLongError as exc:
             with clock.stage("plan"):
-                plan = self._shrink(selection, question, plan, exc)
+                plan = self._shrink(selection, planned, plan, exc)
             attempts = 2
             try:
                 with clock.stage("request"):
-                    reply = self._request(plan, question)
+                    reply = self._send(plan, prompt, response_schema)
             except ContextTooLongError as again:
                 raise self._final_too_long(plan, again) from None
         return self._finish(question, selection, plan, reply, attempts, clock)
 
-    async def aanswer(self, question: str, selection: FrameSelection) -> Answer:
+    async def aanswer(
+        self,
+        question: str,
+        selection: FrameSelection,
+        *,
+        instructions: str | None = None,
+        response_schema: ResponseSchema | None = None,
+    ) -> Answer:
         """Async form of :meth:`answer` (planning and JPEG encoding run in a worker thread)."""
         question, selection = self._check_args(question, selection)
+        prompt, planned = self._prompt(question, instructions, response_schema)
         clock = _Timer()
         with clock.stage("plan"):
-            plan = await asyncio.to_thread(self.plan, selection, question)
+            plan = await asyncio.to_thread(self.plan, selection, planned)
         try:
             with clock.stage("request"):
-                reply = await self._arequest(plan, question)
+                reply = await self._asend(plan, prompt, response_schema)
             attempts = 1
         except ContextTooLongError as exc:
             with clock.stage("plan"):
-                plan = await asyncio.to_thread(self._shrink, selection, question, plan, exc)
+                plan = await asyncio.to_thread(self._shrink, selection, planned, plan, exc)
             attempts = 2
             try:
                 with clock.stage("request"):
-                    reply = await self._arequest(plan, question)
+                    reply = await self._asend(plan, prompt, response_schema)
             except ContextTooLongError as again:
                 raise self._final_too_long(plan, again) from None
         return self._finish(question, selection, plan, reply, attempts, clock)
+
+    def _prompt(
+        self, question: str, instructions: str | None, schema: ResponseSchema | None
+    ) -> tuple[str, str]:
+        """``(prompt, planned)``: the text that closes the user message (the question, the instructions and,
+        for providers without structured output, the schema), and the text the planner counts (the schema
+        included either way: providers count it too)."""
+        if instructions is not None and not isinstance(instructions, str):
+            raise InvalidArgumentError("instructions must be a string")
+        if schema is not None and not isinstance(schema, ResponseSchema):
+            raise InvalidArgumentError(f"response_schema must be a ResponseSchema, got {type(schema).__name__}")
+        pieces = [question]
+        if instructions and instructions.strip():
+            pieces.append(instructions.strip())
+        if schema is not None and not self.structured_output:
+            pieces.append(schema.prompt_text())
+        prompt = "\n\n".join(pieces)
+        planned = prompt if schema is None or not self.structured_output else f"{prompt}\n{schema.as_json()}"
+        return prompt, planned
+
+    def _send(self, plan: FramePlan, prompt: str, schema: ResponseSchema | None) -> Reply:
+        if schema is not None and self.structured_output:
+            return self._request(plan, prompt, response_schema=schema)  # type: ignore[call-arg]
+        return self._request(plan, prompt)
+
+    async def _asend(self, plan: FramePlan, prompt: str, schema: ResponseSchema | None) -> Reply:
+        if schema is not None and self.structured_output:
+            return await self._arequest(plan, prompt, response_schema=schema)  # type: ignore[call-arg]
+        return await self._arequest(plan, prompt)
 
     @abstractmethod
     def _request(self, plan: FramePlan, question: str) -> Reply:

@@ -23,6 +23,7 @@ from gens_tools.assistants._layout import ImagePart, TextPart, message_parts
 from gens_tools.assistants._plan import FramePlan
 from gens_tools.assistants._provider_errors import after_retries, looks_too_long, too_long_error
 from gens_tools.assistants._registry import register_assistant
+from gens_tools.assistants._structured import ResponseSchema
 from gens_tools.errors import (
     AnswerRefusedError,
     AssistantError,
@@ -125,6 +126,7 @@ class GeminiAssistant(Assistant):
         ),
     )
     sends_image_settings: ClassVar[tuple[str, ...]] = ("media_resolution",)
+    structured_output: ClassVar[bool] = True  # response_json_schema with response_mime_type application/json
 
     def __init__(
         self,
@@ -171,7 +173,9 @@ class GeminiAssistant(Assistant):
 
     # -- requests --
 
-    def _request_args(self, plan: FramePlan, question: str) -> dict[str, Any]:
+    def _request_args(
+        self, plan: FramePlan, question: str, response_schema: ResponseSchema | None = None
+    ) -> dict[str, Any]:
         types = self._types
         parts = []
         for part in message_parts(plan, question):
@@ -194,14 +198,18 @@ class GeminiAssistant(Assistant):
             config["max_output_tokens"] = self.max_output_tokens
         if self.temperature is not None:
             config["temperature"] = self.temperature
+        if response_schema is not None:
+            # The JSON-schema form (anyOf, null, additionalProperties), not the older OpenAPI-subset response_schema.
+            config["response_mime_type"] = "application/json"
+            config["response_json_schema"] = response_schema.as_dict()
         return {
             "model": self.model,
             "contents": [types.Content(role="user", parts=parts)],
             "config": types.GenerateContentConfig(**config),
         }
 
-    def _request(self, plan: FramePlan, question: str) -> Reply:
-        args = self._request_args(plan, question)
+    def _request(self, plan: FramePlan, question: str, *, response_schema: ResponseSchema | None = None) -> Reply:
+        args = self._request_args(plan, question, response_schema)
         failure: tuple[AssistantError, Exception | None] | None = None
         try:
             response = self._client.models.generate_content(**args)
@@ -212,8 +220,10 @@ class GeminiAssistant(Assistant):
             raise failure[0] from failure[1]
         return self._parse(response)
 
-    async def _arequest(self, plan: FramePlan, question: str) -> Reply:
-        args = self._request_args(plan, question)
+    async def _arequest(
+        self, plan: FramePlan, question: str, *, response_schema: ResponseSchema | None = None
+    ) -> Reply:
+        args = self._request_args(plan, question, response_schema)
         # A client per call: the async HTTP session belongs to one event loop, and callers may use several.
         client = self._make_client()
         failure: tuple[AssistantError, Exception | None] | None = None

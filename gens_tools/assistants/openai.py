@@ -22,6 +22,7 @@ from gens_tools.assistants._openai_models import OPENAI_DETAILS, OPENAI_MODELS, 
 from gens_tools.assistants._plan import FramePlan
 from gens_tools.assistants._provider_errors import after_retries, looks_too_long, too_long_error
 from gens_tools.assistants._registry import register_assistant
+from gens_tools.assistants._structured import ResponseSchema
 from gens_tools.errors import (
     AnswerRefusedError,
     AssistantError,
@@ -79,6 +80,7 @@ class OpenAIAssistant(Assistant):
         ProviderOption("detail", "OpenAI image detail (default: planner)", choices=OPENAI_DETAILS),
     )
     sends_image_settings: ClassVar[tuple[str, ...]] = ("detail",)
+    structured_output: ClassVar[bool] = True  # a strict json_schema (Chat Completions and Responses)
 
     def __init__(
         self,
@@ -123,7 +125,9 @@ class OpenAIAssistant(Assistant):
 
     # -- requests --
 
-    def _request_kwargs(self, plan: FramePlan, question: str) -> dict[str, Any]:
+    def _request_kwargs(
+        self, plan: FramePlan, question: str, response_schema: ResponseSchema | None = None
+    ) -> dict[str, Any]:
         parts = message_parts(plan, question)
         kwargs: dict[str, Any] = {"model": self.model}
         if self.api == "chat":
@@ -142,6 +146,11 @@ class OpenAIAssistant(Assistant):
             ]
             if self.max_output_tokens:
                 kwargs["max_completion_tokens"] = self.max_output_tokens
+            if response_schema is not None:
+                kwargs["response_format"] = {
+                    "type": "json_schema",
+                    "json_schema": {"name": response_schema.name, "schema": response_schema.as_dict(), "strict": True},
+                }
         else:
             items: list[dict[str, Any]] = []
             for part in parts:
@@ -160,14 +169,23 @@ class OpenAIAssistant(Assistant):
             kwargs["store"] = False
             if self.max_output_tokens:
                 kwargs["max_output_tokens"] = self.max_output_tokens
+            if response_schema is not None:
+                kwargs["text"] = {
+                    "format": {
+                        "type": "json_schema",
+                        "name": response_schema.name,
+                        "schema": response_schema.as_dict(),
+                        "strict": True,
+                    }
+                }
         if self.temperature is not None:
             kwargs["temperature"] = self.temperature
         if self.extra_body:
             kwargs["extra_body"] = self.extra_body
         return kwargs
 
-    def _request(self, plan: FramePlan, question: str) -> Reply:
-        kwargs = self._request_kwargs(plan, question)
+    def _request(self, plan: FramePlan, question: str, *, response_schema: ResponseSchema | None = None) -> Reply:
+        kwargs = self._request_kwargs(plan, question, response_schema)
         failure: tuple[AssistantError, Exception | None] | None = None
         try:
             if self.api == "chat":
@@ -181,8 +199,10 @@ class OpenAIAssistant(Assistant):
             raise failure[0] from failure[1]
         return self._parse(response)
 
-    async def _arequest(self, plan: FramePlan, question: str) -> Reply:
-        kwargs = self._request_kwargs(plan, question)
+    async def _arequest(
+        self, plan: FramePlan, question: str, *, response_schema: ResponseSchema | None = None
+    ) -> Reply:
+        kwargs = self._request_kwargs(plan, question, response_schema)
         # A client per call: async HTTP pools belong to one event loop, and callers may use several.
         failure: tuple[AssistantError, Exception | None] | None = None
         async with self._openai.AsyncOpenAI(api_key=self._api_key, **self._client_kwargs) as client:

@@ -5,9 +5,14 @@
     gens-tools ask lecture.mp4 "When are the results shown?" --assistant gpt-4o
     gens-tools ask lecture.mp4 "…" --assistant gemini-2.5-flash --sampler gens-3b --json
 
+    gens-tools ask lecture.mp4 "…" --agent --max-steps 4          # look, then look closer where unsure
+
 Prints the answer, the timestamps it cites, and the planner's token estimate next to the provider's
-reported usage (``--json``: all of it as one JSON object). Keys come from ``OPENAI_API_KEY`` or
-``GOOGLE_API_KEY``/``GEMINI_API_KEY`` (or ``--api-key-env NAME``) and are never printed.
+reported usage (``--json``: all of it as one JSON object). With ``--agent`` the multi-step
+:class:`~gens_tools.agent.VideoAgent` answers: each step is printed as it ends (range, grid, frames, the
+answer and its confidence, what it looks at next), then the final answer (``--json``: the whole trace). Keys
+come from ``OPENAI_API_KEY`` or ``GOOGLE_API_KEY``/``GEMINI_API_KEY`` (or ``--api-key-env NAME``) and are never
+printed.
 """
 
 from __future__ import annotations
@@ -53,7 +58,9 @@ def register(subparsers: Any) -> None:
     g.add_argument("--timeout", type=float, help="seconds per request attempt (default: 120)")
     g.add_argument("--max-retries", type=int, help="retries of rate limits/server errors (default: 3)")
     _add_provider_options(p)
-    p.add_argument("--json", action="store_true", help="print the answer and its figures as JSON")
+    _add_agent_options(p)
+    p.add_argument("--json", action="store_true", help="print the answer and its figures as JSON (with --agent: "
+                   "the trace of every step)")
     p.add_argument(
         "--report",
         type=report_arg,
@@ -62,6 +69,28 @@ def register(subparsers: Any) -> None:
         "FILE.png (needs the report extra)",
     )
     p.set_defaults(func=run)
+
+
+#: The agent's flags: (flag, dest, type, metavar, help). Given without --agent they are refused.
+_AGENT_FLAGS: tuple[tuple[str, str, Any, str, str], ...] = (
+    ("--max-steps", "agent_max_steps", int, "N", "most looks at the video (default: 3)"),
+    ("--max-total-frames", "agent_max_frames", int, "N", "most frames sent to the assistant over all steps"),
+    ("--max-tokens", "agent_max_tokens", int, "N", "most tokens (input + output) over all steps"),
+    ("--max-seconds", "agent_max_seconds", float, "S", "most seconds for the whole run"),
+    ("--min-confidence", "agent_min_confidence", float, "X", "confidence (0-1) at which to answer (default: 0.8)"),
+    ("--zoom-fps", "agent_zoom_fps", float, "FPS", "grid of a closer look at a short range (default: 2)"),
+    ("--zoom-k", "agent_zoom_k", int, "N", "frames per closer look (default: k, at most 16)"),
+)
+
+
+def _add_agent_options(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group(
+        "agent", "answer in steps: when the assistant is unsure it names what to look at next, and that range is "
+        "sampled more closely, until it is confident or a budget is spent"
+    )
+    g.add_argument("--agent", action="store_true", help="answer with the multi-step video agent")
+    for flag, dest, kind, metavar, text in _AGENT_FLAGS:
+        g.add_argument(flag, dest=dest, type=kind, metavar=metavar, default=None, help=text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +213,63 @@ def format_answer(answer: Any) -> str:
     return "\n".join(lines)
 
 
+def _agent_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The agent's settings the flags ask for; refused without ``--agent``."""
+    given = {dest: getattr(args, dest) for _, dest, *_ in _AGENT_FLAGS if getattr(args, dest, None) is not None}
+    if given and not args.agent:
+        flags = [flag for flag, dest, *_ in _AGENT_FLAGS if dest in given]
+        raise InvalidArgumentError(f"{', '.join(flags)} {'needs' if len(flags) == 1 else 'need'} --agent")
+    budget = {key: given.pop(f"agent_{key}") for key in ("max_steps", "max_frames", "max_tokens", "max_seconds")
+              if f"agent_{key}" in given}
+    settings: dict[str, Any] = {"budget": budget}
+    for key in ("min_confidence", "zoom_fps", "zoom_k"):
+        if f"agent_{key}" in given:
+            settings[key] = given[f"agent_{key}"]
+    return settings
+
+
+def _confidence(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:g}"
+
+
+def format_step(step: Any) -> str:
+    """One agent step as a few lines: what was looked at, the answer and confidence, what comes next."""
+    where = step.range_text()
+    asked = f' for "{step.question}"' if step.index > 1 else ""
+    shown = ", ".join(
+        f"{f.label}" + ("" if f.score is None else f" ({f.score:g})") + ("" if f.sent else " [not sent]")
+        for f in step.frames
+    )
+    lines = [f"step {step.index}: {where} at {step.fps:g} fps{asked}: {len(step.frames)} frames: {shown}"]
+    lines.append(f"  answer (confidence {_confidence(step.confidence)}): {step.answer}")
+    if step.look_next is not None:
+        nxt = step.look_next
+        parts = []
+        if nxt.question:
+            parts.append(f'"{nxt.question}"')
+        if nxt.start is not None or nxt.end is not None:
+            start = "" if nxt.start is None else f"{nxt.start:g}"
+            end = "" if nxt.end is None else f"{nxt.end:g}"
+            parts.append(f"{start}-{end}s")
+        lines.append(f"  wants to look at: {' in '.join(parts)}")
+    lines.extend(f"  note: {note}" for note in step.notes)
+    lines.append(f"  tokens: {step.tokens:,}; {step.seconds:.1f}s")
+    return "\n".join(lines)
+
+
+def format_agent_result(result: Any) -> str:
+    """The agent's final answer, why it stopped, what it cites and what it cost."""
+    lines = ["", result.answer, ""]
+    lines.append(("" if result.confident else "NOT CONFIDENT: ") + result.stop_message)
+    lines.append("cited: " + (", ".join(result.cited_labels) if result.cited else "(no timestamps)"))
+    who = f" ({result.provider} {result.model})" if result.provider else ""
+    lines.append(
+        f"steps: {len(result.steps)}; frames sent: {result.frames_sent}; tokens: {result.tokens:,}{who}; "
+        f"{result.seconds:.1f}s"
+    )
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``ask``; errors are printed as one line on stderr with exit status 1."""
     try:
@@ -198,6 +284,9 @@ def _run(args: argparse.Namespace) -> int:
     from gens_tools.cli._main import check_video, options_from_args, progress_bars, sampler_from_args
     from gens_tools.qa import VideoQA
 
+    agent_settings = _agent_settings(args)
+    if args.agent and args.report:
+        raise InvalidArgumentError("--report does not take an agent's steps yet: use --agent --json for its trace")
     if args.report:
         from gens_tools.report import require_report_backend
 
@@ -205,6 +294,8 @@ def _run(args: argparse.Namespace) -> int:
     check_video(args)
     provider, model = provider_for(args.assistant)
     assistant = make_assistant(args.assistant, **_assistant_options(args, provider, model))
+    if args.agent:
+        return _run_agent(args, assistant, agent_settings)
     try:
         sampler = sampler_from_args(args)
     except BaseException:
@@ -246,3 +337,35 @@ def _ask_and_report(qa: Any, args: argparse.Namespace, bars: Any) -> Any:
     answer = _merge_timings(qa.assistant.answer(args.question, selection), selection, time.perf_counter() - t0)
     save_report(args.report, selection, answer=answer)
     return answer
+
+
+def _run_agent(args: argparse.Namespace, assistant: Any, settings: dict[str, Any]) -> int:
+    from gens_tools.agent import VideoAgent
+    from gens_tools.cli._main import options_from_args, progress_bars, sampler_from_args
+
+    try:
+        sampler = sampler_from_args(args)
+    except BaseException:
+        assistant.close()
+        raise
+    bars = progress_bars(args.quiet or args.json, force=args.progress)
+
+    def show(step: Any) -> None:
+        bars.close()  # finished bars off the screen before the step's lines
+        print(format_step(step), flush=True)
+
+    try:
+        agent = VideoAgent(assistant, sampler, options=options_from_args(args), k=args.k, **settings)
+        result = agent.ask(
+            args.video, args.question, start=args.start, end=args.end, progress=bars,
+            on_step=None if args.json else show,
+        )
+    finally:
+        bars.close()
+        sampler.close()
+        assistant.close()
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(format_agent_result(result))
+    return 0

@@ -25,7 +25,13 @@ if TYPE_CHECKING:
     from gens_tools.samplers._describe import SamplerOption
 
 #: Modules that add their own subcommands through ``register(subparsers)``.
-_PLUGIN_COMMANDS = ("gens_tools.cli._ask", "gens_tools.cli._convert", "gens_tools.cli._eval", "gens_tools.cli._batch")
+_PLUGIN_COMMANDS = (
+    "gens_tools.cli._ask",
+    "gens_tools.cli._convert",
+    "gens_tools.cli._eval",
+    "gens_tools.cli._batch",
+    "gens_tools.cli._mcp",
+)
 
 
 class _Bars:

@@ -3,7 +3,8 @@
 - :class:`FakeOpenAI` and :class:`FakeGemini`: local HTTP servers that the real ``openai`` and ``google-genai``
   SDKs talk to. They check every request against the provider's published rules (roles, part shapes, image
   encodings, counts, sizes, a context limit priced independently of gens-tools' planner), answer in the real
-  response format, and can be scripted with faults.
+  response format, and can be scripted with faults and with replies (texts, tool calls, or functions of the
+  request, for multi-step agents).
 - :class:`FakeGenSServer`: an OpenAI-compatible server that answers like GenS served by vLLM; it reads the time
   code painted into each frame by :mod:`gens_tools.synthetic` and scores the frames it was asked about.
 - :mod:`gens_tools.testing.tiny_qwen` and :mod:`gens_tools.testing.tiny_aria`: tiny random-weight GenS-shaped
@@ -17,6 +18,7 @@ from gens_tools.testing._chat_servers import (
     FakeOpenAI,
     FakeServer,
     Recorded,
+    ToolCall,
     gemini_image_tokens,
     openai_image_tokens,
 )
@@ -38,6 +40,7 @@ __all__ = [
     "Fault",
     "Recorded",
     "Seen",
+    "ToolCall",
     "check_gens_request",
     "coded_window",
     "coded_windows",

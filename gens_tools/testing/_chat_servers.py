@@ -17,6 +17,17 @@ text and the decoded images (e.g. :func:`gens_tools.synthetic.needle_answer`).
 Faults are scripted with :meth:`FakeServer.push` (one per request, in order): ``"429"``, ``"500"``,
 ``"503"``, ``"timeout"`` (the reply is held back for ``slow_seconds``), ``"too_long"``, ``"refusal"``,
 ``"content_filter"``, ``"policy"``, ``"empty"``, ``"truncated"``, ``"auth"``.
+
+Replies are scripted with :meth:`FakeServer.script` (one per answered request, in order): a text, a
+:class:`ToolCall` or a list of them (OpenAI Chat Completions), or a function of the :class:`Recorded` request
+returning one of those — so a scripted model can read what it was sent (the time codes in its images, the tool
+results) before it answers. Without a script the model answers with the labels it saw.
+
+FakeOpenAI's Chat Completions also takes function tools, ``tool`` messages (checked like the API: each answers a
+call of the assistant message before it, every call is answered, no images in them), ``response_format``
+(``json_schema`` checked against the strict-mode rules) and ``stream: true`` (server-sent events, usage in a
+last chunk when ``stream_options.include_usage`` is set). FakeGemini takes ``responseJsonSchema`` /
+``responseSchema`` with ``responseMimeType: application/json``.
 """
 
 from __future__ import annotations
@@ -31,10 +42,10 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeAlias
 
 from PIL import Image
 
@@ -42,7 +53,8 @@ MiB = 1024 * 1024
 _MIME_TO_FORMAT = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/gif": "GIF"}
 # 400s a correct client can still get (not rule violations): too long, bad key, content policy.
 _EXPECTED_REJECTIONS = {"context_length_exceeded", "API_KEY_INVALID", "content_policy_violation"}
-_LABEL = re.compile(r"^\[(\d{2}):(\d{2}):(\d{2})(?:\.(\d))?\]$")
+_LABEL = re.compile(r"\[(\d{2}):(\d{2}):(\d{2})(?:\.(\d))?\]")
+_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
 @dataclass
@@ -57,6 +69,50 @@ class Recorded:
     prompt_tokens: int = 0
     status: int = 0
     shown: list[tuple[str | None, Image.Image]] = field(default_factory=list, repr=False)  # with an answer hook
+    reply: Any = None  # what the fake model answered (text, or the tool calls)
+
+    @property
+    def texts(self) -> list[str]:
+        """Every text the request carried (system, user, tool and assistant texts), in order."""
+        return list(_message_texts(self.body))
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A function call the fake model makes (OpenAI Chat Completions)."""
+
+    name: str
+    arguments: dict[str, Any]
+    id: str = field(default_factory=lambda: "call_" + uuid.uuid4().hex[:16])
+
+
+#: One scripted reply: a text, tool calls, or a function of the request that returns one of those.
+Reply: TypeAlias = "str | ToolCall | Sequence[ToolCall] | Callable[[Recorded], Any]"
+
+
+def _message_texts(value: Any) -> Any:
+    """Every ``text``/``content`` string inside a request body, depth first."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("text", "content") and isinstance(item, str):
+                yield item
+            else:
+                yield from _message_texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _message_texts(item)
+
+
+class _Stream:
+    """A reply sent as server-sent events."""
+
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        self.events = events
+
+    def encode(self) -> bytes:
+        lines = [f"data: {json.dumps(event)}\n\n" for event in self.events]
+        lines.append("data: [DONE]\n\n")
+        return "".join(lines).encode("utf-8")
 
 
 #: Scripts the fake model's answer: called with the request's text parts (joined by newlines) and each image
@@ -88,10 +144,12 @@ class _Reject(Exception):
 
 
 def _label_seconds(text: str) -> float | None:
-    m = _LABEL.match(text.strip())
-    if not m:
+    """The last ``[hh:mm:ss(.d)]`` timestamp in ``text`` (a bare label, or a caption such as ``Frame at 4.0s
+    [00:00:04.0] score 5``), in seconds."""
+    found = _LABEL.findall(text.strip())
+    if not found:
         return None
-    h, mi, s, f = m.groups()
+    h, mi, s, f = found[-1]
     return int(h) * 3600 + int(mi) * 60 + int(s) + (int(f) / 10 if f else 0.0)
 
 
@@ -137,6 +195,7 @@ class FakeServer:
         self.requests: list[Recorded] = []
         self.violations: list[str] = []
         self._faults: deque[str] = deque()
+        self._replies: deque[Any] = deque()
         self._lock = threading.Lock()
         server = self
 
@@ -181,6 +240,30 @@ class FakeServer:
         """Script faults for the next requests (one each, in order)."""
         with self._lock:
             self._faults.extend(faults)
+
+    def script(self, *replies: Reply) -> None:
+        """Script the model's next replies (one per answered request, in order; see the module notes)."""
+        with self._lock:
+            self._replies.extend(replies)
+
+    @property
+    def scripted(self) -> int:
+        """Scripted replies not used yet."""
+        return len(self._replies)
+
+    def next_reply(self, rec: Recorded) -> Any:
+        """The reply to ``rec``: the next scripted one (called with ``rec`` when it is a function), else
+        :meth:`answer_text`."""
+        with self._lock:
+            item = self._replies.popleft() if self._replies else None
+        if item is None:
+            reply: Any = self.answer_text(rec)
+        else:
+            reply = item(rec) if callable(item) else item
+        if isinstance(reply, ToolCall):
+            reply = [reply]
+        rec.reply = reply
+        return reply
 
     def stop(self) -> None:
         with self._lock:
@@ -228,10 +311,11 @@ class FakeServer:
 
     @staticmethod
     def _send(h: BaseHTTPRequestHandler, status: int, headers: dict[str, str], payload: Any) -> None:
-        data = json.dumps(payload).encode("utf-8")
+        stream = isinstance(payload, _Stream)
+        data = payload.encode() if stream else json.dumps(payload).encode("utf-8")
         try:
             h.send_response(status)
-            h.send_header("content-type", "application/json")
+            h.send_header("content-type", "text/event-stream" if stream else "application/json")
             h.send_header("content-length", str(len(data)))
             for k, v in headers.items():
                 h.send_header(k, v)
@@ -318,7 +402,8 @@ class FakeOpenAI(FakeServer):
     """Chat Completions (``/v1/chat/completions``) and Responses (``/v1/responses``)."""
 
     _CHAT_KEYS = frozenset({"model", "messages", "max_completion_tokens", "max_tokens", "temperature", "top_p", "n",
-                  "stop", "seed", "user", "stream", "response_format", "store", "metadata"})
+                  "stop", "seed", "user", "stream", "response_format", "store", "metadata", "tools", "tool_choice",
+                  "parallel_tool_calls", "stream_options"})
     _RESP_KEYS = frozenset({"model", "input", "instructions", "max_output_tokens", "temperature", "top_p", "store",
                   "metadata", "user", "stream", "text", "reasoning"})
 
@@ -372,9 +457,20 @@ class FakeOpenAI(FakeServer):
         if fault == "policy":
             raise _Reject(400, "Your request was rejected as a result of our safety system.",
                           "content_policy_violation")
-        text: str | None = self.answer_text(rec)
+        reply = self.next_reply(rec)
+        calls: list[ToolCall] = []
+        if isinstance(reply, str):
+            text: str | None = reply
+        else:
+            calls, text = list(reply), None
+            if rec.path != "/v1/chat/completions" or not calls or not all(isinstance(c, ToolCall) for c in calls):
+                raise ValueError(f"the fake can script tool calls for Chat Completions only, got {reply!r}")
+            declared = {t["function"]["name"] for t in rec.body.get("tools") or []}
+            unknown = [c.name for c in calls if c.name not in declared]
+            if unknown:
+                raise ValueError(f"scripted call of {unknown} but the request declares only {sorted(declared)}")
         refusal = None
-        finish = "stop"
+        finish = "tool_calls" if calls else "stop"
         if fault == "refusal":
             text, refusal = None, "I'm sorry, I can't help with that."
         elif fault == "content_filter":
@@ -383,9 +479,26 @@ class FakeOpenAI(FakeServer):
             text = ""
         elif fault == "truncated":
             text, finish = "", "length"
-        out_tokens = _text_tokens(text or refusal or "")
+        out_tokens = _text_tokens(text or refusal or "") + sum(_text_tokens(json.dumps(c.arguments)) for c in calls)
         model = str(rec.body["model"]) + "-2024-08-06"
         if rec.path == "/v1/chat/completions":
+            usage = {
+                "prompt_tokens": prompt,
+                "completion_tokens": out_tokens,
+                "total_tokens": prompt + out_tokens,
+                "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+                "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                                              "accepted_prediction_tokens": 0,
+                                              "rejected_prediction_tokens": 0},
+            }
+            wire_calls = [{"id": c.id, "type": "function",
+                           "function": {"name": c.name, "arguments": json.dumps(c.arguments)}} for c in calls]
+            if rec.body.get("stream"):
+                return 200, {}, self._chat_stream(rec, model, text, refusal, wire_calls, finish, usage)
+            reply_message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": refusal,
+                                             "annotations": []}
+            if wire_calls:
+                reply_message["tool_calls"] = wire_calls
             return 200, {}, {
                 "id": "chatcmpl-" + uuid.uuid4().hex[:20],
                 "object": "chat.completion",
@@ -393,19 +506,11 @@ class FakeOpenAI(FakeServer):
                 "model": model,
                 "choices": [{
                     "index": 0,
-                    "message": {"role": "assistant", "content": text, "refusal": refusal, "annotations": []},
+                    "message": reply_message,
                     "logprobs": None,
                     "finish_reason": finish,
                 }],
-                "usage": {
-                    "prompt_tokens": prompt,
-                    "completion_tokens": out_tokens,
-                    "total_tokens": prompt + out_tokens,
-                    "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-                    "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
-                                                  "accepted_prediction_tokens": 0,
-                                                  "rejected_prediction_tokens": 0},
-                },
+                "usage": usage,
                 "service_tier": "default",
                 "system_fingerprint": "fp_fake",
             }
@@ -444,6 +549,98 @@ class FakeOpenAI(FakeServer):
             },
         }
 
+    @staticmethod
+    def _chat_stream(
+        rec: Recorded,
+        model: str,
+        text: str | None,
+        refusal: str | None,
+        calls: list[dict[str, Any]],
+        finish: str,
+        usage: dict[str, Any],
+    ) -> _Stream:
+        """The reply as Chat Completions chunks: the role, the text in pieces (or each call's name, then its
+        arguments), the finish reason, then the usage when asked for."""
+        head = {"id": "chatcmpl-" + uuid.uuid4().hex[:20], "object": "chat.completion.chunk",
+                "created": int(time.time()), "model": model, "system_fingerprint": "fp_fake"}
+        want_usage = bool((rec.body.get("stream_options") or {}).get("include_usage"))
+
+        def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+            event = {**head, "choices": [{"index": 0, "delta": delta, "logprobs": None,
+                                          "finish_reason": finish_reason}]}
+            if want_usage:
+                event["usage"] = None
+            return event
+
+        events = [chunk({"role": "assistant", "content": "" if not calls else None, "refusal": None})]
+        if refusal:
+            events.append(chunk({"refusal": refusal}))
+        for i in range(0, len(text or ""), 16):
+            events.append(chunk({"content": (text or "")[i:i + 16]}))
+        for n, call in enumerate(calls):
+            events.append(chunk({"tool_calls": [{"index": n, "id": call["id"], "type": "function",
+                                                 "function": {"name": call["function"]["name"], "arguments": ""}}]}))
+            arguments = call["function"]["arguments"]
+            events.append(chunk({"tool_calls": [{"index": n, "function": {"arguments": arguments}}]}))
+        events.append(chunk({}, finish))
+        if want_usage:
+            events.append({**head, "choices": [], "usage": usage})
+        return _Stream(events)
+
+    @staticmethod
+    def _check_strict_schema(schema: Any, where: str) -> None:
+        """OpenAI's strict structured-output rules: every object sets ``additionalProperties: false`` and
+        lists all its properties in ``required``."""
+        if not isinstance(schema, dict):
+            raise _Reject(400, f"Invalid schema for {where}: a schema must be an object.")
+        if schema.get("type") == "object" or "properties" in schema:
+            props = schema.get("properties")
+            if not isinstance(props, dict):
+                raise _Reject(400, f"Invalid schema for {where}: an object schema needs 'properties'.")
+            if schema.get("additionalProperties") is not False:
+                raise _Reject(400, f"Invalid schema for {where}: 'additionalProperties' is required to be supplied "
+                              "and to be false.")
+            required = schema.get("required")
+            if not isinstance(required, list) or sorted(required) != sorted(props):
+                raise _Reject(400, f"Invalid schema for {where}: 'required' is required to be supplied and to be an "
+                              "array including every key in properties.")
+            for name, sub in props.items():
+                FakeOpenAI._check_strict_schema(sub, f"{where}.{name}")
+        for sub in schema.get("anyOf") or []:
+            FakeOpenAI._check_strict_schema(sub, where)
+        if "items" in schema:
+            FakeOpenAI._check_strict_schema(schema["items"], f"{where}[]")
+
+    def _check_response_format(self, spec: Any, where: str) -> None:
+        if not isinstance(spec, dict) or spec.get("type") not in ("text", "json_object", "json_schema"):
+            raise _Reject(400, f"Invalid '{where}': type must be text, json_object or json_schema.")
+        if spec["type"] != "json_schema":
+            return
+        inner = spec.get("json_schema") if where == "response_format" else spec
+        if not isinstance(inner, dict) or not _TOOL_NAME.match(str(inner.get("name", ""))):
+            raise _Reject(400, f"Invalid '{where}': json_schema needs a name of 1-64 letters, digits, '_' or '-'.")
+        if inner.get("strict"):
+            self._check_strict_schema(inner.get("schema"), f"{where} {inner['name']!r}")
+
+    def _check_tools(self, body: dict[str, Any]) -> None:
+        tools = body.get("tools")
+        if tools is None:
+            if "tool_choice" in body:
+                raise _Reject(400, "'tool_choice' is only allowed when 'tools' are specified.")
+            return
+        if not isinstance(tools, list) or not tools:
+            raise _Reject(400, "'tools' must be a non-empty array.")
+        for i, tool in enumerate(tools):
+            fn = tool.get("function") if isinstance(tool, dict) and tool.get("type") == "function" else None
+            if not isinstance(fn, dict) or not _TOOL_NAME.match(str(fn.get("name", ""))):
+                raise _Reject(400, f"Invalid 'tools[{i}]': a function with a name of 1-64 letters, digits, '_' or '-'.")
+            params = fn.get("parameters")
+            if params is not None and (not isinstance(params, dict) or params.get("type") != "object"):
+                raise _Reject(400, f"Invalid schema for function '{fn['name']}': schema must be a JSON Schema of "
+                              "'type: \"object\"'.")
+            if fn.get("strict") and params is not None:
+                self._check_strict_schema(params, f"function '{fn['name']}'")
+
     def _check_model(self, body: dict[str, Any], allowed: frozenset[str]) -> None:
         unknown = set(body) - allowed
         if unknown:
@@ -473,13 +670,40 @@ class FakeOpenAI(FakeServer):
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             raise _Reject(400, "'messages' must be a non-empty array.")
+        self._check_tools(body)
+        if "response_format" in body:
+            self._check_response_format(body["response_format"], "response_format")
+        if "stream_options" in body and not body.get("stream"):
+            raise _Reject(400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.")
         tokens = 3
         images: list[tuple[str | None, str, bytes, dict[str, Any]]] = []
+        pending: list[str] = []  # tool calls of the last assistant message not answered yet
         for i, msg in enumerate(messages):
-            if not isinstance(msg, dict) or msg.get("role") not in ("system", "developer", "user", "assistant"):
+            if not isinstance(msg, dict) or msg.get("role") not in ("system", "developer", "user", "assistant", "tool"):
                 raise _Reject(400, f"Invalid value for 'messages[{i}].role'.")
+            role = msg["role"]
+            if pending and role != "tool":
+                raise _Reject(400, "An assistant message with 'tool_calls' must be followed by tool messages "
+                              "responding to each 'tool_call_id'. The following tool_call_ids did not have response "
+                              f"messages: {', '.join(pending)}")
+            if role == "tool":
+                call_id = msg.get("tool_call_id")
+                if call_id not in pending:
+                    raise _Reject(400, "Invalid parameter: messages with role 'tool' must be a response to a "
+                                  f"preceeding message with 'tool_calls' (messages[{i}], tool_call_id {call_id!r}).")
+                pending.remove(call_id)
+            if role == "assistant" and msg.get("tool_calls"):
+                for call in msg["tool_calls"]:
+                    fn = call.get("function") if isinstance(call, dict) else None
+                    if not isinstance(fn, dict) or not isinstance(fn.get("arguments"), str) or not call.get("id"):
+                        raise _Reject(400, f"Invalid 'messages[{i}].tool_calls': each needs an id and a function "
+                                      "with a name and arguments (a JSON string).")
+                    tokens += _text_tokens(fn["arguments"]) + 4
+                    pending.append(call["id"])
             content = msg.get("content")
             tokens += 4
+            if content is None and role == "assistant" and msg.get("tool_calls"):
+                continue
             if isinstance(content, str):
                 tokens += _text_tokens(content)
                 continue
@@ -508,6 +732,10 @@ class FakeOpenAI(FakeServer):
                     last_text = None
                 else:
                     raise _Reject(400, f"Invalid content part type {kind!r} at messages[{i}].content[{j}].")
+        if pending:
+            raise _Reject(400, "An assistant message with 'tool_calls' must be followed by tool messages responding "
+                          f"to each 'tool_call_id'. The following tool_call_ids did not have response messages: "
+                          f"{', '.join(pending)}")
         self.check_images(rec, images)
         for info in rec.images:
             info["tokens"] = openai_image_tokens(info["width"], info["height"], info["detail"])
@@ -516,6 +744,10 @@ class FakeOpenAI(FakeServer):
     def _check_responses(self, rec: Recorded) -> int:
         body = rec.body
         self._check_model(body, self._RESP_KEYS)
+        if "text" in body:
+            fmt = body["text"].get("format") if isinstance(body["text"], dict) else None
+            if fmt is not None:
+                self._check_response_format(fmt, "text.format")
         if "instructions" in body and not isinstance(body["instructions"], str):
             raise _Reject(400, "'instructions' must be a string.")
         tokens = _text_tokens(body.get("instructions") or "") + 3
@@ -567,7 +799,8 @@ _LEVELS = {"MEDIA_RESOLUTION_LOW": 280, "MEDIA_RESOLUTION_MEDIUM": 560, "MEDIA_R
 # The request-wide setting has no ULTRA_HIGH (that one is per part only).
 _REQUEST_LEVELS = {"MEDIA_RESOLUTION_LOW", "MEDIA_RESOLUTION_MEDIUM", "MEDIA_RESOLUTION_HIGH"}
 _GEN_CONFIG_KEYS = {"maxOutputTokens", "temperature", "topP", "topK", "candidateCount", "stopSequences",
-                    "responseMimeType", "seed", "mediaResolution", "thinkingConfig"}
+                    "responseMimeType", "seed", "mediaResolution", "thinkingConfig", "responseSchema",
+                    "responseJsonSchema"}
 
 
 def gemini_image_tokens(model: str, width: int, height: int, level: str | None) -> int:
@@ -634,6 +867,15 @@ class FakeGemini(FakeServer):
         config = body.get("generationConfig") or {}
         if set(config) - _GEN_CONFIG_KEYS:
             raise _Reject(400, f"Unknown generationConfig field {sorted(set(config) - _GEN_CONFIG_KEYS)[0]}.")
+        if "responseSchema" in config and "responseJsonSchema" in config:
+            raise _Reject(400, "responseSchema and responseJsonSchema cannot both be set.")
+        if ("responseSchema" in config or "responseJsonSchema" in config) and (
+            config.get("responseMimeType") != "application/json"
+        ):
+            raise _Reject(400, "A response schema needs responseMimeType application/json.")
+        schema = config.get("responseJsonSchema")
+        if schema is not None and (not isinstance(schema, dict) or "type" not in schema):
+            raise _Reject(400, "responseJsonSchema must be a JSON schema object.")
         request_level = config.get("mediaResolution")
         if request_level is not None and request_level not in _REQUEST_LEVELS:
             raise _Reject(400, f"Invalid generationConfig.mediaResolution {request_level!r}.")
@@ -717,7 +959,9 @@ class FakeGemini(FakeServer):
                          "finishReason": "STOP" if fault == "empty" else "MAX_TOKENS", "index": 0}
             return 200, {}, {"candidates": [candidate], "usageMetadata": {**usage, "totalTokenCount": prompt},
                              **meta}
-        text = self.answer_text(rec)
+        text = self.next_reply(rec)
+        if not isinstance(text, str):
+            raise ValueError(f"the fake Gemini answers with text only, got {text!r}")
         out = _text_tokens(text)
         return 200, {}, {
             "candidates": [{"content": {"parts": [{"text": text}], "role": "model"}, "finishReason": "STOP",

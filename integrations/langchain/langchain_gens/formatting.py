@@ -11,12 +11,18 @@ from typing import Any
 
 from gens_tools import FrameSelection
 from gens_tools.agent import frame_caption
-from langchain_core.messages.content import create_image_block, create_text_block
+from langchain_core.messages.content import create_image_block
 
 __all__ = ["DEFAULT_JPEG_QUALITY", "frame_blocks"]
 
 #: JPEG quality of frames sent to the chat model.
 DEFAULT_JPEG_QUALITY = 85
+
+
+def text_block(text: str) -> dict[str, Any]:
+    """A v1 text block without the ``id`` that ``create_text_block`` adds: chat APIs reject unknown keys in a
+    message's text parts (OpenAI Chat Completions answers 400), and langchain-openai forwards the ``id``."""
+    return {"type": "text", "text": text}
 
 
 def frame_blocks(
@@ -29,7 +35,7 @@ def frame_blocks(
     (``Frame at 46.0s [00:00:46.0] score 5``), then an image block (base64 JPEG)."""
     blocks: list[dict[str, Any]] = []
     for frame in selection.frames:
-        blocks.append(dict(create_text_block(frame_caption(frame))))
+        blocks.append(text_block(frame_caption(frame)))
         data = frame.to_base64(quality=jpeg_quality, max_side=max_side)
         blocks.append(dict(create_image_block(base64=data, mime_type="image/jpeg")))
     return blocks

@@ -14,10 +14,9 @@ from typing import Any, Literal
 
 from gens_tools import FrameSelection, InvalidArgumentError
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
-from langchain_core.messages.content import create_text_block
 
 from langchain_gens.artifacts import is_selection_dict, selection_from_dict
-from langchain_gens.formatting import DEFAULT_JPEG_QUALITY, frame_blocks
+from langchain_gens.formatting import DEFAULT_JPEG_QUALITY, frame_blocks, text_block
 
 #: Prefix of the ids of the messages :func:`with_frame_messages` inserts (so it never inserts one twice).
 FRAMES_MESSAGE_ID_PREFIX = "gens-frames-"
@@ -68,7 +67,7 @@ def _blocks_for(
     jpeg_quality: int,
     max_side: int | None,
 ) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = [dict(create_text_block(_header(selection, message)))]
+    blocks: list[dict[str, Any]] = [text_block(_header(selection, message))]
     blocks.extend(frame_blocks(selection, jpeg_quality=jpeg_quality, max_side=max_side))
     return blocks
 

@@ -22,12 +22,11 @@ from gens_tools.agent import (
     tool_error_text,
 )
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
-from langchain_core.messages.content import create_text_block
 from langchain_core.tools import BaseTool, ToolException
 from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
 from langchain_gens.artifacts import ArtifactFormat, selection_to_artifact
-from langchain_gens.formatting import DEFAULT_JPEG_QUALITY, frame_blocks
+from langchain_gens.formatting import DEFAULT_JPEG_QUALITY, frame_blocks, text_block
 
 ToolContent: TypeAlias = str | list[dict[str, Any]]
 Artifact: TypeAlias = FrameSelection | dict[str, Any]
@@ -200,7 +199,7 @@ class GenSVideoFramesTool(BaseTool):
         artifact = selection_to_artifact(selection, self.artifact_format, jpeg_quality=self.jpeg_quality)
         if not self.images_in_content:
             return text, artifact
-        blocks: list[dict[str, Any]] = [dict(create_text_block(text))]
+        blocks: list[dict[str, Any]] = [text_block(text)]
         blocks.extend(frame_blocks(selection, jpeg_quality=self.jpeg_quality, max_side=self.image_max_side))
         return blocks, artifact
 
