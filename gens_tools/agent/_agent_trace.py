@@ -236,6 +236,16 @@ class AgentResult:
         return [format_timestamp(t, decimals=1 if t % 1 else 0) for t in self.cited]
 
     @property
+    def citations(self) -> list[float]:
+        """The timestamps the final answer cites (as :attr:`gens_tools.Answer.citations`), in seconds."""
+        return list(self.cited)
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Seconds of the whole run (as :attr:`gens_tools.Answer.timings`)."""
+        return {"total": self.seconds}
+
+    @property
     def tokens(self) -> int:
         """Tokens used over all steps."""
         return sum(step.tokens for step in self.steps)

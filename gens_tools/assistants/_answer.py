@@ -8,7 +8,7 @@ from typing import Any
 
 from gens_tools._chat import Reply, TokenUsage
 from gens_tools.assistants._citations import match_citations
-from gens_tools.frames import Frame, format_timestamp
+from gens_tools.frames import Frame, FrameSelection, format_timestamp
 
 __all__ = ["Answer", "Reply", "TokenUsage"]
 
@@ -32,6 +32,8 @@ class Answer:
         response_id: the provider's id for the response.
         attempts: requests made (2 when the first was too long and the frames were shrunk).
         video, sampler: where the frames came from.
+        selection: the :class:`~gens_tools.FrameSelection` the frames were planned from (its ``notices`` say
+            when GenS did not choose them); not part of :meth:`to_dict`.
     """
 
     question: str
@@ -49,6 +51,12 @@ class Answer:
     attempts: int = 1
     video: str | None = None
     sampler: str | None = None
+    selection: FrameSelection | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def notices(self) -> list[str]:
+        """What the selection had to say (a fallback to uniform sampling, say); empty when nothing."""
+        return list(self.selection.notices) if self.selection is not None else []
 
     @property
     def cited_labels(self) -> list[str]:
@@ -88,4 +96,5 @@ class Answer:
             "finish_reason": self.finish_reason,
             "response_id": self.response_id,
             "attempts": self.attempts,
+            "notices": self.notices,
         }

@@ -426,5 +426,6 @@ class Assistant(ABC):
             attempts=attempts,
             video=selection.video,
             sampler=selection.sampler,
+            selection=selection,
         )
 

@@ -281,12 +281,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from gens_tools.assistants import make_assistant, provider_for
-    from gens_tools.cli._main import check_video, options_from_args, progress_bars, sampler_from_args
+    from gens_tools.cli._main import check_video, options_from_args, progress_bars, sampler_from_args, say_notices
     from gens_tools.qa import VideoQA
 
     agent_settings = _agent_settings(args)
-    if args.agent and args.report:
-        raise InvalidArgumentError("--report does not take an agent's steps yet: use --agent --json for its trace")
     if args.report:
         from gens_tools.report import require_report_backend
 
@@ -309,13 +307,15 @@ def _run(args: argparse.Namespace) -> int:
         options=options_from_args(args),
     )
     try:
-        if args.report:
-            answer = _ask_and_report(qa, args, bars)
-        else:
-            answer = qa.ask(args.video, args.question, start=args.start, end=args.end, progress=bars)
+        answer = qa.ask(args.video, args.question, start=args.start, end=args.end, progress=bars)
     finally:
         bars.close()
         qa.close()
+    say_notices(answer.notices)
+    if args.report:
+        from gens_tools.report import save_report
+
+        save_report(args.report, answer.selection, answer=answer)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -325,23 +325,9 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ask_and_report(qa: Any, args: argparse.Namespace, bars: Any) -> Any:
-    """What ``qa.ask`` does, keeping the selection to write the report (``--report``) from it and the answer."""
-    import time
-
-    from gens_tools.qa import _merge_timings
-    from gens_tools.report import save_report
-
-    t0 = time.perf_counter()
-    selection = qa.select(args.video, args.question, start=args.start, end=args.end, progress=bars)
-    answer = _merge_timings(qa.assistant.answer(args.question, selection), selection, time.perf_counter() - t0)
-    save_report(args.report, selection, answer=answer)
-    return answer
-
-
 def _run_agent(args: argparse.Namespace, assistant: Any, settings: dict[str, Any]) -> int:
     from gens_tools.agent import VideoAgent
-    from gens_tools.cli._main import options_from_args, progress_bars, sampler_from_args
+    from gens_tools.cli._main import options_from_args, progress_bars, sampler_from_args, say_notices
 
     try:
         sampler = sampler_from_args(args)
@@ -364,8 +350,30 @@ def _run_agent(args: argparse.Namespace, assistant: Any, settings: dict[str, Any
         bars.close()
         sampler.close()
         assistant.close()
+    first = result.steps[0].selection if result.steps else None
+    say_notices(first.notices if first is not None else [])
+    if args.report and first is not None:
+        _agent_report(args.report, result)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         print(format_agent_result(result))
+        if args.report:
+            print(f"wrote the report to {args.report}")
     return 0
+
+
+def _agent_report(path: str, result: Any) -> None:
+    """The report of an agent's run: the range it started from, every frame any step chose, the steps as lanes,
+    and the final answer with what it cites."""
+    import dataclasses
+
+    from gens_tools.report import save_report
+
+    first = result.steps[0].selection
+    seen: dict[float, Any] = {}
+    for step in result.steps:
+        for frame in step.selection.frames if step.selection is not None else ():
+            seen.setdefault(round(frame.timestamp, 3), frame)
+    merged = dataclasses.replace(first, frames=sorted(seen.values(), key=lambda f: f.timestamp))
+    save_report(path, merged, answer=result, steps=result.steps)

@@ -107,6 +107,12 @@ def _step_frame(value: object) -> Frame:
             raise InvalidArgumentError("an agent step's frame needs a timestamp")
         score = value.get("score")
         return Frame(timestamp=t, score=None if score is None else float(score))
+    stamp = getattr(value, "timestamp", None)
+    if stamp is not None:  # a frame-like object (an agent's SeenFrame): its time and score
+        t = _optional_seconds("frame timestamp", stamp)
+        assert t is not None
+        score = getattr(value, "score", None)
+        return Frame(timestamp=t, score=None if score is None else float(score))
     t = _optional_seconds("frame timestamp", value)
     assert t is not None
     return Frame(timestamp=t)

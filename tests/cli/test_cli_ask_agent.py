@@ -89,12 +89,20 @@ def test_agent_flags_without_agent_are_refused(
     assert openai_server.requests == []
 
 
-def test_agent_with_report_is_refused_before_any_request(
+def test_agent_report_shows_the_steps_and_the_final_answer(
     video_40s: Path, openai_server: FakeOpenAI, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    code, _out, err = _ask(capsys, video_40s, openai_server, "--report", str(tmp_path / "r.html"))
-    assert code == 1
-    assert err.strip() == (
-        "gens-tools ask: error: --report does not take an agent's steps yet: use --agent --json for its trace"
+    pytest.importorskip("matplotlib")
+    openai_server.script(
+        _reply("Something at [00:00:35].", 0.3, {"question": "what moves?", "start": 30, "end": 38}),
+        _reply("It moves at [00:00:33.5].", 0.9),
     )
-    assert openai_server.requests == []
+    report = tmp_path / "agent.html"
+    code, out, err = _ask(capsys, video_40s, openai_server, "--report", str(report))
+    assert code == 0, err
+    assert f"wrote the report to {report}" in out
+    page = report.read_text(encoding="utf-8")
+    assert "It moves at" in page  # the final answer
+    assert "not among the chosen frames" not in page  # what it cites is a frame of the second step
+    assert "what moves?" in page  # the second step's question
+    assert "00:00:30–00:00:38" in page  # and its range
