@@ -312,7 +312,7 @@ def _run(args: argparse.Namespace) -> int:
         bars.close()
         qa.close()
     say_notices(answer.notices)
-    if args.report:
+    if args.report and answer.selection is not None:
         from gens_tools.report import save_report
 
         save_report(args.report, answer.selection, answer=answer)
