@@ -214,42 +214,113 @@ def yi_vl_state_dict(cfg: dict[str, Any], *, seed: int = 0) -> dict[str, Any]:
 
 
 def write_yi_vl_checkpoint(folder: Path, cfg: dict[str, Any], sd: dict[str, Any], tokenizer: Any,
-                           *, shard_bytes: int = 16_000) -> Path:
-    """Save ``sd`` as sharded safetensors + index (in key order, so a layer's experts span shards), the
-    config and the tokenizer, the way the published checkpoint is laid out."""
+                           *, shard_bytes: int = 16_000, weights: str = "safetensors",
+                           generation_config: dict[str, Any] | None = None) -> Path:
+    """Save ``sd`` sharded with an index (in key order, so a layer's experts span shards), the config and the
+    tokenizer, the way the published checkpoint is laid out.
+
+    ``weights``: ``"safetensors"`` (``model-0000i-of-0000n.safetensors``), ``"bin"`` (PyTorch pickles
+    ``pytorch_model-0000i-of-0000n.bin`` with ``pytorch_model.bin.index.json``) or ``"bin-single"`` (one
+    ``pytorch_model.bin``). ``generation_config``: written as ``generation_config.json`` when given."""
+    import torch
     from safetensors.torch import save_file
 
+    if weights not in ("safetensors", "bin", "bin-single"):
+        raise ValueError(f"unknown weights format {weights!r}")
     folder.mkdir(parents=True, exist_ok=True)
     shards: list[dict[str, Any]] = [{}]
     size = 0
     for key, tensor in sd.items():
         nbytes = tensor.numel() * tensor.element_size()
-        if shards[-1] and size + nbytes > shard_bytes:
+        if shards[-1] and size + nbytes > shard_bytes and weights != "bin-single":
             shards.append({})
             size = 0
         shards[-1][key] = tensor.contiguous()
         size += nbytes
     weight_map = {}
     for i, shard in enumerate(shards, start=1):
-        name = f"model-{i:05d}-of-{len(shards):05d}.safetensors"
-        save_file(shard, str(folder / name), metadata={"format": "pt"})
+        if weights == "safetensors":
+            name = f"model-{i:05d}-of-{len(shards):05d}.safetensors"
+            save_file(shard, str(folder / name), metadata={"format": "pt"})
+        else:
+            name = "pytorch_model.bin" if weights == "bin-single" else f"pytorch_model-{i:05d}-of-{len(shards):05d}.bin"
+            torch.save(shard, folder / name)
         weight_map.update(dict.fromkeys(shard, name))
-    index = {"metadata": {"total_size": sum(t.numel() * t.element_size() for t in sd.values())},
-             "weight_map": weight_map}
-    (folder / "model.safetensors.index.json").write_text(json.dumps(index), encoding="utf-8")
+    if weights != "bin-single":
+        index = {"metadata": {"total_size": sum(t.numel() * t.element_size() for t in sd.values())},
+                 "weight_map": weight_map}
+        index_name = "model.safetensors.index.json" if weights == "safetensors" else "pytorch_model.bin.index.json"
+        (folder / index_name).write_text(json.dumps(index), encoding="utf-8")
     (folder / "config.json").write_text(json.dumps(cfg), encoding="utf-8")
+    if generation_config is not None:
+        (folder / "generation_config.json").write_text(json.dumps(generation_config), encoding="utf-8")
     tokenizer.save_pretrained(str(folder))
     return folder
 
 
+def write_sentencepiece_tokenizer(folder: Path, *, legacy: bool | None = True) -> Path:
+    """A Llama-style slow tokenizer trained locally with sentencepiece (BPE with byte fallback) on the GenS
+    prompt's words: ``tokenizer.model`` plus a ``tokenizer_config.json`` declaring ``LlamaTokenizer``, the
+    special tokens at ids 0–9 (``<|img|>`` = 9, as in GenS's vocabulary), ``legacy`` (omitted when ``None``)
+    and a ChatML chat template. No ``tokenizer.json``: a fast tokenizer is converted from the model."""
+    import io
+
+    import sentencepiece as spm
+
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [line for text in _CORPUS * 5 for line in text.split("\n")]
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines),
+        model_writer=model,
+        vocab_size=500,
+        model_type="bpe",
+        unk_id=0,
+        bos_id=1,
+        eos_id=2,
+        pad_id=3,
+        pad_piece="<pad>",
+        user_defined_symbols=SPECIAL_TOKENS[4:],
+        byte_fallback=True,
+        normalization_rule_name="identity",
+        remove_extra_whitespaces=False,
+        minloglevel=2,
+    )
+    (folder / "tokenizer.model").write_bytes(model.getvalue())
+    added = {
+        str(i): {"content": token, "lstrip": False, "rstrip": False, "normalized": False, "single_word": False,
+                 "special": True}
+        for i, token in enumerate(SPECIAL_TOKENS)
+    }
+    config: dict[str, Any] = {
+        "tokenizer_class": "LlamaTokenizer",
+        "bos_token": "<s>",
+        "eos_token": "</s>",
+        "unk_token": "<unk>",
+        "pad_token": "<pad>",
+        "add_bos_token": True,
+        "add_eos_token": False,
+        "additional_special_tokens": SPECIAL_TOKENS[4:],
+        "added_tokens_decoder": added,
+        "chat_template": CHATML,
+    }
+    if legacy is not None:
+        config["legacy"] = legacy
+    (folder / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
+    return folder
+
+
 def native_model(cfg: dict[str, Any], sd: dict[str, Any]) -> Any:
-    """A native ``AriaForConditionalGeneration`` (float32, eval) holding the converted ``sd``."""
+    """A native ``AriaForConditionalGeneration`` (float32, eval) holding the converted ``sd``, with the
+    config's vision feature strategy applied."""
     from transformers import AriaForConditionalGeneration
 
     from gens_tools.samplers.gens_aria._convert import aria_config_from_yi_vl, convert_state_dict
+    from gens_tools.samplers.gens_aria._features import apply_feature_strategy
 
     model = AriaForConditionalGeneration(aria_config_from_yi_vl(cfg))
     model.load_state_dict(convert_state_dict(sd, cfg), strict=True)
+    apply_feature_strategy(model)
     return model.eval()
 
 

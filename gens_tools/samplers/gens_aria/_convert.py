@@ -14,7 +14,9 @@ one-layer cross-attention resampler and a DeepSeek-V1 MoE decoder. The same weig
 
 The result computes the same function only under conditions on the checkpoint's config, which
 :func:`check_gens_config` verifies (and every entry point calls): top-k weights renormalised, every decoder
-layer MoE, all 1225 patches of a 490-px frame fed to the resampler, and so on.
+layer MoE, and so on. Which patches reach the resampler (all 1225 of a 490-px frame, or 1224 under the
+official default ``vision_feature_select_strategy``) is applied around the native model by
+:mod:`._features`; the converted config records it.
 
 :func:`convert_checkpoint` writes a native checkpoint once, streaming one source shard at a time;
 :func:`iter_converted_tensors` is the same stream for loading in memory without writing anything.
@@ -33,6 +35,15 @@ from typing import TYPE_CHECKING, Any
 
 from gens_tools.errors import InvalidArgumentError, ModelUnavailableError, SamplerError
 from gens_tools.progress import ProgressCallback, emit
+from gens_tools.samplers._local.weights import iter_file_tensors, weight_files
+from gens_tools.samplers.gens_aria._features import (
+    CONVERTED_MARKER,
+    OFFICIAL_DEFAULT_STRATEGY,
+    STRATEGY_KEY,
+    dropped_patches,
+    source_strategy,
+    strategy_problem,
+)
 from gens_tools.samplers.gens_aria._inputs import GENS_IMAGE_SIZE, IMAGE_TOKEN_ID
 
 if TYPE_CHECKING:
@@ -42,8 +53,6 @@ if TYPE_CHECKING:
 GENS_MODEL_ID = "yaolily/GenS"
 #: Default largest output shard (bytes) written by :func:`convert_checkpoint`.
 DEFAULT_SHARD_BYTES = 5 * 1024**3
-#: Marker stored in converted configs (and read back by the sampler).
-CONVERTED_MARKER = "gens_tools_conversion"
 
 #: Files copied next to the converted weights (tokenizer, chat template, generation defaults, licence).
 COPIED_FILE_PATTERNS = (
@@ -153,12 +162,9 @@ def gens_config_violations(config: Mapping[str, Any] | Any) -> list[str]:
         problems.append(
             f"mm_projector is {cfg.get('mm_projector', 'mlp')!r}; only the cross-attention 'resampler' maps to Aria"
         )
-    strategy = cfg.get("vision_feature_select_strategy", "default")
-    if strategy != "full":
-        problems.append(
-            f"vision_feature_select_strategy is {strategy!r}; it must be 'full' so that all patches of a frame "
-            "reach the projector (native Aria drops none)"
-        )
+    strategy_issue = strategy_problem(cfg.get(STRATEGY_KEY, OFFICIAL_DEFAULT_STRATEGY))
+    if strategy_issue is not None:
+        problems.append(strategy_issue)
     queries = cfg.get("tokens_per_image", 128)
     if isinstance(queries, bool) or not isinstance(queries, int) or queries <= 0:
         problems.append(f"tokens_per_image is {queries!r}; a single positive query count is required")
@@ -235,10 +241,11 @@ def check_gens_config(config_dict: Mapping[str, Any] | Any) -> None:
 
     The conditions under which native Aria computes exactly what the official GenS code computes:
     ``model_type`` ``yi_vl`` with the ``resampler`` projector and a single ``tokens_per_image``;
-    ``vision_feature_select_strategy`` ``full`` (all 1225 patches of a 490-px frame); image token 9; a
-    DeepSeek MoE decoder with ``norm_topk_prob`` true, top-k ≥ 2, softmax scoring, every layer MoE
-    (``first_k_dense_replace`` 0, ``moe_layer_freq`` 1), shared experts, SiLU and plain RoPE. (No pixel mask is
-    the third condition; it is about inputs, and the sampler never passes one unless asked.)
+    ``vision_feature_select_strategy`` ``full`` or ``default`` (absent = ``default``, as in the official
+    config class; see :mod:`._features`); image token 9; a DeepSeek MoE decoder with ``norm_topk_prob`` true,
+    top-k ≥ 2, softmax scoring, every layer MoE (``first_k_dense_replace`` 0, ``moe_layer_freq`` 1), shared
+    experts, SiLU and plain RoPE. (No pixel mask is the third condition; it is about inputs, and the sampler
+    never passes one unless asked.)
     """
     problems = gens_config_violations(config_dict)
     if problems:
@@ -257,6 +264,7 @@ def convert_config(config_dict: Mapping[str, Any] | Any) -> dict[str, Any]:
     text = dict(_sub(cfg, "text_config"))
     queries = int(cfg.get("tokens_per_image", 128))
     patch = int(vision["patch_size"])
+    strategy = source_strategy(cfg)
 
     vision_out: dict[str, Any] = {"model_type": "idefics3_vision"}
     for key in _VISION_KEYS:
@@ -290,7 +298,7 @@ def convert_config(config_dict: Mapping[str, Any] | Any) -> dict[str, Any]:
         "architectures": ["AriaForConditionalGeneration"],
         "vision_config": vision_out,
         "text_config": text_out,
-        "projector_patch_to_query_dict": {str(patches_per_frame(patch)): queries},
+        "projector_patch_to_query_dict": {str(patches_per_frame(patch) - dropped_patches(strategy)): queries},
         "image_token_index": IMAGE_TOKEN_ID,
         "vision_feature_layer": -1,
         "tie_word_embeddings": bool(text.get("tie_word_embeddings", False)),
@@ -299,6 +307,7 @@ def convert_config(config_dict: Mapping[str, Any] | Any) -> dict[str, Any]:
             "image_size": GENS_IMAGE_SIZE,
             "tokens_per_image": queries,
             "mm_use_im_start_end": bool(cfg.get("mm_use_im_start_end", True)),
+            STRATEGY_KEY: strategy,
         },
     }
     dtype = cfg.get("torch_dtype") or cfg.get("dtype") or text.get("torch_dtype")
@@ -448,45 +457,6 @@ def convert_state_dict(yi_vl_sd: Mapping[str, torch.Tensor], config: Mapping[str
 # ---------------------------------------------------------------------------------- checkpoint folders
 
 
-def weight_files(folder: str | os.PathLike[str]) -> list[Path]:
-    """The safetensors shards of a checkpoint folder in index order (or the single ``model.safetensors``)."""
-    root = Path(folder)
-    index = root / "model.safetensors.index.json"
-    if index.is_file():
-        try:
-            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise UnsupportedCheckpointError(f"cannot read {str(index)!r}: {exc}") from exc
-        names = list(dict.fromkeys(weight_map.values()))
-        files = [root / name for name in names]
-        missing = [str(f.name) for f in files if not f.is_file()]
-        if missing:
-            raise ModelUnavailableError(
-                f"checkpoint {str(root)!r} lacks {len(missing)} weight shard(s) listed in its index "
-                f"(first: {missing[0]}); the download is incomplete"
-            )
-        return files
-    single = root / "model.safetensors"
-    if single.is_file():
-        return [single]
-    shards = sorted(root.glob("*.safetensors"))
-    if shards:
-        return shards
-    raise ModelUnavailableError(
-        f"checkpoint {str(root)!r} has no safetensors weights (model.safetensors or an index); "
-        "GenS is read from safetensors only"
-    )
-
-
-def _iter_source_tensors(files: list[Path], device: str | None) -> Iterator[tuple[str, Any]]:
-    from safetensors import safe_open
-
-    for path in files:
-        with safe_open(str(path), framework="pt", device=device or "cpu") as handle:
-            for key in handle.keys():  # noqa: SIM118 - safe_open handles are not iterable
-                yield key, handle.get_tensor(key)
-
-
 def iter_converted_tensors(
     src: str | os.PathLike[str],
     *,
@@ -504,7 +474,7 @@ def iter_converted_tensors(
 
     def source() -> Iterator[tuple[str, Any]]:
         for i, path in enumerate(files, start=1):
-            for key, tensor in _iter_source_tensors([path], device):
+            for key, tensor in iter_file_tensors(path, device=device or "cpu"):
                 yield key, tensor if dtype is None else tensor.to(dtype)
             if progress is not None:
                 progress(i, len(files), path.name)

@@ -2,43 +2,32 @@
 
 The published checkpoint uses its authors' custom "yi_vl" classes; :func:`load_gens_model` remaps it onto
 ``AriaForConditionalGeneration`` while reading it (see :mod:`gens_tools.samplers.gens_aria._convert`), or loads a
-checkpoint already converted with ``gens-tools convert``. The input is built exactly as the official code
-builds it (:mod:`gens_tools.samplers.gens_aria._inputs`), decoding is greedy, and the answer goes through the GenS
-output parser. Because the frames come before the question, the key/value cache over a window's frames is
-kept (bounded, per video, window and model) and reused when another question about the same window comes.
+checkpoint already converted with ``gens-tools convert``, applying the checkpoint's vision feature strategy,
+tokenizer and generation settings as the official loader does (:mod:`gens_tools.samplers.gens_aria._loading`).
+The input is built exactly as the official code builds it (:mod:`gens_tools.samplers.gens_aria._inputs`),
+decoding is greedy, and the answer goes through the GenS output parser. Because the frames come before the
+question, the key/value cache over a window's frames is kept (bounded, per video, window and model) and reused
+when another question about the same window comes.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from gens_tools import _checks as checks
-from gens_tools.errors import InvalidArgumentError, ModelUnavailableError, SamplerError
-from gens_tools.progress import ProgressCallback, emit
+from gens_tools.errors import InvalidArgumentError
+from gens_tools.progress import ProgressCallback
 from gens_tools.samplers._base import Window, WindowScores
 from gens_tools.samplers._local.base import LoadedModel, LoadPlan, LocalSampler
-from gens_tools.samplers._local.device import require_transformers
 from gens_tools.samplers._local.loading import guard_oom
 from gens_tools.samplers._local.prefix_cache import DEFAULT_MAX_BYTES, PrefixCache, PrefixState, prefix_key
 from gens_tools.samplers._parser import parse_gens_output
 from gens_tools.samplers._prompt import validate_question
 from gens_tools.samplers._registry import register_sampler
-from gens_tools.samplers.gens_aria._convert import (
-    CONVERTED_MARKER,
-    GENS_MODEL_ID,
-    UnsupportedCheckpointError,
-    aria_config_from_yi_vl,
-    checkpoint_kind,
-    config_as_dict,
-    iter_converted_tensors,
-    patches_per_frame,
-    weight_files,
-)
+from gens_tools.samplers.gens_aria._convert import GENS_MODEL_ID, UnsupportedCheckpointError
+from gens_tools.samplers.gens_aria._features import apply_feature_strategy
 from gens_tools.samplers.gens_aria._inputs import (
     GENS_IMAGE_SIZE,
     IMAGE_TOKEN_ID,
@@ -48,9 +37,10 @@ from gens_tools.samplers.gens_aria._inputs import (
     make_image_processor,
     preprocess_frames,
 )
+from gens_tools.samplers.gens_aria._loading import load_gens_model, load_tokenizer, tokens_per_image
 
 if TYPE_CHECKING:
-    import torch
+    pass
 
 #: Most frames GenS reads in one window.
 MAX_WINDOW_SIZE = 256
@@ -67,180 +57,6 @@ def default_max_new_tokens(n_frames: int) -> int:
     return max(MIN_NEW_TOKENS, min(MAX_NEW_TOKENS, 128 + 3 * int(n_frames)))
 
 
-# ------------------------------------------------------------------------------------------- loading
-
-
-def load_tokenizer(path: str | os.PathLike[str]) -> Any:
-    """The tokenizer saved in a GenS folder, with a pad token set (``<unk>`` or EOS when it has none)."""
-    from transformers import AutoTokenizer
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(os.fspath(path))
-    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise ModelUnavailableError(
-            f"cannot load the tokenizer saved in {os.fspath(path)!r} with transformers' AutoTokenizer (remote "
-            f"tokenizer code is never run): {exc}"
-        ) from exc
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.unk_token if tokenizer.unk_token is not None else tokenizer.eos_token
-    return tokenizer
-
-
-def _empty_model(config: Any, *, device: torch.device, dtype: torch.dtype, attn_implementation: str) -> Any:
-    """An ``AriaForConditionalGeneration`` allocated on ``device`` in ``dtype``, without running weight
-    initialisation (every weight is overwritten by the checkpoint next)."""
-    import torch
-    from transformers import AriaForConditionalGeneration
-
-    skip_init: contextlib.AbstractContextManager[Any]
-    try:
-        from transformers.initialization import no_init_weights
-
-        skip_init = no_init_weights()
-    except ImportError:  # another layout: initialise normally (slower, same result once loaded)
-        skip_init = contextlib.nullcontext()
-    with torch.device(device), skip_init:
-        return AriaForConditionalGeneration._from_config(
-            config, dtype=dtype, attn_implementation=attn_implementation
-        )
-
-
-def _fill_model(model: Any, items: Iterable[tuple[str, Any]]) -> None:
-    """Copy streamed ``(key, tensor)`` pairs into ``model``'s weights; every weight must be filled once."""
-    import torch
-
-    state = model.state_dict()
-    loaded: set[str] = set()
-    with torch.no_grad():
-        for key, tensor in items:
-            target = state.get(key)
-            if target is None:
-                raise UnsupportedCheckpointError(f"checkpoint weight {key!r} has no place in the model")
-            if tuple(target.shape) != tuple(tensor.shape):
-                raise UnsupportedCheckpointError(
-                    f"checkpoint weight {key!r} has shape {tuple(tensor.shape)}, the config implies "
-                    f"{tuple(target.shape)}"
-                )
-            target.copy_(tensor)
-            loaded.add(key)
-    missing = sorted(set(state) - loaded)
-    if getattr(model.config, "tie_word_embeddings", False) and "lm_head.weight" in missing:
-        missing.remove("lm_head.weight")
-        model.tie_weights()
-    if missing:
-        raise UnsupportedCheckpointError(
-            f"the checkpoint lacks {len(missing)} weight(s) the model needs (first: {missing[0]})"
-        )
-
-
-def _iter_native_tensors(folder: Path, *, device: torch.device, dtype: torch.dtype) -> Iterator[tuple[str, Any]]:
-    from safetensors import safe_open
-
-    for path in weight_files(folder):
-        with safe_open(str(path), framework="pt", device=str(device)) as handle:
-            for key in handle.keys():  # noqa: SIM118 - safe_open handles are not iterable
-                tensor = handle.get_tensor(key)
-                yield key, tensor.to(dtype) if tensor.is_floating_point() else tensor
-
-
-def _from_pretrained(folder: Path, *, device: torch.device, dtype: torch.dtype, attn_implementation: str) -> Any:
-    """Any other native Aria folder, through transformers (straight to the GPU when accelerate is there)."""
-    import importlib.util
-
-    from transformers import AriaForConditionalGeneration
-
-    options: dict[str, Any] = {"dtype": dtype, "attn_implementation": attn_implementation}
-    direct = device.type != "cpu" and importlib.util.find_spec("accelerate") is not None
-    if direct:
-        options["device_map"] = {"": str(device)}
-    try:
-        model: Any = AriaForConditionalGeneration.from_pretrained(os.fspath(folder), **options)
-    except (OSError, ValueError) as exc:
-        raise ModelUnavailableError(f"cannot load the Aria checkpoint in {os.fspath(folder)!r}: {exc}") from exc
-    return model if direct else model.to(device)
-
-
-def _tokens_per_image(config: Any) -> int:
-    patches = patches_per_frame(int(config.vision_config.patch_size))
-    table = {int(k): int(v) for k, v in dict(config.projector_patch_to_query_dict).items()}
-    if patches not in table:
-        raise UnsupportedCheckpointError(
-            f"the projector has no query count for {patches} patches (a {GENS_IMAGE_SIZE}-px frame); "
-            f"projector_patch_to_query_dict is {table}"
-        )
-    return table[patches]
-
-
-def load_gens_model(
-    path: str | os.PathLike[str],
-    *,
-    device: torch.device,
-    dtype: torch.dtype,
-    attn_implementation: str = "sdpa",
-    progress: ProgressCallback | None = None,
-) -> tuple[Any, dict[str, Any]]:
-    """Load a GenS folder as ``AriaForConditionalGeneration`` in eval mode.
-
-    A yi_vl folder (the published layout) is checked and remapped while its shards stream in, one at a
-    time, straight onto ``device``; a folder written by ``gens-tools convert`` streams in the same way
-    without remapping; any other native Aria folder goes through ``from_pretrained``.
-
-    Returns:
-        The model and facts about the checkpoint: ``kind`` (``"yi_vl"``/``"aria"``),
-        ``use_image_start_end`` (whether images are written ``<fim_prefix><|img|><fim_suffix>``).
-    """
-    require_transformers()
-    folder = Path(path)
-    raw = config_as_dict(folder)
-    kind = checkpoint_kind(raw)
-    with _loading_oom_guard(device):
-        if kind == "yi_vl":
-            config = aria_config_from_yi_vl(raw)
-            model = _empty_model(config, device=device, dtype=dtype, attn_implementation=attn_implementation)
-
-            def shard_done(done: int, total: int, name: str) -> None:
-                emit(progress, "open", done, total, f"loading {name}")
-
-            stream = iter_converted_tensors(folder, device=str(device), dtype=dtype, progress=shard_done)
-            _fill_model(model, stream)
-            use_start_end = bool(raw.get("mm_use_im_start_end", True))
-        elif CONVERTED_MARKER in raw:
-            # written by `gens-tools convert`: the names are the model's own; stream them straight to the device
-            from transformers import AriaConfig
-
-            config = AriaConfig.from_pretrained(os.fspath(folder))
-            _tokens_per_image(config)
-            model = _empty_model(config, device=device, dtype=dtype, attn_implementation=attn_implementation)
-            _fill_model(model, _iter_native_tensors(folder, device=device, dtype=dtype))
-            use_start_end = bool(raw[CONVERTED_MARKER].get("mm_use_im_start_end", True))
-        else:
-            model = _from_pretrained(folder, device=device, dtype=dtype, attn_implementation=attn_implementation)
-            use_start_end = True
-    model.eval()
-    _tokens_per_image(model.config)  # fail now, not at the first window
-    return model, {"kind": kind, "use_image_start_end": use_start_end}
-
-
-@contextlib.contextmanager
-def _loading_oom_guard(device: torch.device) -> Iterator[None]:
-    """Out of memory while loading → a :class:`SamplerError` saying what the model needs."""
-    try:
-        yield
-    except (RuntimeError, MemoryError) as exc:
-        import torch
-
-        oom = isinstance(exc, MemoryError | torch.OutOfMemoryError) or "out of memory" in str(exc).lower()
-        if not oom:
-            raise
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
-        raise SamplerError(
-            f"not enough memory on {device} to load GenS: the 25 B model needs about 51 GB in bfloat16 (plus "
-            "10-17 GB while scoring a 256-frame window), i.e. one 80 GB GPU; use a larger GPU, or the 3 B "
-            "sampler (--sampler gens-3b)"
-        ) from exc
-
-
 # ------------------------------------------------------------------------------------------- sampler
 
 
@@ -248,9 +64,15 @@ def _loading_oom_guard(device: torch.device) -> Iterator[None]:
 class GenSAriaSampler(LocalSampler):
     """GenS (Aria-based) scoring windows of up to 256 frames in-process.
 
+    Loaded as the official code loads it: the checkpoint's ``vision_feature_select_strategy`` (``self.model``
+    applies it however it is called), its slow sentencepiece tokenizer when ``sentencepiece`` is installed,
+    and its ``generation_config.json`` (e.g. a repetition penalty). Decoding is always greedy, with a budget of
+    :func:`default_max_new_tokens` (the official code: 256) and ``<|im_end|>`` as an extra stop token.
+
     Args:
         model: hub id (default ``yaolily/GenS``) or local folder, either the published yi_vl checkpoint
-            (remapped onto native Aria while loading) or one written by ``gens-tools convert``.
+            (remapped onto native Aria while loading; safetensors or ``.bin`` weights) or one written by
+            ``gens-tools convert``.
         progress: called with ``open`` events as each weight shard loads.
         window_size: frames per window (at most 256).
         max_new_tokens: generation budget per window (default grows with the window, 256 to 1024).
@@ -258,10 +80,12 @@ class GenSAriaSampler(LocalSampler):
         prefix_cache: a :class:`~gens_tools.samplers._local.prefix_cache.PrefixCache` to share, or a byte bound for a
             new one (default: a quarter of the GPU memory left after loading; 4 GiB on CPU).
         batch_size: windows generated together when prefixes are not reused (``reuse_prefix=False``).
-        use_pixel_mask: pass the padding mask to the vision tower (the official code does not; off).
+        use_pixel_mask: pass the padding mask to the vision tower (the official code does not; off). Under the
+            ``default`` feature strategy the mask loses its first patch with the features.
 
     Raises:
         ModelUnavailableError: weights missing locally and not downloadable (offline), with how to get them.
+        SamplerError: the weights do not fit in the memory free on the device (the message gives the figures).
         UnsupportedCheckpointError: a checkpoint whose config breaks the exact Aria mapping.
         BackendUnavailableError: torch/transformers not installed.
     """
@@ -338,7 +162,8 @@ class GenSAriaSampler(LocalSampler):
     def _attach(self, loaded: LoadedModel) -> None:
         self.use_image_start_end = bool(loaded.facts.get("use_image_start_end", True))
         self.image_token_id = int(getattr(self.model.config, "image_token_id", None) or IMAGE_TOKEN_ID)
-        self.tokens_per_image = _tokens_per_image(self.model.config)
+        self.vision_feature_select_strategy = apply_feature_strategy(self.model)
+        self.tokens_per_image = tokens_per_image(self.model.config)
         self.prefix_cache = self._make_prefix_cache(self._prefix_cache_option)
         self._stop_ids = self._find_stop_ids()
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from gens_tools.errors import InvalidArgumentError, SamplerError
 from gens_tools.samplers.gens_aria._convert import (
@@ -22,8 +21,10 @@ from gens_tools.samplers.gens_aria._convert import (
     patches_per_frame,
 )
 from gens_tools.samplers.gens_aria._inputs import build_window_inputs
-from gens_tools.samplers.gens_aria._sampler import load_gens_model
+from gens_tools.samplers.gens_aria._loading import load_gens_model
 from gens_tools.testing import tiny_aria
+
+from .official import deepseek_moe, resampler
 
 # --------------------------------------------------------------------------------------------- config
 
@@ -45,7 +46,8 @@ def test_published_layout_passes(yi_cfg: dict[str, Any]) -> None:
         ({"text__n_shared_experts": None}, "n_shared_experts"),
         ({"text__hidden_act": "gelu"}, "hidden_act"),
         ({"text__rope_scaling": {"type": "linear", "factor": 2.0}}, "rope_scaling"),
-        ({"vision_feature_select_strategy": "default"}, "vision_feature_select_strategy"),
+        ({"vision_feature_select_strategy": "cls_patch"}, "vision_feature_select_strategy"),
+        ({"vision_feature_select_strategy": None}, "vision_feature_select_strategy"),
         ({"mm_projector": "mlp"}, "mm_projector"),
         ({"tokens_per_image": [64, 128]}, "tokens_per_image"),
         ({"image_token_index": 32000}, "image_token_index"),
@@ -69,7 +71,7 @@ def test_every_broken_condition_is_listed_at_once(tokenizer: Any) -> None:
         len(tokenizer),
         text__norm_topk_prob=False,
         text__first_k_dense_replace=1,
-        vision_feature_select_strategy="default",
+        vision_feature_select_strategy="full_patches",
     )
     with pytest.raises(UnsupportedCheckpointError, match="3 problems") as info:
         check_gens_config(cfg)
@@ -96,67 +98,13 @@ def test_converted_config_carries_the_sizes(yi_cfg: dict[str, Any]) -> None:
 # ------------------------------------------------------------------------ mapping vs reference modules
 
 
-def _deepseek_moe(x: torch.Tensor, sd: dict[str, torch.Tensor], layer: int, cfg: dict[str, Any]) -> torch.Tensor:
-    """DeepSeek-V1 MoE as the published decoder computes it: softmax over experts, top-k, weights renormalised
-    (norm_topk_prob), SiLU-gated experts, plus the shared experts."""
-    t = cfg["text_config"]
-    p = f"language_model.model.layers.{layer}.mlp."
-
-    def mlp(v: torch.Tensor, name: str) -> torch.Tensor:
-        gate, up, down = (sd[f"{p}{name}.{k}_proj.weight"] for k in ("gate", "up", "down"))
-        return F.linear(F.silu(F.linear(v, gate)) * F.linear(v, up), down)
-
-    scores = F.linear(x, sd[p + "gate.weight"]).softmax(dim=-1)
-    weights, chosen = torch.topk(scores, t["num_experts_per_tok"], dim=-1)
-    weights = weights / weights.sum(dim=-1, keepdim=True)
-    out = torch.zeros_like(x)
-    for row in range(x.shape[0]):
-        for w, e in zip(weights[row], chosen[row], strict=True):
-            out[row] += w * mlp(x[row], f"experts.{int(e)}")
-    return out + mlp(x, "shared_experts")
-
-
-def _resampler(x: torch.Tensor, sd: dict[str, torch.Tensor], heads: int) -> torch.Tensor:
-    """The published cross-attention resampler: learned queries attend over all patches, then an FFN."""
-    p = "multi_modal_projector."
-
-    def ln(v: torch.Tensor, name: str) -> torch.Tensor:
-        return F.layer_norm(v, v.shape[-1:], sd[p + name + ".weight"], sd[p + name + ".bias"])
-
-    query = F.linear(ln(sd[p + "query"], "cross_attn.layer_norm"), sd[p + "cross_attn.q_proj.weight"])
-    kv = ln(x, "cross_attn.ln_kv")
-    key = F.linear(kv, sd[p + "cross_attn.k_proj.weight"])
-    value = F.linear(kv, sd[p + "cross_attn.v_proj.weight"])
-    batch = x.shape[0]
-    attn, _ = F.multi_head_attention_forward(
-        query.unsqueeze(1).expand(-1, batch, -1),
-        key.transpose(0, 1),
-        value.transpose(0, 1),
-        query.shape[-1],
-        heads,
-        sd[p + "cross_attn.multihead_attn.in_proj_weight"],
-        sd[p + "cross_attn.multihead_attn.in_proj_bias"],
-        None,
-        None,
-        False,
-        0.0,
-        sd[p + "cross_attn.multihead_attn.out_proj.weight"],
-        sd[p + "cross_attn.multihead_attn.out_proj.bias"],
-        training=False,
-        need_weights=False,
-    )
-    out = F.linear(attn.transpose(0, 1), sd[p + "cross_attn.linear.weight"], sd[p + "cross_attn.linear.bias"])
-    hidden = F.gelu(F.linear(ln(out, "ln_ffn"), sd[p + "ffn.linear_in.weight"]), approximate="tanh")
-    return F.linear(hidden, sd[p + "ffn.linear_out.weight"])
-
-
 @torch.no_grad()
 def test_moe_layers_match_the_deepseek_reference(yi_cfg: dict[str, Any], yi_sd: dict[str, Any],
                                                  aria_model: Any) -> None:
     x = torch.randn(7, yi_cfg["text_config"]["hidden_size"], generator=torch.Generator().manual_seed(1))
     for layer in range(yi_cfg["text_config"]["num_hidden_layers"]):
         native = aria_model.model.language_model.layers[layer].mlp(x.unsqueeze(0))[0]
-        torch.testing.assert_close(native, _deepseek_moe(x, yi_sd, layer, yi_cfg), rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(native, deepseek_moe(x, yi_sd, layer, yi_cfg), rtol=1e-4, atol=1e-5)
 
 
 @torch.no_grad()
@@ -165,7 +113,7 @@ def test_projector_matches_the_resampler_reference(yi_cfg: dict[str, Any], yi_sd
     patches = patches_per_frame(yi_cfg["vision_config"]["patch_size"])
     x = torch.randn(2, patches, yi_cfg["vision_config"]["hidden_size"], generator=torch.Generator().manual_seed(2))
     native = aria_model.model.multi_modal_projector(x)
-    expected = _resampler(x, yi_sd, yi_cfg["vision_config"]["num_attention_heads"])
+    expected = resampler(x, yi_sd, yi_cfg["vision_config"]["num_attention_heads"])
     assert native.shape == (2, tiny_aria.QUERIES, yi_cfg["text_config"]["hidden_size"])
     torch.testing.assert_close(native, expected, rtol=1e-4, atol=1e-5)
 
@@ -231,7 +179,7 @@ def test_round_trip_same_logits(tmp_path: Path, yi_vl_dir: Path, aria_model: Any
 
     on_disk = AriaForConditionalGeneration.from_pretrained(str(out), dtype=torch.float32).eval()
     on_the_fly, facts = load_gens_model(yi_vl_dir, device=torch.device("cpu"), dtype=torch.float32)
-    assert facts == {"kind": "yi_vl", "use_image_start_end": True}
+    assert facts == {"kind": "yi_vl", "use_image_start_end": True, "vision_feature_select_strategy": "full"}
 
     inputs = build_window_inputs(
         tokenizer, [tiny_aria.picture(i) for i in range(2)], "What is the man holding?",

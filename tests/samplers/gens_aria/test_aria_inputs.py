@@ -102,12 +102,12 @@ def test_real_gens_config_gives_128_tokens_per_frame(tokenizer: Any) -> None:
     from transformers import AriaProcessor
 
     from gens_tools.samplers.gens_aria._convert import aria_config_from_yi_vl, convert_config
-    from gens_tools.samplers.gens_aria._sampler import _tokens_per_image
+    from gens_tools.samplers.gens_aria._loading import tokens_per_image
 
     real = tiny_aria.real_gens_config()
     assert convert_config(real)["projector_patch_to_query_dict"] == {"1225": 128}
     config = aria_config_from_yi_vl(real)
-    assert _tokens_per_image(config) == 128
+    assert tokens_per_image(config) == 128
     # transformers' own Aria processor agrees: a 490-px image is 128 tokens
     fresh = tiny_aria.build_tokenizer()
     fresh.image_token, fresh.image_token_id = "<|img|>", 9

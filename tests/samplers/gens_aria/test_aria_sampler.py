@@ -218,7 +218,7 @@ def test_out_of_memory_names_a_window_size_to_try(random_model: Any, tokenizer: 
 
 
 def test_out_of_memory_while_loading_says_what_is_needed(yi_vl_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import gens_tools.samplers.gens_aria._sampler as aria_gens
+    import gens_tools.samplers.gens_aria._loading as aria_gens
 
     def boom(*args: Any, **kwargs: Any) -> None:
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
