@@ -15,13 +15,26 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from gens_tools.errors import BackendUnavailableError, InvalidArgumentError, ModelUnavailableError, SamplerError
 from gens_tools.samplers._local.device import LOCAL_INSTALL_HINT
 
 #: Files fetched for a hub model: configs, tokenizer files, chat templates and safetensors weights.
-#: Remote code (``*.py``) and legacy pickled weights are never fetched.
+#: Remote code (``*.py``) is never fetched.
 HUB_ALLOW_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.tiktoken"]
+#: PyTorch ``.bin`` weights, fetched only from a repository without safetensors (they are read with
+#: ``torch.load(weights_only=True)``; other pickles, such as ``training_args.bin``, are never fetched).
+HUB_BIN_PATTERNS = ["pytorch_model.bin", "pytorch_model-*.bin"]
+
+
+def hub_allow_patterns(repo_files: list[str] | None) -> list[str]:
+    """The files to fetch from a hub repository listing ``repo_files``: :data:`HUB_ALLOW_PATTERNS`, plus the
+    ``.bin`` weights when it has no safetensors (or when its listing is unknown, ``None``: offline, only what
+    is cached is read). Remote code (``*.py``) never."""
+    if repo_files is not None and any(name.endswith(".safetensors") for name in repo_files):
+        return list(HUB_ALLOW_PATTERNS)
+    return [*HUB_ALLOW_PATTERNS, *HUB_BIN_PATTERNS]
 
 _TRUE = {"1", "on", "yes", "true"}
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
@@ -107,7 +120,7 @@ def resolve_model_path(
             "'yaolily/GenS-qwen2d5-vl-3b')"
         )
     try:
-        from huggingface_hub import snapshot_download
+        from huggingface_hub import HfApi, snapshot_download
         from huggingface_hub.errors import (
             GatedRepoError,
             HfHubHTTPError,
@@ -123,12 +136,13 @@ def resolve_model_path(
     offline = hub_offline()
     name = text if revision is None else f"{text}@{revision}"
     try:
+        listing = None if offline else _list_repo_files(HfApi(), text, revision)
         folder = snapshot_download(
             text,
             revision=revision,
             cache_dir=os.fspath(cache_dir) if cache_dir is not None else None,
             local_files_only=offline,
-            allow_patterns=HUB_ALLOW_PATTERNS,
+            allow_patterns=hub_allow_patterns(listing),
         )
     except GatedRepoError as exc:
         raise ModelUnavailableError(
@@ -153,6 +167,20 @@ def resolve_model_path(
             f"model {name!r} could not be fetched ({type(exc).__name__}: {exc}); {how_to_get(text)}"
         ) from exc
     return _check_folder(Path(folder), f"downloaded model {name!r} in")
+
+
+def _list_repo_files(api: Any, repo_id: str, revision: str | None) -> list[str] | None:
+    """The repository's file names, or ``None`` when they cannot be listed for another reason than the
+    repository or revision being unknown or gated (those are raised); the download then decides."""
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
+
+    try:
+        files: list[str] = api.list_repo_files(repo_id, revision=revision)
+    except (GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError):
+        raise
+    except Exception:  # no network, a proxy, a timeout…: snapshot_download falls back to the cache or says why
+        return None
+    return files
 
 
 def _is_oom(exc: BaseException) -> bool:

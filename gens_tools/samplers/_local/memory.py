@@ -54,6 +54,17 @@ def free_memory(device: torch.device) -> int | None:
     return None
 
 
+def size_text(n_bytes: float) -> str:
+    """A byte count in words: whole GB from 10 GB up (``"101 GB"``), one decimal below (``"7.5 GB"``), MB
+    under 0.1 GB."""
+    gb = n_bytes / GB
+    if gb >= 10:
+        return f"{gb:.0f} GB"
+    if gb >= 0.1:
+        return f"{gb:.1f} GB"
+    return f"{n_bytes / 1e6:.1f} MB"
+
+
 def _dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
@@ -93,12 +104,12 @@ def check_fits(
     if device.type != "cpu":
         options.append(f"free memory on {device}")
     if dtype.itemsize > 2:
-        options.append(f"dtype=bfloat16 (≈{half / GB:.0f} GB)")
+        options.append(f"dtype=bfloat16 (≈{size_text(half)})")
     if alternative:
         options.append(alternative)
     advice = " or ".join(options) if len(options) < 3 else ", ".join(options[:-1]) + " or " + options[-1]
     holder = "this machine has" if device.type == "cpu" else f"{device} has"
     raise SamplerError(
-        f"{name} needs ≈{need / GB:.0f} GB in {_dtype_name(dtype)} on {_where(device)}; {holder} "
-        f"{available / GB:.0f} GB free: use {advice}"
+        f"{name} needs ≈{size_text(need)} in {_dtype_name(dtype)} on {_where(device)}; {holder} "
+        f"{size_text(available)} free: use {advice}"
     )

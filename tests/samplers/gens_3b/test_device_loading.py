@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fnmatch
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -155,3 +157,58 @@ def test_every_lazy_name_resolves_and_the_registry_finds_the_samplers() -> None:
     assert sampler_class("similarity") is SimilaritySampler
     assert GenS3BSampler.name == "gens-3b"
     assert SimilaritySampler.name == "similarity"
+
+
+def test_bin_weights_are_fetched_only_from_a_repository_without_safetensors() -> None:
+    from gens_tools.samplers._local.loading import HUB_ALLOW_PATTERNS, hub_allow_patterns
+
+    with_safetensors = ["config.json", "model-00001-of-00002.safetensors", "pytorch_model-00001-of-00002.bin"]
+    assert hub_allow_patterns(with_safetensors) == HUB_ALLOW_PATTERNS
+    only_bin = ["config.json", "pytorch_model.bin.index.json", "pytorch_model-00001-of-00002.bin",
+                "training_args.bin", "modeling_yivl.py"]
+    patterns = hub_allow_patterns(only_bin)
+    fetched = [name for name in only_bin if any(fnmatch.fnmatch(name, p) for p in patterns)]
+    # the weights and their index; never another pickle nor remote code
+    assert fetched == ["config.json", "pytorch_model.bin.index.json", "pytorch_model-00001-of-00002.bin"]
+    assert not any(fnmatch.fnmatch("pytorch_model.bin", p) for p in HUB_ALLOW_PATTERNS)
+    assert any(fnmatch.fnmatch("pytorch_model.bin", p) for p in hub_allow_patterns(["pytorch_model.bin"]))
+
+
+def test_an_online_download_asks_for_bin_weights_when_the_repository_has_no_safetensors(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With the hub reachable (faked here: nothing leaves the machine), the repository is listed first and
+    the download's allow-patterns follow what it holds."""
+    import huggingface_hub
+    from huggingface_hub import constants
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    listings = {
+        "someone/bin-model": ["config.json", "pytorch_model.bin", "modeling.py"],
+        "someone/st-model": ["config.json", "model.safetensors", "pytorch_model.bin"],
+    }
+    asked: dict[str, list[str]] = {}
+
+    def list_repo_files(self: Any, repo_id: str, *, revision: str | None = None, **kwargs: Any) -> list[str]:
+        return listings[repo_id]
+
+    def snapshot_download(repo_id: str, **kwargs: Any) -> str:
+        asked[repo_id] = list(kwargs["allow_patterns"])
+        folder = tmp_path / repo_id.replace("/", "--")
+        folder.mkdir()
+        (folder / "config.json").write_text("{}")
+        for name in listings[repo_id]:
+            if any(fnmatch.fnmatch(name, p) for p in kwargs["allow_patterns"]):
+                (folder / name).write_text("x")
+        return str(folder)
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "list_repo_files", list_repo_files)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    bin_folder = resolve_model_path("someone/bin-model")
+    assert (bin_folder / "pytorch_model.bin").is_file()
+    assert not (bin_folder / "modeling.py").exists()
+    st_folder = resolve_model_path("someone/st-model")
+    assert (st_folder / "model.safetensors").is_file()
+    assert not (st_folder / "pytorch_model.bin").exists()
