@@ -10,6 +10,12 @@ Frames are resized to 112×112 (16 visual tokens each after Qwen's 2×2 merge), 
 its JSON goes through :func:`gens_tools.samplers._parser.parse_gens_output`. No official prompt was published
 for the 3B model, so the Aria GenS prompt and ``[i]`` labels are used and every part is configurable.
 
+Two input layouts (``input_layout``): ``"images"`` (above, the default) and ``"video"``, Qwen2.5-VL's own video
+input: the window's frames as one video at the grid's frame rate (two frames per temporal patch, 8 visual
+tokens a frame at 112×112, rotary positions spaced in time by ``second_per_grid_ts``), followed by
+``Question: …`` and the GenS instruction; the answer's keys are then seconds from the window's start, mapped
+back onto frames (:func:`gens_tools.samplers._local.qwen_video.seconds_to_frame_scores`).
+
 Prefix reuse: the tokens up to and including the last frame's ``<|vision_end|>`` do not depend on the
 question. Their key/value cache (and rope deltas) is computed once per (video, window, model) and kept in a
 :class:`~gens_tools.samplers._local.prefix_cache.PrefixCache`; each question then only runs its own few dozen tokens
@@ -39,6 +45,7 @@ from gens_tools.samplers._base import Window, WindowScores
 from gens_tools.samplers._local.base import LoadedModel, LoadPlan, LocalSampler, optional_cache
 from gens_tools.samplers._local.device import require_transformers
 from gens_tools.samplers._local.loading import guard_oom
+from gens_tools.samplers._local.memory import check_fits, count_parameters, free_memory
 from gens_tools.samplers._local.prefix_cache import (
     PrefixCache,
     PrefixState,
@@ -46,7 +53,13 @@ from gens_tools.samplers._local.prefix_cache import (
     tensor_bytes,
     window_video_key,
 )
-from gens_tools.samplers._parser import parse_gens_output
+from gens_tools.samplers._local.qwen_video import (
+    frames_to_video_patches,
+    seconds_in_video,
+    seconds_to_frame_scores,
+    video_fps,
+)
+from gens_tools.samplers._parser import ParsedOutput, parse_gens_output
 from gens_tools.samplers._prompt import GENS_INSTRUCTION, build_prompt_text, validate_question
 from gens_tools.samplers._registry import register_sampler
 
@@ -66,9 +79,15 @@ MAX_AUTO_BATCH = 16
 #: Bytes of vision features kept by default (an hour of GenS-3B windows in bf16 is ~240 MB).
 DEFAULT_FEATURE_CACHE_BYTES = 1024**3
 
-#: ``(n_frames, question, image_token) -> user message``; the frames must come before the question for the
-#: prefix to be reusable (when they do not, reuse simply never hits).
+#: ``(n_items, question, marker) -> user message`` with ``n_items`` copies of ``marker``, each standing for one
+#: frame (``input_layout="images"``) or for the whole video (``"video"``, ``n_items`` = 1). The pictures must
+#: come before the question for the prefix to be reusable (when they do not, reuse simply never hits).
 PromptBuilder = Callable[[int, str, str], str]
+#: What the model reads a window as (its ``mm_encoder_outputs`` key).
+InputKind = Literal["image", "video"]
+#: The input layouts: one labelled image per frame, or the frames as one Qwen video.
+InputLayout = Literal["images", "video"]
+INPUT_LAYOUTS: tuple[InputLayout, ...] = ("images", "video")
 
 
 def default_max_new_tokens(n_frames: int) -> int:
@@ -88,6 +107,18 @@ def gens_prompt_builder(instruction: str = GENS_INSTRUCTION) -> PromptBuilder:
     return build
 
 
+def gens_video_prompt_builder(instruction: str = GENS_INSTRUCTION) -> PromptBuilder:
+    """The GenS user message for the video layout: the video, ``Question: …``, then ``instruction`` (whose
+    "timestamps in seconds" are then seconds of the video)."""
+
+    def build(n_items: int, question: str, video_token: str) -> str:
+        if n_items != 1:
+            raise InvalidArgumentError(f"the video layout holds one video, not {n_items}")
+        return f"{video_token}Question: {validate_question(question)}\n{instruction}"
+
+    return build
+
+
 @dataclass(slots=True)
 class _Prompt:
     ids: list[int]
@@ -95,6 +126,7 @@ class _Prompt:
     key: tuple[str, int, str, str] | None
     n_frames: int
     feature_key: tuple[str, int, str, str] | None = None
+    fps: float = 1.0
 
 
 @dataclass(slots=True)
@@ -104,9 +136,11 @@ class _VisionFeatures:
     embeds: torch.Tensor
     grid: torch.Tensor
     merge: int
+    modality: InputKind = "image"
+    second_per_grid: torch.Tensor | None = None
 
     def as_encoder_output(self) -> Any:
-        """The form Qwen2.5-VL's forward takes as precomputed ``mm_encoder_outputs["image"]``."""
+        """The form Qwen2.5-VL's forward takes as precomputed ``mm_encoder_outputs[modality]``."""
         from transformers.modeling_outputs import BaseModelOutputWithPooling
 
         sizes = (self.grid.prod(-1) // self.merge**2).tolist()
@@ -116,6 +150,15 @@ class _VisionFeatures:
     def nbytes(self) -> int:
         """Bytes of tensor storage held."""
         return tensor_bytes((self.embeds, self.grid))
+
+    def grid_inputs(self) -> dict[str, torch.Tensor]:
+        """The grid arguments of the model's forward for these features."""
+        if self.modality == "image":
+            return {"image_grid_thw": self.grid}
+        inputs = {"video_grid_thw": self.grid}
+        if self.second_per_grid is not None:
+            inputs["second_per_grid_ts"] = self.second_per_grid
+        return inputs
 
 
 @dataclass(slots=True)
@@ -143,6 +186,14 @@ class GenS3BSampler(LocalSampler):
         system_prompt: the ChatML system message (``None`` or ``""`` for none).
         instruction: the instruction after the question (default the GenS one, byte-exact).
         prompt_builder: replaces the whole user message; see :data:`PromptBuilder`.
+        input_layout: how a window's frames reach the model. ``"images"`` (default): one image per frame, each
+            labelled ``[i]`` as in the GenS prompt the authors published (for the Aria model; no prompt was
+            published for this one). ``"video"``: Qwen2.5-VL's own video input, the frames as one video at the
+            grid's frame rate (half the visual tokens: two frames per temporal patch), the GenS instruction
+            after it, and the answer's seconds mapped back onto frames. The default stays ``"images"``: it is
+            the only layout GenS is documented with, its labels make every answer key a frame whatever the
+            frame rate, and it needs no time-scale assumption; try ``"video"`` where memory is tight or if
+            it scores better on your data.
         batch_size: windows answered together in one ``generate`` call; ``"auto"`` (default) fits them in
             half the free memory (GPU or host), see :meth:`auto_batch_size`.
         prefix_cache: a :class:`PrefixCache` to share, ``True`` for a private one (default), ``False`` to
@@ -170,6 +221,7 @@ class GenS3BSampler(LocalSampler):
         system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
         instruction: str = GENS_INSTRUCTION,
         prompt_builder: PromptBuilder | None = None,
+        input_layout: InputLayout = "images",
         batch_size: int | Literal["auto"] = "auto",
         prefix_cache: PrefixCache | bool = True,
         feature_cache: PrefixCache | bool = True,
@@ -188,7 +240,9 @@ class GenS3BSampler(LocalSampler):
         self.frame_size = frame_size
         self.system_prompt = system_prompt
         self.instruction = instruction
-        self.prompt_builder: PromptBuilder = prompt_builder or gens_prompt_builder(instruction)
+        self.input_layout: InputLayout = checks.choice("input_layout", input_layout, INPUT_LAYOUTS)
+        default_builder = gens_video_prompt_builder if self.input_layout == "video" else gens_prompt_builder
+        self.prompt_builder: PromptBuilder = prompt_builder or default_builder(instruction)
         extra = dict(generate_kwargs or {})
         reserved = {"input_ids", "attention_mask", "cache", "past_key_values", "max_new_tokens"} & set(extra)
         if reserved:
@@ -210,6 +264,8 @@ class GenS3BSampler(LocalSampler):
                 "the gens-3b sampler needs GenS-3B (yaolily/GenS-qwen2d5-vl-3b); for the Aria-based GenS "
                 "use the 'gens' sampler"
             )
+        n_params = count_parameters(transformers.Qwen2_5_VLForConditionalGeneration, config)
+        check_fits("GenS-3B", n_params, plan.dtype, plan.device)
         try:
             net = transformers.Qwen2_5_VLForConditionalGeneration.from_pretrained(
                 path, dtype=plan.dtype, attn_implementation=plan.attn_implementation
@@ -235,8 +291,12 @@ class GenS3BSampler(LocalSampler):
         self._factor = factor
         self._merge = int(vision.spatial_merge_size)
         self._image_token_id = int(config.image_token_id)
+        self._video_token_id = int(config.video_token_id)
+        self._temporal_patch = int(vision.temporal_patch_size)
+        self._patch = int(vision.patch_size)
         self._vision_end_id = int(config.vision_end_token_id)
         self._image_token = tokenizer.convert_ids_to_tokens(self._image_token_id)
+        self._video_token = tokenizer.convert_ids_to_tokens(self._video_token_id)
         self._vision_start = tokenizer.convert_ids_to_tokens(int(config.vision_start_token_id))
         self._vision_end = tokenizer.convert_ids_to_tokens(self._vision_end_id)
         eos: list[int] = []
@@ -272,21 +332,31 @@ class GenS3BSampler(LocalSampler):
             raise InvalidArgumentError("tokens_per_frame needs an image when frame_size is None")
         return (w // self._factor) * (h // self._factor)
 
+    def video_tokens(self, n_frames: int, tokens_per_frame: int) -> int:
+        """Visual tokens of ``n_frames`` frames read as one video: one temporal patch per two frames (the
+        last one padded), each as many tokens as one frame (8 a frame at 112×112)."""
+        return -(-n_frames // self._temporal_patch) * tokens_per_frame
+
     def build_prompt(self, n_frames: int, question: str, tokens_per_frame: Sequence[int] | int) -> str:
-        """The full ChatML prompt text of a window, with each frame's image tokens expanded."""
+        """The full ChatML prompt text of a window, with each frame's image tokens (or, in the video layout,
+        the video's tokens) expanded."""
         counts = [tokens_per_frame] * n_frames if isinstance(tokens_per_frame, int) else list(tokens_per_frame)
         if len(counts) != n_frames:
             raise InvalidArgumentError("one token count per frame is needed")
+        token = self._image_token
+        if self.input_layout == "video":
+            if len(set(counts)) > 1:
+                raise InvalidArgumentError("the frames of a window read as one video must all have the same size")
+            counts, token = [self.video_tokens(n_frames, counts[0])], self._video_token
         marker = "\x00GENS_IMAGE\x00"
-        user = self.prompt_builder(n_frames, validate_question(question), marker)
-        if user.count(marker) != n_frames:
-            raise InvalidArgumentError(
-                f"the prompt builder placed {user.count(marker)} images for {n_frames} frames"
-            )
+        user = self.prompt_builder(len(counts), validate_question(question), marker)
+        if user.count(marker) != len(counts):
+            what = "videos for 1 video" if self.input_layout == "video" else f"images for {n_frames} frames"
+            raise InvalidArgumentError(f"the prompt builder placed {user.count(marker)} {what}")
         pieces = user.split(marker)
         body = pieces[0]
         for count, piece in zip(counts, pieces[1:], strict=True):
-            body += self._vision_start + self._image_token * count + self._vision_end + piece
+            body += self._vision_start + token * count + self._vision_end + piece
         head = ""
         if self.system_prompt:
             head = f"<|im_start|>system\n{self.system_prompt}<|im_end|>\n"
@@ -301,14 +371,15 @@ class GenS3BSampler(LocalSampler):
         if last_end < 0:
             raise SamplerError("the prompt holds no image: cannot score the window")
         prefix_len = last_end + 1
+        fps = video_fps([frame.timestamp for frame in window.frames]) if self.input_layout == "video" else 1.0
         key = feature_key = None
         if any(c is not None and c.enabled for c in (self.prefix_cache, self.feature_cache)):
             video_key = window_video_key(window)
-            frames = f"{len(images)}:{window.start:.3f}-{window.end:.3f}:{self.frame_size}"
+            frames = f"{len(images)}:{window.start:.3f}-{window.end:.3f}:{self.frame_size}:{self.input_layout}:{fps:g}"
             digest = hashlib.blake2b(repr(ids[:prefix_len]).encode(), digest_size=12).hexdigest()
             key = prefix_key(str(video_key), window.index, self.model_id, f"{frames}:{digest}")
             feature_key = prefix_key(str(video_key), window.index, self.model_id, f"{frames}:vision")
-        return _Prompt(ids, prefix_len, key, len(images), feature_key)
+        return _Prompt(ids, prefix_len, key, len(images), feature_key, fps)
 
     def preprocess(self, images: Sequence[Image.Image]) -> dict[str, torch.Tensor]:
         """Pixel tensors of a window: ``pixel_values`` ``(patches, 3·2·14·14)`` and ``image_grid_thw``."""
@@ -326,6 +397,30 @@ class GenS3BSampler(LocalSampler):
         out = self.image_processor(images=rgb, return_tensors="pt", **kwargs)
         return {"pixel_values": out["pixel_values"], "image_grid_thw": out["image_grid_thw"]}
 
+    def preprocess_video(self, images: Sequence[Image.Image], fps: float) -> dict[str, torch.Tensor]:
+        """The frames as one Qwen video at ``fps``: ``pixel_values_videos`` ``(groups·patches, 3·2·14·14)``,
+        ``video_grid_thw`` ``[[groups, h, w]]`` and ``second_per_grid_ts`` ``[2 / fps]``, built from the image
+        processor's per-frame patches exactly as Qwen's video processor builds them (see
+        :mod:`gens_tools.samplers._local.qwen_video`; that processor needs torchvision)."""
+        torch = self._torch
+        stills = self.preprocess(images)
+        grids = stills["image_grid_thw"]
+        if bool((grids != grids[0]).any()):
+            raise InvalidArgumentError("the frames of a window read as one video must all have the same size")
+        patches, groups = frames_to_video_patches(
+            stills["pixel_values"], len(images), temporal_patch_size=self._temporal_patch, patch_size=self._patch
+        )
+        grid = torch.tensor([[groups, int(grids[0][1]), int(grids[0][2])]])
+        return {
+            "pixel_values_videos": patches,
+            "video_grid_thw": grid,
+            "second_per_grid_ts": torch.tensor([self._temporal_patch / fps]),
+        }
+
+    def mm_token_types(self, ids: torch.Tensor) -> torch.Tensor:
+        """Each position's modality as Qwen2.5-VL's rotary positions read it: 0 text, 1 image, 2 video."""
+        return (ids == self._image_token_id).int() + 2 * (ids == self._video_token_id).int()
+
     # ----------------------------------------------------------------------------------------- prefix
     def _compute_prefix(self, window: Window, prompt: _Prompt) -> PrefixState:
         torch = self._torch
@@ -333,16 +428,15 @@ class GenS3BSampler(LocalSampler):
 
         features = self._vision_features(window, prompt)
         ids = torch.tensor([prompt.ids[: prompt.prefix_len]], device=self._device)
-        mm = (ids == self._image_token_id).int()
         cache = DynamicCache(config=self.model.config)
         self.model.model.rope_deltas = None
         with torch.inference_mode():
             self.model(
                 input_ids=ids,
                 attention_mask=torch.ones_like(ids),
-                image_grid_thw=features.grid,
-                mm_encoder_outputs={"image": features.as_encoder_output()},
-                mm_token_type_ids=mm,
+                mm_encoder_outputs={features.modality: features.as_encoder_output()},
+                mm_token_type_ids=self.mm_token_types(ids),
+                **features.grid_inputs(),
                 cache=cache,
                 use_cache=True,
                 logits_to_keep=1,
@@ -364,12 +458,26 @@ class GenS3BSampler(LocalSampler):
             cached: _VisionFeatures | None = cache.get(prompt.feature_key)
             if cached is not None:
                 return cached
-        pixels = self.preprocess([frame.require_image() for frame in window.frames])
-        grid = pixels["image_grid_thw"].to(self._device)
-        with torch.inference_mode():
-            out = self.model.model.get_image_features(pixels["pixel_values"].to(self._device, self._dtype), grid)
-        features = _VisionFeatures(torch.cat(list(out.pooler_output), dim=0), grid, self._merge)
-        del pixels, out
+        images = [frame.require_image() for frame in window.frames]
+        if self.input_layout == "video":
+            video = self.preprocess_video(images, prompt.fps)
+            grid = video["video_grid_thw"].to(self._device)
+            with torch.inference_mode():
+                out = self.model.model.get_video_features(
+                    video["pixel_values_videos"].to(self._device, self._dtype), grid
+                )
+            features = _VisionFeatures(
+                torch.cat(list(out.pooler_output), dim=0), grid, self._merge, "video",
+                video["second_per_grid_ts"].to(self._device),
+            )
+            del video, out
+        else:
+            pixels = self.preprocess(images)
+            grid = pixels["image_grid_thw"].to(self._device)
+            with torch.inference_mode():
+                out = self.model.model.get_image_features(pixels["pixel_values"].to(self._device, self._dtype), grid)
+            features = _VisionFeatures(torch.cat(list(out.pooler_output), dim=0), grid, self._merge)
+            del pixels, out
         if cache is not None and prompt.feature_key is not None:
             cache.put(prompt.feature_key, features)
         return features
@@ -485,7 +593,7 @@ class GenS3BSampler(LocalSampler):
         results = []
         for item, (tokens, finished) in zip(pending, outputs, strict=True):
             text = self.tokenizer.decode(tokens, skip_special_tokens=True)
-            parsed = parse_gens_output(text, item.n_frames)
+            parsed = self.read_answer(text, item.n_frames, item.prompt.fps)
             usage = {
                 "prompt_tokens": len(item.prompt.ids),
                 "prefix_tokens": item.prompt.prefix_len,
@@ -502,6 +610,16 @@ class GenS3BSampler(LocalSampler):
                 result.repaired = True
             results.append(result)
         return results
+
+    def read_answer(self, text: str, n_frames: int, fps: float = 1.0) -> ParsedOutput:
+        """A window's answer as per-frame scores: its keys are frame labels in the images layout, seconds of
+        the video (at ``fps`` frames a second) in the video layout."""
+        if self.input_layout != "video":
+            return parse_gens_output(text, n_frames)
+        parsed = parse_gens_output(text, seconds_in_video(n_frames, fps))
+        if parsed.scores is not None:
+            parsed.scores = seconds_to_frame_scores(parsed.scores, n_frames, fps)
+        return parsed
 
     # ---------------------------------------------------------------------------------------- interface
     def score_window(self, window: Window, question: str) -> WindowScores:
@@ -523,8 +641,13 @@ class GenS3BSampler(LocalSampler):
         text = self.model.config.text_config
         head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
         per_token = 2 * text.num_hidden_layers * text.num_key_value_heads * head_dim * self._dtype.itemsize
-        tokens = self.window_size * (self.tokens_per_frame() + 8) if self.frame_size else 32768
-        free = _free_memory(self._torch, self._device)
+        if not self.frame_size:
+            tokens = 32768
+        elif self.input_layout == "video":
+            tokens = self.video_tokens(self.window_size, self.tokens_per_frame()) + 64
+        else:
+            tokens = self.window_size * (self.tokens_per_frame() + 8)
+        free = free_memory(self._device)
         if free is None:
             return 1
         return max(1, min(MAX_AUTO_BATCH, int(free * 0.5) // max(1, int(2 * per_token * tokens))))
@@ -585,20 +708,3 @@ def load_qwen_image_processor(path: str | os.PathLike[str]) -> Any:
             f"{os.fspath(path)!r} has no Qwen2-VL image processor (preprocessor_config.json)"
         )
     return processor
-
-
-def _free_memory(torch: Any, device: torch.device) -> int | None:
-    """Free bytes on ``device``: CUDA's own count, else the host's available memory (Linux), else ``None``."""
-    if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-        return int(free)
-    if device.type != "cpu":
-        return None
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None

@@ -305,7 +305,7 @@ def test_auto_batch_size_follows_free_memory(qwen_parts: tuple[Any, Any, Any], m
 
     s = sampler(qwen_parts)
     assert 1 < s.auto_batch_size() <= qwen_gens.MAX_AUTO_BATCH  # a tiny model: many windows fit
-    monkeypatch.setattr(qwen_gens, "_free_memory", lambda torch, device: 10_000)
+    monkeypatch.setattr(qwen_gens, "free_memory", lambda device: 10_000)
     assert s.auto_batch_size() == 1
     assert sampler(qwen_parts, batch_size=3).auto_batch_size() == 3
 
