@@ -14,7 +14,8 @@ Two input layouts (``input_layout``): ``"images"`` (above, the default) and ``"v
 input: the window's frames as one video at the grid's frame rate (two frames per temporal patch, 8 visual
 tokens a frame at 112×112, rotary positions spaced in time by ``second_per_grid_ts``), followed by
 ``Question: …`` and the GenS instruction; the answer's keys are then seconds from the window's start, mapped
-back onto frames (:func:`gens_tools.samplers._local.qwen_video.seconds_to_frame_scores`).
+back onto frames (:func:`gens_tools.samplers._local.qwen_video.seconds_to_frame_scores`). Its rotary
+positions are computed as Qwen2.5-VL was released (:func:`gens_tools.samplers._local.qwen_video.video_positions`).
 
 Prefix reuse: the tokens up to and including the last frame's ``<|vision_end|>`` do not depend on the
 question. Their key/value cache (and rope deltas) is computed once per (video, window, model) and kept in a
@@ -58,6 +59,7 @@ from gens_tools.samplers._local.qwen_video import (
     seconds_in_video,
     seconds_to_frame_scores,
     video_fps,
+    video_positions,
 )
 from gens_tools.samplers._parser import ParsedOutput, parse_gens_output
 from gens_tools.samplers._prompt import GENS_INSTRUCTION, build_prompt_text, validate_question
@@ -417,6 +419,18 @@ class GenS3BSampler(LocalSampler):
             "second_per_grid_ts": torch.tensor([self._temporal_patch / fps]),
         }
 
+    def video_position_ids(self, ids: Sequence[int], features: _VisionFeatures) -> tuple[torch.Tensor, int]:
+        """The rotary positions ``(3, len(ids))`` of a video prompt and their continuation offset."""
+        spg = features.second_per_grid
+        return video_positions(
+            ids,
+            self._video_token_id,
+            [int(v) for v in features.grid[0]],
+            second_per_grid=float(spg[0]) if spg is not None else 1.0,
+            tokens_per_second=float(self.model.config.vision_config.tokens_per_second),
+            merge_size=self._merge,
+        )
+
     def mm_token_types(self, ids: torch.Tensor) -> torch.Tensor:
         """Each position's modality as Qwen2.5-VL's rotary positions read it: 0 text, 1 image, 2 video."""
         return (ids == self._image_token_id).int() + 2 * (ids == self._video_token_id).int()
@@ -430,6 +444,10 @@ class GenS3BSampler(LocalSampler):
         ids = torch.tensor([prompt.ids[: prompt.prefix_len]], device=self._device)
         cache = DynamicCache(config=self.model.config)
         self.model.model.rope_deltas = None
+        positions: dict[str, Any] = {}
+        if features.modality == "video":  # as Qwen2.5-VL was trained (see qwen_video.video_positions)
+            video_ids, delta = self.video_position_ids(prompt.ids[: prompt.prefix_len], features)
+            positions["position_ids"] = video_ids.unsqueeze(1).to(self._device)
         with torch.inference_mode():
             self.model(
                 input_ids=ids,
@@ -437,10 +455,13 @@ class GenS3BSampler(LocalSampler):
                 mm_encoder_outputs={features.modality: features.as_encoder_output()},
                 mm_token_type_ids=self.mm_token_types(ids),
                 **features.grid_inputs(),
+                **positions,
                 cache=cache,
                 use_cache=True,
                 logits_to_keep=1,
             )
+        if positions:
+            self.model.model.rope_deltas = torch.tensor([[delta]], device=self._device)
         rope_deltas = self.model.model.rope_deltas
         if rope_deltas is None:  # pragma: no cover - transformers changed how it tracks mrope positions
             raise SamplerError("this transformers version did not report Qwen2.5-VL rope deltas")

@@ -69,9 +69,15 @@ def build_qwen_model(
     vision_depth: int = 2,
     vision_heads: int = 2,
     intermediate_size: int | None = None,
+    rope_theta: float = 1000000.0,
+    attention_scale: float = 1.0,
     seed: int = 0,
 ) -> Any:
-    """A random-weight ``Qwen2_5_VLForConditionalGeneration`` (float32, eval mode) matching ``tokenizer``."""
+    """A random-weight ``Qwen2_5_VLForConditionalGeneration`` (float32, eval mode) matching ``tokenizer``.
+
+    ``rope_theta``, ``attention_scale``: with the real model's 10⁶ and small random weights, attention is
+    nearly uniform and positions barely matter at these sizes; a small theta (e.g. 10) and query/key weights
+    scaled up (e.g. 20×) make the output depend on them, for tests of rotary positions."""
     import torch
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
@@ -89,7 +95,7 @@ def build_qwen_model(
             "num_attention_heads": heads,
             "num_key_value_heads": kv_heads,
             "max_position_embeddings": 32768,
-            "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": mrope},
+            "rope_parameters": {"rope_type": "default", "rope_theta": rope_theta, "mrope_section": mrope},
             "bos_token_id": ids("<|endoftext|>"),
             "eos_token_id": ids("<|im_end|>"),
             "pad_token_id": ids("<|endoftext|>"),
@@ -113,6 +119,11 @@ def build_qwen_model(
     )
     torch.manual_seed(seed)
     model = Qwen2_5_VLForConditionalGeneration(config)
+    if attention_scale != 1.0:
+        with torch.no_grad():
+            for layer in model.model.language_model.layers:
+                layer.self_attn.q_proj.weight.mul_(attention_scale)
+                layer.self_attn.k_proj.weight.mul_(attention_scale)
     model.generation_config.eos_token_id = ids("<|im_end|>")
     model.generation_config.pad_token_id = ids("<|endoftext|>")
     return model.eval()

@@ -10,8 +10,11 @@ video's patches are the frames' image patches with the temporal slots filled by 
 of copies: :func:`frames_to_video_patches`.
 
 A video's frames are at ``fps`` frames a second; each temporal group lasts ``temporal_patch_size / fps``
-seconds (``second_per_grid_ts``), which spaces the groups' rotary positions in time. A GenS answer about a
-video names seconds; :func:`seconds_to_frame_scores` gives each frame the best score of the seconds it covers.
+seconds (``second_per_grid_ts``), which spaces the groups' rotary positions in time: :func:`video_positions`
+computes them as Qwen2.5-VL was released and trained (the text after a video continues after the video's
+last position in any of the three axes; transformers 5.24 continues it after the spatial extent only, inside
+the video's time span). A GenS answer about a video names seconds; :func:`seconds_to_frame_scores` gives
+each frame the best score of the seconds it covers.
 """
 
 from __future__ import annotations
@@ -68,6 +71,47 @@ def frames_to_video_patches(
     grouped = frames.reshape(groups, temporal_patch_size, per_frame, channels, patch_size, patch_size)
     video = grouped.permute(0, 2, 3, 1, 4, 5)  # (groups, patches, C, T, P, P)
     return video.reshape(groups * per_frame, width).contiguous(), groups
+
+
+def video_positions(
+    ids: Sequence[int],
+    video_token_id: int,
+    grid_thw: Sequence[int],
+    *,
+    second_per_grid: float,
+    tokens_per_second: float,
+    merge_size: int,
+) -> tuple[torch.Tensor, int]:
+    """Qwen2.5-VL's 3-axis rotary positions ``(3, len(ids))`` of a prompt holding one video, and the offset
+    (``rope_deltas``) that continues them for the tokens that follow.
+
+    Text counts up on all three axes; the video's tokens take (time, row, column) from where the text
+    stopped, time being ``floor(group · second_per_grid · tokens_per_second)``; the text after it resumes one
+    past the largest position so far.
+    """
+    import torch
+
+    at = [i for i, tok in enumerate(ids) if tok == video_token_id]
+    groups, height, width = (int(v) for v in grid_thw)
+    rows, cols = height // merge_size, width // merge_size
+    if not at or len(at) != groups * rows * cols or at[-1] - at[0] + 1 != len(at):
+        raise InvalidArgumentError(
+            f"the prompt holds {len(at)} video tokens, not one run of {groups}×{rows}×{cols} for its grid"
+        )
+    first, after = at[0], at[-1] + 1
+    before = torch.arange(first).expand(3, -1)
+    time = (torch.arange(groups, dtype=torch.float64) * second_per_grid * tokens_per_second).long()
+    video = torch.stack(
+        [
+            time.view(-1, 1, 1).expand(groups, rows, cols),
+            torch.arange(rows).view(1, -1, 1).expand(groups, rows, cols),
+            torch.arange(cols).view(1, 1, -1).expand(groups, rows, cols),
+        ]
+    ).reshape(3, -1) + first
+    resume = int(video.max()) + 1
+    rest = torch.arange(len(ids) - after).expand(3, -1) + resume
+    positions = torch.cat([before, video, rest], dim=1)
+    return positions, int(positions.max()) + 1 - len(ids)
 
 
 def seconds_to_frame_scores(per_second: Sequence[float], n_frames: int, fps: float) -> list[float]:

@@ -19,7 +19,6 @@ from gens_tools.samplers._local.device import require_transformers
 from gens_tools.samplers._local.memory import check_fits, count_parameters
 from gens_tools.samplers._local.weights import iter_file_tensors, weight_files
 from gens_tools.samplers.gens_aria._convert import (
-    CONVERTED_MARKER,
     UnsupportedCheckpointError,
     aria_config_from_yi_vl,
     checkpoint_kind,
@@ -27,7 +26,12 @@ from gens_tools.samplers.gens_aria._convert import (
     iter_converted_tensors,
     patches_per_frame,
 )
-from gens_tools.samplers.gens_aria._features import apply_feature_strategy, dropped_patches, model_strategy
+from gens_tools.samplers.gens_aria._features import (
+    CONVERTED_MARKER,
+    apply_feature_strategy,
+    dropped_patches,
+    model_strategy,
+)
 from gens_tools.samplers.gens_aria._inputs import GENS_IMAGE_SIZE
 from gens_tools.samplers.gens_aria._tokenizer import load_tokenizer
 

@@ -20,7 +20,7 @@ import json
 import os
 import warnings
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from gens_tools.errors import ModelUnavailableError
 
@@ -63,11 +63,11 @@ def slow_tokenizer_applies(folder: str | os.PathLike[str]) -> bool:
 def _slow_class() -> type[Any]:
     from transformers.tokenization_utils_sentencepiece import SentencePieceBackend
 
-    class SlowLlamaTokenizer(SentencePieceBackend):  # type: ignore[misc]
+    class SlowLlamaTokenizer(SentencePieceBackend):
         """transformers 4's slow ``LlamaTokenizer`` behaviour on transformers 5's sentencepiece backend."""
 
-        vocab_files_names: ClassVar[dict[str, str]] = {"vocab_file": SENTENCEPIECE_FILE}
-        model_input_names: ClassVar[list[str]] = ["input_ids", "attention_mask"]
+        vocab_files_names = {"vocab_file": SENTENCEPIECE_FILE}  # noqa: RUF012 - transformers' own class attribute
+        model_input_names = ["input_ids", "attention_mask"]  # noqa: RUF012
 
         def __init__(
             self,
@@ -87,7 +87,7 @@ def _slow_class() -> type[Any]:
             kwargs.setdefault("eos_token", "</s>")
             kwargs.setdefault("unk_token", "<unk>")
             self.add_prefix_space = True if add_prefix_space is None else bool(add_prefix_space)
-            super().__init__(
+            super().__init__(  # type: ignore[no-untyped-call]
                 vocab_file=vocab_file,
                 legacy=True if legacy is None else bool(legacy),  # unset meant legacy in transformers 4
                 add_bos_token=add_bos_token,
@@ -96,7 +96,7 @@ def _slow_class() -> type[Any]:
                 **kwargs,
             )
 
-        def tokenize(self, text: str, **kwargs: Any) -> list[str]:
+        def tokenize(self, text: str, **kwargs: Any) -> list[str]:  # type: ignore[override]
             """Legacy: every piece between special tokens is encoded on its own, sentencepiece adding its
             dummy prefix to each. Non-legacy: one word-boundary marker at the very start only."""
             if self.legacy or not text:

@@ -212,3 +212,14 @@ def test_an_online_download_asks_for_bin_weights_when_the_repository_has_no_safe
     st_folder = resolve_model_path("someone/st-model")
     assert (st_folder / "model.safetensors").is_file()
     assert not (st_folder / "pytorch_model.bin").exists()
+
+
+def test_loading_refuses_when_the_weights_cannot_fit(qwen_parts: tuple[Any, Any, Any], tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from gens_tools.samplers._local import memory
+    from gens_tools.samplers.gens_3b import GenS3BSampler
+
+    folder = GenS3BSampler.from_components(*qwen_parts).save_pretrained(tmp_path / "gens-3b-tiny")
+    monkeypatch.setattr(memory, "free_memory", lambda device: 1000)
+    with pytest.raises(SamplerError, match=r"GenS-3B needs ≈.* in float32 on the CPU; this machine has 0\.0 MB free"):
+        GenS3BSampler(folder, device="cpu")

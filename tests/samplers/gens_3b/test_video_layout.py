@@ -98,51 +98,113 @@ def _window_at(fps: float, n: int = 6) -> Window:
     return Window(index=0, frames=frames, video_key="video-a")
 
 
+def released_qwen_positions(ids: list[int], video_id: int, grid: list[int], second_per_grid: float,
+                            tokens_per_second: int, merge: int = 2) -> torch.Tensor:
+    """Qwen2.5-VL's rotary positions as released (its original ``get_rope_index``), for one video: text
+    counts up; each video token takes (start + ⌊g·s·tps⌋, start + row, start + col); the text after resumes
+    one past the largest position so far."""
+    groups, rows, cols = grid[0], grid[1] // merge, grid[2] // merge
+    out: list[tuple[int, int, int]] = []
+    i = 0
+    while i < len(ids):
+        nxt = max(max(p) for p in out) + 1 if out else 0
+        if ids[i] != video_id:
+            out.append((nxt, nxt, nxt))
+            i += 1
+            continue
+        for g in range(groups):
+            for r in range(rows):
+                for c in range(cols):
+                    out.append((nxt + int(g * second_per_grid * tokens_per_second), nxt + r, nxt + c))
+        i += groups * rows * cols
+    return torch.tensor(out).T
+
+
 @pytest.mark.parametrize("fps", [1.0, 2.0, 0.5])
 def test_temporal_positions_follow_the_grid_frame_rate(qwen_parts: tuple[Any, Any, Any], fps: float) -> None:
-    """Each temporal patch lasts 2/fps seconds; Qwen2.5-VL spaces their rotary positions by
-    tokens_per_second × that, so the model is told the real time between frames."""
+    """Each temporal patch lasts 2/fps seconds, and the rotary positions say so: the video's time axis steps
+    by tokens_per_second × 2/fps, and the question after the video starts after its last position (as
+    Qwen2.5-VL was released; transformers 5.24 would restart it inside the video's time span)."""
     s = video_sampler(qwen_parts)
     window = _window_at(fps)
     prompt = s._prompt(window, QUESTION)
     assert prompt.fps == pytest.approx(fps)
-    video = s.preprocess_video([f.require_image() for f in window.frames], prompt.fps)
+    features = s._vision_features(window, prompt)
+    assert features.second_per_grid is not None
+    assert features.second_per_grid.tolist() == [2 / fps]
+    positions, delta = s.video_position_ids(prompt.ids, features)
+    tps = s.model.config.vision_config.tokens_per_second
+    video_id = s.tokenizer.convert_tokens_to_ids("<|video_pad|>")
+    expected = released_qwen_positions(prompt.ids, video_id, [3, 8, 8], 2 / fps, tps)
+    assert torch.equal(positions, expected)
+    assert delta == int(expected.max()) + 1 - len(prompt.ids)
+    # the video part is what transformers' own rope index gives too
     ids = torch.tensor([prompt.ids])
-    positions, _ = s.model.model.get_rope_index(
-        ids, mm_token_type_ids=s.mm_token_types(ids), video_grid_thw=video["video_grid_thw"],
-        second_per_grid_ts=video["second_per_grid_ts"],
+    theirs, _ = s.model.model.get_rope_index(
+        ids, mm_token_type_ids=s.mm_token_types(ids), video_grid_thw=features.grid,
+        second_per_grid_ts=features.second_per_grid,
     )
-    video_at = (ids[0] == s.tokenizer.convert_tokens_to_ids("<|video_pad|>")).nonzero().flatten()
-    temporal = positions[0, 0, video_at].reshape(3, 16)  # 3 temporal patches of 16 tokens
-    start = int(video_at[0])
-    per_second = s.model.config.vision_config.tokens_per_second
-    expected = [start + int(g * per_second * 2 / fps) for g in range(3)]
-    assert temporal[:, 0].tolist() == expected
-    assert (temporal == temporal[:, :1]).all()
+    last_video = max(i for i, t in enumerate(prompt.ids) if t == video_id)
+    assert torch.equal(theirs[:, 0, : last_video + 1], expected[:, : last_video + 1])
 
 
-def test_the_sampler_answers_as_the_models_own_video_path(qwen_parts: tuple[Any, Any, Any]) -> None:
-    """The sampler's cached vision features and prefix give the tokens ``generate`` gives from the standard
-    inputs (``pixel_values_videos``, ``video_grid_thw``, ``second_per_grid_ts``), for two questions."""
-    s = video_sampler(qwen_parts, batch_size=1)
-    model = s.model
-    window = make_window(5)
+@pytest.fixture(scope="module")
+def sharp_parts(qwen_parts: tuple[Any, Any, Any]) -> tuple[Any, Any, Any]:
+    """A tiny Qwen2.5-VL whose answers depend on rotary positions (small theta, peaked attention)."""
+    from gens_tools.testing import tiny_qwen
+
+    _model, tokenizer, processor = qwen_parts
+    return tiny_qwen.build_qwen_model(tokenizer, rope_theta=10.0, attention_scale=20.0), tokenizer, processor
+
+
+def _greedy(model: Any, seq: list[int], video: dict[str, torch.Tensor], video_id: int, stops: list[int],
+            positions_of: Any, steps: int = 12) -> list[int]:
+    """Greedy decoding by full forwards over the standard video inputs, with the given rotary positions."""
+    seq, tokens = list(seq), []
+    with torch.inference_mode():
+        for _ in range(steps):
+            ids = torch.tensor([seq])
+            model.model.rope_deltas = None
+            logits = model(input_ids=ids, mm_token_type_ids=(ids == video_id).int() * 2,
+                           position_ids=positions_of(seq).unsqueeze(1), **video).logits
+            tok = int(logits[0, -1].argmax())
+            if tok in stops:
+                break
+            tokens.append(tok)
+            seq.append(tok)
+    model.model.rope_deltas = None
+    return tokens
+
+
+def test_the_sampler_answers_as_the_model_reads_the_video_whole(sharp_parts: tuple[Any, Any, Any]) -> None:
+    """The sampler (cached vision features, cached prefix, batched decoding) gives the tokens of a plain greedy
+    loop over full forwards with the standard video inputs (``pixel_values_videos``, ``video_grid_thw``,
+    ``second_per_grid_ts``) and the released rotary positions, for two questions; on a model whose answers
+    change when the text after the video is placed inside its time span instead."""
+    s = video_sampler(sharp_parts, batch_size=1)
+    window = make_window(9)
+    video_id = s.tokenizer.convert_tokens_to_ids("<|video_pad|>")
+    tps = s.model.config.vision_config.tokens_per_second
+    grid = [5, 8, 8]
+
+    def released(seq: list[int]) -> torch.Tensor:
+        return released_qwen_positions(seq, video_id, grid, 2.0, tps)
+
+    def text_inside_video(seq: list[int]) -> torch.Tensor:
+        positions = released(seq)
+        after = max(i for i, t in enumerate(seq) if t == video_id) + 1
+        start = seq.index(video_id)
+        positions[:, after:] = torch.arange(len(seq) - after) + start + 4  # after the 4×4 spatial extent
+        return positions
+
     for question in (QUESTION, "Where is the red car parked?"):
         prompt = s._prompt(window, question)
         video = s.preprocess_video([f.require_image() for f in window.frames], prompt.fps)
-        ids = torch.tensor([prompt.ids])
-        video_tokens = (ids == s.tokenizer.convert_tokens_to_ids("<|video_pad|>")).int() * 2  # Qwen: video = 2
-        model.model.rope_deltas = None
-        with torch.inference_mode():
-            out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
-                                 mm_token_type_ids=video_tokens, **video, max_new_tokens=12,
-                                 do_sample=False, eos_token_id=s._eos_ids)
-        model.model.rope_deltas = None
-        tokens = out[0, ids.shape[1] :].tolist()
-        tokens = tokens[: next((i for i, t in enumerate(tokens) if t in s._eos_ids), len(tokens))]
+        expected = _greedy(s.model, prompt.ids, video, video_id, s._eos_ids, released)
+        assert expected
+        assert expected != _greedy(s.model, prompt.ids, video, video_id, s._eos_ids, text_inside_video)
         answer = s.score_window(window, question)
-        assert answer.raw_output == s.tokenizer.decode(tokens, skip_special_tokens=True)
-        assert answer.usage["completion_tokens"] >= len(tokens) > 0
+        assert answer.raw_output == s.tokenizer.decode(expected, skip_special_tokens=True)
     assert s.prefix_cache is not None
     assert s.prefix_cache.stats().hits == 1  # the second question reused the video's prefix
 
@@ -198,3 +260,4 @@ def test_frames_of_different_sizes_cannot_be_one_video(qwen_parts: tuple[Any, An
     frames = [f.require_image() for f in color_frames(2)]
     with pytest.raises(InvalidArgumentError, match="same size"):
         s.preprocess_video([frames[0], frames[1].resize((320, 180))], fps=1.0)
+
