@@ -73,7 +73,9 @@ def register(subparsers: Any) -> None:
             "mapping is exact for this checkpoint."
         ),
     )
-    p.add_argument("src", metavar="SRC", help="folder of the downloaded GenS checkpoint (config.json + safetensors or .bin weights)")
+    p.add_argument(
+        "src", metavar="SRC", help="folder of the downloaded GenS checkpoint (config.json, safetensors or .bin weights)"
+    )
     p.add_argument("dst", metavar="DST", help="new folder for the converted checkpoint")
     p.add_argument("--shard-size", type=_size_arg, default="5GB", help="largest output shard (default: 5GB)")
     p.add_argument("--overwrite", action="store_true", help="replace DST if it is not empty")
