@@ -126,6 +126,40 @@ def _map_open_error(source: str, exc: BaseException) -> VideoError:
     return VideoError(f"could not open {source}: {type(exc).__name__}: {exc}")
 
 
+def _mp4_index_after_data(head: bytes) -> bool | None:
+    """From the first bytes of an MP4 file: whether its top-level ``mdat`` box (the data) comes before the
+    ``moov`` box (the index); ``None`` when those bytes do not tell."""
+    pos = 0
+    while pos + 8 <= len(head):
+        size = int.from_bytes(head[pos : pos + 4], "big")
+        kind = head[pos + 4 : pos + 8]
+        if kind == b"moov":
+            return False
+        if kind == b"mdat":
+            return True
+        if size == 1 and pos + 16 <= len(head):
+            size = int.from_bytes(head[pos + 8 : pos + 16], "big")
+        if size < 8:
+            return None
+        pos += size
+    return None
+
+
+def _http_mp4_layout(url: str, timeout: float | None) -> tuple[bool | None, bool | None]:
+    """``(the server honours range requests, the MP4 index comes after the data)`` from one request for the
+    first 64 KiB of ``url`` (only those are read, whatever the server sends); ``None`` where unknown."""
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Range": "bytes=0-65535"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout or 30.0) as response:
+            ranges = response.status == 206
+            head = response.read(65536)
+    except (OSError, ValueError):
+        return None, None
+    return ranges, _mp4_index_after_data(head)
+
+
 class PyAVReader(ReaderBase):
     """A :class:`~gens_tools.video._base.VideoReader` backed by PyAV.
 
@@ -275,6 +309,8 @@ class PyAVReader(ReaderBase):
                 break
             frames.close()
             if first is None:
+                if self._is_url and "mp4" in container.format.name:
+                    self._explain_unstreamable_mp4()
                 raise EmptyVideoError(f"{self.source} holds no decodable video frames")
             self._start_pts = self._frame_pts(first, None)
             rotation = round(first.rotation) % 360 if first.rotation else 0
@@ -321,6 +357,19 @@ class PyAVReader(ReaderBase):
             raise _map_open_error(str(self.source), exc) from exc
         finally:
             container.close()
+
+    def _explain_unstreamable_mp4(self) -> None:
+        """Raise a :class:`VideoError` that says what to do when an MP4 URL gave no frames because its index
+        comes after the data and the server cannot send the data again (no range requests)."""
+        ranges, index_last = _http_mp4_layout(str(self.source), self.timeout)
+        if ranges is False and index_last is not False:
+            raise VideoError(
+                f"cannot stream {self.source}: it is an MP4 whose index (the 'moov' box) comes after the video "
+                "data, and the server does not support HTTP range requests, so the frames cannot be reached "
+                "without downloading the whole file first. Download it and pass the local file, serve it from a "
+                "server with range requests, or move the index to the front once with "
+                "`ffmpeg -i in.mp4 -c copy -movflags +faststart out.mp4`"
+            )
 
     def _duration(self, container: Any, stream: Any) -> float | None:
         """Seconds from the first frame to the end of the video: the later of what the container's metadata
