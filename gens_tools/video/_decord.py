@@ -181,7 +181,7 @@ class DecordReader(ReaderBase):
         t = np.asarray(targets, dtype=np.float64).astype(np.float32)
         # decord's table is float32: allow one float32 step of slack so a frame exactly at t is not missed
         idx = np.searchsorted(self._starts32, t + np.spacing(np.abs(t)), side="right") - 1
-        return np.clip(idx, 0, len(self._starts32) - 1).astype(int).tolist()
+        return [int(i) for i in np.clip(idx, 0, len(self._starts32) - 1)]
 
     def _fetch(self, vr: Any, positions: list[int]) -> dict[int, np.ndarray]:
         """Decode ``positions``; a failing batch is retried frame by frame and failing frames are lost."""

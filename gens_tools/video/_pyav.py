@@ -205,7 +205,8 @@ class PyAVReader(ReaderBase):
             raise InvalidArgumentError(f"seek_threshold must be > 0 seconds, got {seek_threshold!r}")
         if not (isinstance(source, str | os.PathLike)) or (isinstance(source, str) and not source):
             raise InvalidArgumentError(f"source must be a file path or an http(s) URL, got {source!r}")
-        self.source = normalize_http_url(source) if is_http_url(source) else os.fspath(source)
+        path = os.fspath(source)
+        self.source = normalize_http_url(path) if is_http_url(path) else path
         self.threads = threads
         self.thread_type = thread_type.upper()
         self.timeout = timeout
@@ -394,8 +395,8 @@ class PyAVReader(ReaderBase):
         if container.duration and container.duration > 0:
             if "matroska" in container.format.name:
                 # FFmpeg gives a Matroska segment's duration counted from time 0, not from the first frame.
-                return container.duration / 1_000_000
-            return ((container.start_time or 0) + container.duration) / 1_000_000
+                return float(container.duration / 1_000_000)
+            return float(((container.start_time or 0) + container.duration) / 1_000_000)
         return None
 
     def _scan_end(self, container: Any, stream: Any, meta_end: float | None) -> float | None:
@@ -546,6 +547,7 @@ class PyAVReader(ReaderBase):
         out_w, out_h = fit_within(shown_w, coded_h, max_side)
         self._count("converted")
         # One scaler thread: the workers are the parallelism (FFmpeg would start a thread per core for each).
+        image: Image.Image
         if (out_w, out_h) == (coded_w, coded_h):
             image = frame.to_image(threads=1)
         else:
