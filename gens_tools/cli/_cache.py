@@ -39,7 +39,7 @@ def _entry_dict(entry: CacheEntry) -> dict[str, Any]:
 def _cmd_info(args: argparse.Namespace) -> int:
     cache = FrameCache()
     entries = cache.entries()
-    total = sum(e.n_bytes for e in entries)
+    total = cache.total_bytes()  # also entries of older gens-tools versions, which are not listed
     env = os.environ.get(ENV_CACHE_DIR)
     if args.json:
         print(json.dumps({

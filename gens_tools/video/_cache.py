@@ -89,6 +89,10 @@ class _CorruptEntry(Exception):
     """Internal: an entry failed a check."""
 
 
+class _OtherFormat(_CorruptEntry):
+    """Internal: an entry written by another version of gens-tools (rebuilt, without a warning)."""
+
+
 def default_cache_dir() -> Path:
     """The frame cache folder: ``$GENS_TOOLS_CACHE_DIR/frames`` if that variable is set, else
     ``platformdirs.user_cache_dir("gens-tools")/frames``."""
@@ -589,7 +593,10 @@ class FrameCache:
         try:
             return self._check_entry(key, path, verify_checksums=verify_checksums)
         except _CorruptEntry as exc:
-            log.warning("frame cache entry %s is damaged (%s); removing it", key, exc)
+            if isinstance(exc, _OtherFormat):
+                log.info("frame cache entry %s was written by another version of gens-tools; rebuilding", key)
+            else:
+                log.warning("frame cache entry %s is damaged (%s); removing it", key, exc)
             _remove_tree(path)
             return None
 
@@ -602,8 +609,10 @@ class FrameCache:
         except (OSError, ValueError) as exc:
             raise _CorruptEntry(f"unreadable manifest: {exc}") from None
         try:
-            if manifest["format"] != _FORMAT or manifest["key"] != key:
-                raise _CorruptEntry("manifest of another format or key")
+            if manifest["format"] != _FORMAT:
+                raise _OtherFormat(f"format {manifest['format']!r}")
+            if manifest["key"] != key:
+                raise _CorruptEntry("manifest of another key")
             n_targets = int(manifest["n_targets"])
             max_side = manifest["max_side"]
             if max_side != _max_side_of(key):
@@ -642,6 +651,7 @@ class FrameCache:
             n_bytes += size
         try:
             last_used = (path / _STAMP).stat().st_mtime
+            n_bytes += (path / _MANIFEST).stat().st_size
         except OSError:
             last_used = 0.0
         entry = CacheEntry(

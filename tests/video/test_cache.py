@@ -571,3 +571,20 @@ def test_entries_name_their_video_and_clear_one_video(tmp_path: Path, cache: Fra
     removed = cache.clear(videos[0])
     assert [Path(e.source or "").name for e in removed] == ["v0.mp4"]
     assert [Path(e.source or "").name for e in cache.entries()] == ["v1.mp4"]
+
+
+def test_an_entry_of_an_older_version_is_rebuilt_without_a_warning(
+    cache: FrameCache, video: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = key_for(cache, video)
+    fill(cache, key)
+    manifest = cache.root / key / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["format"] = 1  # quality 95, no video named
+    manifest.write_text(json.dumps(data))
+    with caplog.at_level("INFO", logger="gens_tools.video._cache"):
+        assert cache.lookup(key) is None
+    assert [r.levelname for r in caplog.records] == ["INFO"]
+    assert "another version" in caplog.records[0].getMessage()
+    assert len(fill(cache, key)) == len(GRID)
+    assert cache.lookup(key) is not None
