@@ -579,7 +579,14 @@ class PyAVReader(ReaderBase):
         workers = self._worker_count()
         if workers < 2 or self._is_url or not math.isfinite(self.seek_threshold):
             return [pairs], 1
-        per = self._pictures_per_worker(max_side)
+        span = pairs[-1][0] - pairs[0][0]
+        if span <= 0:
+            return [pairs], 1
+        # Segments as short as possible for balance (about four per worker), as long as needed to pay for
+        # their seeks, and no longer than the pictures a worker may hold.
+        balanced = math.ceil(len(pairs) / (4 * workers))
+        long_enough = math.ceil(_MIN_SEGMENT_SECONDS * len(pairs) / span) + 1
+        per = min(max(balanced, long_enough, _MIN_SEGMENT_TARGETS), self._pictures_per_worker(max_side))
         segments = [pairs[i : i + per] for i in range(0, len(pairs), per)]
         if len(segments) < 2 or any(seg[-1][0] - seg[0][0] < _MIN_SEGMENT_SECONDS for seg in segments[:-1]):
             return [pairs], 1  # segments too short to pay for their seeks: one frame-threaded decoder
