@@ -222,7 +222,7 @@ def test_decoding_streams_ahead_by_a_bounded_number_of_pictures(
     alive = []
     for n, _ in enumerate(frames):
         if n % 7 == 3:  # (a full heap scan is slow; a few samples along the video suffice)
-            alive.append(sum(isinstance(o, av.VideoFrame) for o in gc.get_objects()))
+            alive.append(sum(type(o) is av.VideoFrame for o in gc.get_objects()))
     assert reader.stats.decoded >= 290  # (up to the frame after the last target, 29.05 s)
     assert max(alive) <= 4  # memory does not grow with the length of the video
 
