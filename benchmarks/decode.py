@@ -169,7 +169,7 @@ def _picture_sampler() -> Any:
             for frame in window.frames:
                 assert frame.image is not None
                 thumb = frame.image.reduce(16)
-                scores.append(float(sum(thumb.convert("L").getdata()) % 5))
+                scores.append(float(sum(thumb.convert("L").tobytes()) % 5))
             return WindowScores(window.index, scores)
 
     return PictureSampler()

@@ -10,17 +10,18 @@ overlaps with decoding.
   the decoder (FFmpeg's ``skip_frame``). Reference frames are always decoded, so the frames returned are
   exactly those of a full decode, with the same timestamps; on typical H.264 with B-frames about 40 % of
   the frames are skipped at 1 fps. ``skip_frames=False`` decodes every frame.
-* **Long local videos are decoded by several workers at once** (``threads`` ≥ 2): the requested times are
-  cut into segments of at least a minute that workers take in turn, each with its own single-threaded
-  decoder that seeks to the keyframe before its segment; frames come out in time order. Independent
-  segments keep every core busy, where one frame-threaded decoder waits on the frames it depends on. A
-  short video, a dense or large-frame request and a URL get one worker with FFmpeg's frame threads.
+* **Local videos are decoded by several workers at once** (``threads`` ≥ 2): the requested times are cut
+  into segments that start at keyframes, which workers take in turn, each with its own single-threaded
+  decoder that seeks to its segment's keyframe (so no frame is decoded twice); frames come out in time
+  order. Independent segments keep every core busy, where one frame-threaded decoder waits on the frames it
+  depends on. A video whose keyframes are too far apart to split at, large pictures and a URL get one worker
+  with FFmpeg's frame threads.
 * When two consecutive requested times are far apart (longer than ``seek_threshold`` seconds), a worker
   seeks to the keyframe before the next time instead of decoding everything in between, unless that
   keyframe is behind its decoder already; every path returns the same frames.
 
 Memory does not grow with the length of the video: each worker holds a few decoded frames and at most about
-``32 MB`` of finished pictures waiting to be taken.
+12 MB of finished pictures waiting to be taken.
 
 Damaged input is read as far as it goes: every decodable frame is returned, and time spans that could not
 be decoded (a cut-off tail, a run of corrupt packets) are recorded in :attr:`PyAVReader.lost_spans`.
@@ -61,11 +62,9 @@ _EPS = 1e-6
 #: Packets read ahead of the decoder to learn when each packet's frame leaves the screen (frames arrive in
 #: decoding order; H.264 and HEVC reorder at most 16).
 _LOOKAHEAD = 24
-#: Bytes of finished pictures one worker may hold for the consumer (bounds memory, sets segment length).
-_WORKER_BUFFER_BYTES = 32 * 2**20
-#: Shortest segment (seconds between its first and last target) worth a worker's seek.
-_MIN_SEGMENT_SECONDS = 60.0
-#: Fewest targets in a segment.
+#: Bytes of finished pictures one worker may hold for the consumer (bounds memory and segment length).
+_WORKER_BUFFER_BYTES = 12 * 2**20
+#: Fewest targets in a segment (with fewer pictures of room per worker, one worker decodes everything).
 _MIN_SEGMENT_TARGETS = 8
 # Demuxers FFmpeg uses for single pictures and text: such inputs are not videos.
 #: Demuxers that read other files or URLs named inside the input.
@@ -547,12 +546,16 @@ class PyAVReader(ReaderBase):
         out_w, out_h = fit_within(shown_w, coded_h, max_side)
         self._count("converted")
         # One scaler thread: the workers are the parallelism (FFmpeg would start a thread per core for each).
+        interpolation = "AREA" if out_w <= coded_w and out_h <= coded_h else "BICUBIC"
+        rgb = frame.reformat(width=out_w, height=out_h, format="rgb24", interpolation=interpolation, threads=1)
+        plane = rgb.planes[0]
         image: Image.Image
-        if (out_w, out_h) == (coded_w, coded_h):
-            image = frame.to_image(threads=1)
-        else:
-            interpolation = "AREA" if out_w <= coded_w and out_h <= coded_h else "BICUBIC"
-            image = frame.to_image(width=out_w, height=out_h, interpolation=interpolation, threads=1)
+        if plane.line_size > 0:
+            # One copy, rows of line_size bytes, into Pillow's own buffer (to_image makes three).
+            image = Image.frombuffer("RGB", (rgb.width, rgb.height), memoryview(plane), "raw", "RGB",
+                                     plane.line_size, 1)
+        else:  # rows stored bottom-up
+            image = rgb.to_image()
         if self._rotation:
             image = image.transpose(_TRANSPOSE[self._rotation])
         return image
@@ -573,29 +576,76 @@ class PyAVReader(ReaderBase):
             return iter(())
         return self._iter(pairs, max_side)
 
-    def _plan(self, pairs: list[tuple[float, int]], max_side: int | None) -> tuple[list[list[tuple[float, int]]], int]:
+    def _plan(self, pairs: list[tuple[float, int]], max_side: int | None) -> tuple[list[_Segment], int]:
         """Cut the sorted ``(time, position)`` pairs into segments for parallel workers; returns the
-        segments and the number of workers (one segment and one worker: a sequential pass)."""
+        segments and the number of workers (one segment and one worker: a sequential pass).
+
+        Segments start at keyframes (found by seeking a demuxer of its own, without decoding): the worker of
+        a segment seeks to its keyframe and decodes from there, so no frame is decoded by two workers. They
+        hold about as many targets as the pictures a worker may keep (:data:`_WORKER_BUFFER_BYTES`), and at
+        least four segments go to each worker when the video is short, for balance."""
         workers = self._worker_count()
-        if workers < 2 or self._is_url or not math.isfinite(self.seek_threshold):
-            return [pairs], 1
-        span = pairs[-1][0] - pairs[0][0]
-        if span <= 0:
-            return [pairs], 1
-        # Segments as short as possible for balance (about four per worker), as long as needed to pay for
-        # their seeks, and no longer than the pictures a worker may hold.
-        balanced = math.ceil(len(pairs) / (4 * workers))
-        long_enough = math.ceil(_MIN_SEGMENT_SECONDS * len(pairs) / span) + 1
-        per = min(max(balanced, long_enough, _MIN_SEGMENT_TARGETS), self._pictures_per_worker(max_side))
-        segments = [pairs[i : i + per] for i in range(0, len(pairs), per)]
-        if len(segments) < 2 or any(seg[-1][0] - seg[0][0] < _MIN_SEGMENT_SECONDS for seg in segments[:-1]):
-            return [pairs], 1  # segments too short to pay for their seeks: one frame-threaded decoder
+        room = self._pictures_per_worker(max_side)
+        if workers < 2 or self._is_url or not math.isfinite(self.seek_threshold) or room < _MIN_SEGMENT_TARGETS:
+            return [_Segment(None, pairs)], 1
+        per = max(_MIN_SEGMENT_TARGETS, min(room, math.ceil(len(pairs) / (4 * workers))))
+        keyframes = self._keyframe_times([pairs[i][0] for i in range(per, len(pairs), per)])
+        bounds: list[float] = []
+        for k in keyframes:
+            if k is not None and k > pairs[0][0] + _EPS and (not bounds or k > bounds[-1] + _EPS):
+                bounds.append(k)
+        segments: list[_Segment] = []
+        current: list[tuple[float, int]] = []
+        keyframe: float | None = None
+        b = 0
+        for t, index in pairs:
+            while b < len(bounds) and t >= bounds[b] - _EPS:  # the keyframe (or a later frame) is on screen at t
+                if current:
+                    segments.append(_Segment(keyframe, current))
+                    current = []
+                keyframe = bounds[b]
+                b += 1
+            current.append((t, index))
+        segments.append(_Segment(keyframe, current))
+        if len(segments) < 2:
+            return [_Segment(None, pairs)], 1  # keyframes too far apart to split at
         return segments, min(workers, len(segments))
+
+    def _keyframe_times(self, times: Sequence[float]) -> list[float | None]:
+        """For each time, the presentation time of the keyframe a seek to it lands on (``None`` where that
+        is not a keyframe or the seek fails), from a demuxer of its own, closed before returning."""
+        import av
+
+        out: list[float | None] = []
+        try:
+            container = self._open_container()
+        except VideoError:
+            return [None] * len(times)
+        try:
+            stream = self._video_stream(container)
+            for t in times:
+                found: float | None = None
+                try:
+                    container.seek(self._start_pts + int(t / self._time_base), backward=True, any_frame=False,
+                                   stream=stream)
+                    for packet in container.demux(stream):
+                        if packet.pts is not None and packet.size:
+                            if packet.is_keyframe:
+                                found = (packet.pts - self._start_pts) * self._tb
+                            break
+                except (av.error.FFmpegError, OSError):
+                    found = None
+                out.append(found)
+        except VideoError:
+            out = [None] * len(times)
+        finally:
+            container.close()
+        return out
 
     def _pictures_per_worker(self, max_side: int | None) -> int:
         """How many finished pictures one worker may hold for the consumer (:data:`_WORKER_BUFFER_BYTES`)."""
         width, height = self._output_size(max_side)
-        return max(_MIN_SEGMENT_TARGETS, _WORKER_BUFFER_BYTES // max(1, width * height * 3))
+        return max(2, _WORKER_BUFFER_BYTES // max(1, width * height * 4))  # Pillow keeps RGB in 4 bytes a pixel
 
     def _worker_count(self) -> int:
         """How many parallel single-threaded decoders ``threads`` allows on this machine."""
@@ -636,6 +686,11 @@ class PyAVReader(ReaderBase):
         return f"PyAVReader({str(self.source)!r}, {i.width}x{i.height}, {i.duration:.3f}s, {i.codec})"
 
 
+class _Segment(NamedTuple):
+    keyframe: float | None  # where its worker starts decoding (None: wherever the decoder is)
+    pairs: list[tuple[float, int]]  # (target time, position), sorted
+
+
 class _Wanted:
     """The sorted target times (seconds) whose frames a decoding pass must not skip."""
 
@@ -663,16 +718,14 @@ class _Pass:
     """One :meth:`PyAVReader.iter_frames` pass: worker threads decode their segments (segment ``s`` goes to
     worker ``s % workers``) into bounded queues; :meth:`frames` yields from them in segment order."""
 
-    def __init__(
-        self, reader: PyAVReader, segments: list[list[tuple[float, int]]], workers: int, max_side: int | None
-    ) -> None:
+    def __init__(self, reader: PyAVReader, segments: list[_Segment], workers: int, max_side: int | None) -> None:
         self.reader = reader
         self.segments = segments
         self.max_side = max_side
         self.halt = threading.Event()
         # Room for a whole segment (segments are cut to fit the bound), so that a worker ahead of the
         # consumer finishes its segment without waiting; one worker waits when the bound is reached.
-        room = min(max(len(seg) for seg in segments), reader._pictures_per_worker(max_side)) + 1
+        room = min(max(len(seg.pairs) for seg in segments), reader._pictures_per_worker(max_side)) + 1
         self.queues: list[queue.Queue[Any]] = [queue.Queue(maxsize=room) for _ in range(workers)]
         # One worker: FFmpeg's frame threads; several: one single-threaded decoder each.
         self.decoder_threads = reader.threads if workers == 1 else 1
@@ -687,7 +740,7 @@ class _Pass:
 
     def frames(self) -> Iterator[Frame]:
         workers = len(self.queues)
-        for s in range(len(self.segments)):
+        for s in range(len(self.segments)):  # in time order: segment s is worker s % workers's
             q = self.queues[s % workers]
             while True:
                 try:
@@ -734,11 +787,13 @@ class _Pass:
         mine = self.segments[w :: len(self.queues)]
         cursor: _Cursor | None = None
         try:
-            wanted = _Wanted([t for seg in mine for t, _ in seg]) if r.skip_frames else None
+            wanted = _Wanted([t for seg in mine for t, _ in seg.pairs]) if r.skip_frames else None
             cursor = _Cursor(r, threads=self.decoder_threads, wanted=wanted, halt=self.halt)
             for seg in mine:
+                if seg.keyframe is not None and cursor.can_seek and seg.keyframe > cursor.position() + _EPS:
+                    cursor.seek_to(seg.keyframe)  # the other workers decode what lies in between
                 converted: tuple[Any, Image.Image] | None = None  # (decoded frame, its picture), to reuse
-                for t, index in seg:
+                for t, index in seg.pairs:
                     if self.halt.is_set():
                         return
                     if t > r.info.duration + r._nominal:

@@ -41,10 +41,9 @@ def _no_decode_threads_left() -> bool:
 
 @pytest.fixture
 def segmented(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cut requests into short segments (the defaults only cut videos of several minutes)."""
-    monkeypatch.setattr(_pyav, "_MIN_SEGMENT_SECONDS", 2.0)
+    """Cut requests into short segments (the clips are small: by default they would fit one segment)."""
     monkeypatch.setattr(_pyav, "_MIN_SEGMENT_TARGETS", 4)
-    monkeypatch.setattr(_pyav, "_WORKER_BUFFER_BYTES", 160 * 90 * 3 * 6)  # 6 pictures of 160x90 per segment
+    monkeypatch.setattr(_pyav, "_WORKER_BUFFER_BYTES", 160 * 90 * 4 * 6)  # 6 pictures of 160x90 per segment
 
 
 # --- skipping --------------------------------------------------------------------------------------------
@@ -99,7 +98,7 @@ def test_skipping_with_a_variable_frame_rate(vfr_clips: dict[str, Clip], ext: st
 def test_parallel_segments_return_the_frames_of_one_sequential_pass(
     long_clip: Clip, segmented: None, skip: bool
 ) -> None:
-    targets = [t / 2 for t in range(2 * 30)]  # twice a second: segments of 6 targets, 2.5 s apart
+    targets = [t / 2 for t in range(2 * 30)]  # twice a second: segments of 6 targets, from keyframes 3 s apart
     parallel = PyAVReader(long_clip.path, threads=2, skip_frames=skip)
     got = _read(parallel, targets)
     assert parallel.stats.workers == 2
@@ -108,6 +107,10 @@ def test_parallel_segments_return_the_frames_of_one_sequential_pass(
     sequential = PyAVReader(long_clip.path, threads=2, skip_frames=skip, seek_threshold=math.inf)
     assert _read(sequential, targets) == got
     assert sequential.stats.workers == 1
+    # Segments start at keyframes: each worker seeks to its segment's first frame, none is decoded twice
+    # (but for the few a worker reads past its last target before it knows it is done).
+    assert parallel.stats.seeks == 9
+    assert parallel.stats.decoded <= sequential.stats.decoded + 4 * 10
     for index, timestamp, painted in got:
         expected = on_screen(long_clip.times, targets[index])
         assert painted == pytest.approx(expected, abs=1.5e-3)
@@ -220,3 +223,24 @@ def test_generated_b_frame_clip_really_reorders(video_dir: Path) -> None:
     with av.open(str(path)) as container:
         pts = [p.pts for p in container.demux(video=0) if p.pts is not None]
     assert pts != sorted(pts)
+
+
+def test_segments_start_at_keyframes_and_merge_where_keyframes_are_far_apart(
+    video_dir: Path, segmented: None
+) -> None:
+    # Keyframes every 5 s: candidate cuts every 3 s land on the same keyframes, so segments follow them.
+    clip = _clip(video_dir, "gop5s.mp4", duration=30.0, fps=10.0, gop=50, size=(160, 90))
+    reader = PyAVReader(clip.path, threads=2)
+    targets = [t / 2 for t in range(60)]
+    segments, workers = reader._plan([(t, i) for i, t in enumerate(targets)], None)
+    assert workers == 2
+    assert [s.keyframe for s in segments] == [None, 5.0, 10.0, 15.0, 20.0, 25.0]
+    assert all(s.pairs[0][0] == (s.keyframe or 0.0) for s in segments)
+    for frame in reader.iter_frames(targets):
+        assert frame.index is not None
+        check_frame(frame, clip.times, targets[frame.index])
+    # One keyframe for the whole video: nothing to split at, one worker decodes it all.
+    single = _clip(video_dir, "gop_all.mp4", duration=30.0, fps=10.0, gop=1000, size=(160, 90))
+    reader = PyAVReader(single.path, threads=2)
+    segments, workers = reader._plan([(t, i) for i, t in enumerate(targets)], None)
+    assert (len(segments), workers) == (1, 1)

@@ -212,7 +212,7 @@ def test_only_chosen_frames_are_converted(h264_clip: Clip) -> None:
 def test_decoding_streams_ahead_by_a_bounded_number_of_pictures(
     long_clip: Clip, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_pyav, "_WORKER_BUFFER_BYTES", 160 * 90 * 3 * 8)  # room for 8 pictures
+    monkeypatch.setattr(_pyav, "_WORKER_BUFFER_BYTES", 160 * 90 * 4 * 8)  # room for 8 pictures
     reader = PyAVReader(long_clip.path, seek_threshold=math.inf, skip_frames=False)
     frames = reader.iter_frames([0.0, *[t + 0.05 for t in range(1, 30)]])
     first = next(frames)
