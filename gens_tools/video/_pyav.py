@@ -552,7 +552,7 @@ class PyAVReader(ReaderBase):
         image: Image.Image
         if plane.line_size > 0:
             # One copy, rows of line_size bytes, into Pillow's own buffer (to_image makes three).
-            image = Image.frombuffer("RGB", (rgb.width, rgb.height), memoryview(plane), "raw", "RGB",
+            image = Image.frombuffer("RGB", (rgb.width, rgb.height), plane, "raw", "RGB",
                                      plane.line_size, 1)
         else:  # rows stored bottom-up
             image = rgb.to_image()
