@@ -1,26 +1,32 @@
-"""Decode benchmark: 1 fps frames at <= 448 px from an hour-long video, gens-tools vs decord vs FFmpeg.
+"""Decode benchmark: 1 fps frames at <= 448 px from an hour-long video, gens-tools vs FFmpeg vs decord.
 
 Makes (once, cached under ``benchmarks/.data``) a 60-minute and a 10-minute 640×360 H.264 video at 30 fps
-with a keyframe every 250 frames, then runs each method in a fresh child process and reports its wall time
-and peak resident memory (``ru_maxrss`` of that child, from ``os.wait4``):
+(B-frames, a keyframe every 250 frames), then runs each method in a fresh child process and reports its wall
+time, CPU time, cores kept busy (CPU / wall) and peak resident memory (``ru_maxrss`` of that child):
 
-* ``gens-tools``: ``open_video(path).iter_frames(sampling_grid(info, 1.0), max_side=448)``, each frame taken
-  as a PIL image (the default PyAV backend);
-* ``gens-tools+cache``: the same through a (temporary) :class:`~gens_tools.video._cache.FrameCache`, i.e. with
-  every frame also written as a JPEG, as the pipeline does; then a second pass served from the cache;
+* ``ffmpeg``: ``ffmpeg -threads 2 -i video -f null -``, a full decode of every frame: the ceiling for exact
+  1 fps frames when keyframes are 8 s apart (each target needs the frames before it decoded);
+* ``pipeline``: the real pipeline, ``sample_frames`` with a sampler that needs pictures (it looks at every
+  one, cheaply) and a fresh frame cache: decoding, cache writes and windows streamed to the sampler, default
+  settings (frames no grid point needs are skipped); a second question is then answered from the cache;
+* ``pipeline --full-decode``: the same with ``skip_frames=False`` (every frame decoded);
+* ``reader`` / ``reader --full-decode``: decoding alone, ``open_video(path).iter_frames(grid, max_side=448)``,
+  every frame taken as a PIL image; the timestamps both return are compared, grid point by grid point;
 * ``gens-tools[decord]``: the same through gens-tools' decord backend (chunked ``get_batch``);
 * ``decord``: what users typically write: ``VideoReader(path, width=448, height=252)`` and one ``get_batch``
-  of the 1 fps frame indices, each frame then made a PIL image;
-* ``ffmpeg``: ``ffmpeg -threads 2 -i video -f null -``, a full decode of every frame: the practical ceiling
-  for exact 1 fps frames when keyframes are 8 s apart (each target needs the frames before it decoded).
+  of the 1 fps frame indices, each frame then made a PIL image.
+
+It also reports the frame cache entry's size against the source file and the fidelity (PSNR, dB) of cached
+frames against the decoded ones.
 
 Run from the repository root::
 
-    python benchmarks/decode.py            # the real run (~10 minutes on 2 cores, ~1.5 GB for decord)
+    python benchmarks/decode.py            # the real run (~15 minutes on 2 cores, ~1.5 GB for decord)
     python benchmarks/decode.py --quick    # 2-minute and 1-minute videos: a smoke run
     python benchmarks/decode.py --video my.mp4 --short-video my10min.mp4
 
-Timings depend on the machine and on what else runs on it: the load average before and after is printed.
+Timings depend on the machine and on what else runs on it: the load average before and after is printed;
+compare ratios measured in the same run, on a quiet machine.
 """
 
 from __future__ import annotations
@@ -32,9 +38,11 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / ".data"
@@ -123,49 +131,91 @@ def _grid(duration: float) -> list[float]:
     return sampling_grid(VideoInfo("", duration, None, 0, 0, ""), 1.0)
 
 
-def child_gens(video: str, backend: str, cache: bool = False) -> dict[str, object]:
-    """1 fps through gens-tools' reader (``backend``: pyav or decord); with ``cache``, through a temporary
-    frame cache (JPEG files written as frames pass), then a second pass served from that cache."""
-    from gens_tools.video._base import sampling_grid
-    from gens_tools.video._cache import FrameCache
+def child_reader(video: str, backend: str, skip_frames: bool) -> dict[str, object]:
+    """Decoding alone: 1 fps through gens-tools' reader; every frame's timestamp is reported."""
+    from gens_tools.video import open_video, sampling_grid
 
-    try:
-        from gens_tools.video import open_video
-
-        reader = open_video(video, backend=backend)
-    except ImportError:  # before open_video exists
-        if backend == "decord":
-            from gens_tools.video._decord import DecordReader
-
-            reader = DecordReader(video)
-        else:
-            from gens_tools.video._pyav import PyAVReader
-
-            reader = PyAVReader(video)
     t0 = time.perf_counter()
-    with reader, FrameCache.temporary() as store:
+    with open_video(video, backend=backend, skip_frames=skip_frames) as reader:
         grid = sampling_grid(reader.info, 1.0)
-        key = store.key(video, fps=1.0, max_side=MAX_SIDE, start=None, end=None)
-        frames = store.frames(reader, grid, key=key) if cache else reader.iter_frames(grid, max_side=MAX_SIDE)
-        n = 0
-        worst = 0.0
+        times: list[float | None] = [None] * len(grid)
         size = None
-        for frame in frames:
-            image = frame.image
-            assert image is not None
-            size = image.size
-            n += 1
+        for frame in reader.iter_frames(grid, max_side=MAX_SIDE):
+            assert frame.image is not None
             assert frame.index is not None
-            worst = max(worst, grid[frame.index] - frame.timestamp)
-        result: dict[str, object] = {"frames": n, "expected": len(grid), "size": size,
-                                     "work_s": time.perf_counter() - t0, "max_lag_s": round(worst, 4)}
-        if cache:
-            t1 = time.perf_counter()
-            replayed = sum(1 for f in store.frames(reader, grid, key=key) if f.image is not None)
-            result["replay_s"] = time.perf_counter() - t1
-            result["replayed"] = replayed
-            result["cache_mb"] = store.total_bytes() / 2**20
+            size = frame.image.size
+            times[frame.index] = frame.timestamp
+        stats = getattr(reader, "stats", None)
+    result: dict[str, object] = {"frames": sum(t is not None for t in times), "expected": len(grid), "size": size,
+                                 "work_s": time.perf_counter() - t0, "timestamps": times, "grid": grid}
+    if stats is not None:
+        result.update(decoded=stats.decoded, workers=stats.workers, segments=stats.segments)
     return result
+
+
+def _picture_sampler() -> Any:
+    """A sampler that needs pictures and looks at each one (its mean brightness on a 16-px thumbnail): it
+    stands for a model without costing one, so the pipeline's own work is what is measured."""
+    from gens_tools.samplers._base import FrameSampler, Window, WindowScores
+
+    class PictureSampler(FrameSampler):
+        name = "pictures"
+        window_size = 256
+        needs_images = True
+        preferred_max_side = MAX_SIDE
+
+        def score_window(self, window: Window, question: str) -> WindowScores:
+            scores = []
+            for frame in window.frames:
+                assert frame.image is not None
+                thumb = frame.image.reduce(16)
+                scores.append(float(sum(thumb.convert("L").tobytes()) % 5))
+            return WindowScores(window.index, scores)
+
+    return PictureSampler()
+
+
+def _psnr(a: Any, b: Any) -> float:
+    import numpy as np
+
+    diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    mse = float((diff**2).mean())
+    return 99.0 if mse == 0 else 10 * float(np.log10(255**2 / mse))
+
+
+def child_pipeline(video: str, skip_frames: bool, cache_dir: str) -> dict[str, object]:
+    """The real pipeline, one question, with an empty frame cache in ``cache_dir``."""
+    from gens_tools import sample_frames
+    from gens_tools.video import FrameCache
+
+    store = FrameCache(cache_dir, max_bytes=None)
+    t0 = time.perf_counter()
+    selection = sample_frames(video, "what happens?", sampler=_picture_sampler(), k=16, cache=store,
+                              skip_frames=skip_frames)
+    entries = store.entries()
+    return {"frames": selection.n_candidates, "expected": entries[0].n_targets if entries else None,
+            "work_s": time.perf_counter() - t0, "timings": {k: round(v, 2) for k, v in selection.timings.items()},
+            "cache_bytes": store.total_bytes(), "source_bytes": os.path.getsize(video)}
+
+
+def child_cache_check(video: str, cache_dir: str) -> dict[str, object]:
+    """After ``child_pipeline``: a second question answered from the cache, and the fidelity of cached frames
+    against the decoder's own at 24 grid points spread over the video."""
+    from gens_tools import sample_frames
+    from gens_tools.video import FrameCache, open_video
+
+    store = FrameCache(cache_dir, max_bytes=None)
+    t0 = time.perf_counter()
+    sample_frames(video, "something else?", sampler=_picture_sampler(), k=16, cache=store)
+    replay = time.perf_counter() - t0
+    entry = store.entries()[0]
+    picks = [entry.indices[i * (len(entry.indices) - 1) // 23] for i in range(24)]
+    stored = {f.index: f.image for f in store.load(entry.key, picks)}
+    with open_video(video) as reader:
+        decoded = {picks[f.index or 0]: f.image
+                   for f in reader.iter_frames([float(i) for i in picks], max_side=MAX_SIDE)}
+    values = [_psnr(stored[i], decoded[i]) for i in picks if i in stored and i in decoded]
+    return {"replay_s": replay, "psnr_mean": sum(values) / len(values), "psnr_min": min(values)}
 
 
 def _coded_size(video: str) -> tuple[int, int]:
@@ -194,28 +244,36 @@ def child_decord(video: str) -> dict[str, object]:
 
 
 def run_child(argv: list[str]) -> dict[str, object]:
-    """Run one measured command in a fresh process; wall time and that process's peak RSS.
+    """Run one measured command in a fresh process; wall time, CPU time and that process's peak RSS.
 
     ``ru_maxrss`` of a child also counts what it inherited at fork, before ``exec``: this (parent) process
-    therefore imports nothing heavy (no numpy, PyAV or decord) so that share stays ~10 MB.
+    therefore imports nothing heavy (no numpy, PyAV or decord) so that share stays ~10 MB. Its output goes to
+    files (no pipe to fill up), and ``os.wait4`` reaps it with its own resource usage.
     """
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out, err = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    result: dict[str, object] = {"wall_s": wall, "rss_mb": usage.ru_maxrss / 1024, "cpu_s": usage.ru_utime
-                                 + usage.ru_stime, "rc": proc.returncode}
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    result: dict[str, object] = {"wall_s": wall, "rss_mb": usage.ru_maxrss / 1024,
+                                 "cpu_s": usage.ru_utime + usage.ru_stime, "rc": proc.returncode}
     if proc.returncode != 0:
-        result["error"] = (err.strip().splitlines() or ["?"])[-1][:200]
-    lines = [line for line in out.splitlines() if line.startswith("{")]
+        result["error"] = (stderr.strip().splitlines() or ["?"])[-1][:200]
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
     if lines:
         result.update(json.loads(lines[-1]))
     return result
 
 
 # --------------------------------------------------------------------------------------------- report
+
+CHECK_FIELDS = ("replay_s", "psnr_mean", "psnr_min")
+METHODS = ("ffmpeg", "pipeline", "pipeline --full-decode", "reader", "reader --full-decode", "gens-tools[decord]",
+           "decord")
 
 
 @dataclass
@@ -227,12 +285,16 @@ class Row:
     def cells(self) -> list[str]:
         r = self.result
         frames = f"{r['frames']}/{r['expected']}" if "frames" in r else "-"
-        wall = f"{r['wall_s']:.1f}" if r.get("rc") == 0 else f"failed: {r.get('error', '')}"
+        ok = r.get("rc") == 0
+        wall = f"{r['wall_s']:.1f}" if ok else f"failed: {r.get('error', '')}"
         walls = r.get("walls")
         if isinstance(walls, list) and len(walls) > 1:
             wall += " (" + ", ".join(f"{w:.1f}" for w in walls) + ")"
         work = f"{r['work_s']:.1f}" if "work_s" in r else "-"
-        return [self.method, self.video, wall, work, f"{r['cpu_s']:.1f}", f"{r['rss_mb']:.0f}", frames]
+        cpu = float(r["cpu_s"])  # type: ignore[arg-type]
+        busy = f"{cpu / float(r['wall_s']):.2f}" if ok and float(r["wall_s"]) > 0 else "-"  # type: ignore[arg-type]
+        decoded = str(r.get("decoded", "-"))
+        return [self.method, self.video, wall, work, f"{cpu:.1f}", busy, f"{r['rss_mb']:.0f}", frames, decoded]
 
 
 def _best(results: list[dict[str, object]]) -> dict[str, object]:
@@ -241,9 +303,10 @@ def _best(results: list[dict[str, object]]) -> dict[str, object]:
     if not ok:
         return results[-1]
     best = dict(min(ok, key=lambda r: float(r["wall_s"])))  # type: ignore[arg-type]
-    best["cpu_s"] = min(float(r["cpu_s"]) for r in ok)  # type: ignore[arg-type]
     best["rss_mb"] = max(float(r["rss_mb"]) for r in ok)  # type: ignore[arg-type]
     best["walls"] = [round(float(r["wall_s"]), 1) for r in results]  # type: ignore[arg-type]
+    for r in ok:
+        best.update({k: r[k] for k in CHECK_FIELDS if k in r})
     return best
 
 
@@ -256,7 +319,7 @@ def _loadavg() -> str:
 
 def _versions() -> str:
     parts = [f"Python {platform.python_version()}"]
-    for mod in ("av", "decord", "numpy", "PIL"):
+    for mod in ("av", "decord", "PIL"):
         try:
             m = __import__(mod)
             parts.append(f"{mod} {getattr(m, '__version__', '?')}")
@@ -269,35 +332,58 @@ def _versions() -> str:
     return ", ".join(parts)
 
 
-def _ratio_line(name: str, value: float | None, target: str, ok: bool | None) -> str:
-    shown = "n/a" if value is None else f"{value:.2f}"
-    verdict = "" if ok is None else (" ✅" if ok else " ❌ MISSED")
-    return f"| {name} | {shown} | {target} |{verdict}"
+def _line(name: str, value: float | None, target: str, ok: bool | None, fmt: str = "{:.2f}") -> str:
+    shown = "n/a" if value is None else fmt.format(value)
+    verdict = "" if ok is None else (" ✅" if ok else " ❌ missed")
+    return f"| {name} | {shown} | {target}{verdict} |"
+
+
+def _timestamp_report(skip: dict[str, object] | None, full: dict[str, object] | None) -> list[str]:
+    """How the skipping reader's timestamps compare with the full decode's and with the grid."""
+    if not skip or skip.get("rc") != 0 or "timestamps" not in skip:
+        return []
+    grid = skip["grid"]
+    times = skip["timestamps"]
+    assert isinstance(grid, list)
+    assert isinstance(times, list)
+    lags = [g - t for g, t in zip(grid, times, strict=True) if t is not None]
+    lines = [f"skipping reader: {len(lags)}/{len(grid)} grid points got a frame; target − frame time: max "
+             f"{max(lags) * 1000:.1f} ms, mean {sum(lags) / len(lags) * 1000:.1f} ms (one frame = "
+             f"{1000 / FPS:.1f} ms); no frame after its target: {all(lag >= -1e-6 for lag in lags)}"]
+    full_times = full.get("timestamps") if full and full.get("rc") == 0 else None
+    if isinstance(full_times, list):
+        same = sum(a == b for a, b in zip(times, full_times, strict=True))
+        lines.append(f"skipping vs full decode: {same}/{len(grid)} grid points got the same frame (same timestamp)")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point (see the module docstring)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--video", type=Path, help="the long video (default: a generated 60-min one)")
     parser.add_argument("--short-video", type=Path, help="the short video (default: a generated 10-min one)")
     parser.add_argument("--quick", action="store_true", help="2-min and 1-min videos (smoke run)")
     parser.add_argument("--data-dir", type=Path, default=DATA, help="where generated videos are kept")
-    parser.add_argument("--methods", default="ffmpeg,gens-tools,gens-tools+cache,gens-tools[decord],decord",
-                        help="comma-separated subset of: ffmpeg, gens-tools, gens-tools+cache, "
-                        "gens-tools[decord], decord")
+    parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated subset of: {', '.join(METHODS)}")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs per method (interleaved); the table shows the fastest, with the largest RSS")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--backend", default="pyav", help=argparse.SUPPRESS)
+    parser.add_argument("--full-decode", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--cache-dir", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
         if args.child == "make":
             make_video(args.video, args.seconds)
             return 0
-        if args.child in ("gens", "gens-cache"):
-            result = child_gens(str(args.video), args.backend, cache=args.child == "gens-cache")
+        if args.child == "reader":
+            result = child_reader(str(args.video), args.backend, skip_frames=not args.full_decode)
+        elif args.child == "pipeline":
+            result = child_pipeline(str(args.video), skip_frames=not args.full_decode, cache_dir=args.cache_dir)
+        elif args.child == "cache-check":
+            result = child_cache_check(str(args.video), args.cache_dir)
         elif args.child == "decord":
             result = child_decord(str(args.video))
         else:
@@ -326,71 +412,110 @@ def main(argv: list[str] | None = None) -> int:
 
     me = [sys.executable, str(Path(__file__).resolve())]
     commands = {
-        "gens-tools": lambda v: [*me, "--child", "gens", "--backend", "pyav", "--video", str(v)],
-        "gens-tools[decord]": lambda v: [*me, "--child", "gens", "--backend", "decord", "--video", str(v)],
+        "pipeline": lambda v: [*me, "--child", "pipeline", "--video", str(v)],
+        "pipeline --full-decode": lambda v: [*me, "--child", "pipeline", "--full-decode", "--video", str(v)],
+        "reader": lambda v: [*me, "--child", "reader", "--video", str(v)],
+        "reader --full-decode": lambda v: [*me, "--child", "reader", "--full-decode", "--video", str(v)],
+        "gens-tools[decord]": lambda v: [*me, "--child", "reader", "--backend", "decord", "--video", str(v)],
         "decord": lambda v: [*me, "--child", "decord", "--video", str(v)],
-        "gens-tools+cache": lambda v: [*me, "--child", "gens-cache", "--backend", "pyav", "--video", str(v)],
     }
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg:
         commands["ffmpeg"] = lambda v: [ffmpeg, "-nostdin", "-v", "error", "-threads", "2", "-i", str(v),
                                         "-f", "null", "-"]
     wanted = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if "decord" in wanted or "gens-tools[decord]" in wanted:
+        try:
+            import importlib.util
+
+            if importlib.util.find_spec("decord") is None:
+                raise ImportError
+        except ImportError:
+            commands.pop("decord", None)
+            commands.pop("gens-tools[decord]", None)
     load_before = _loadavg()
     runs: dict[tuple[str, str], list[dict[str, object]]] = {}
     for label in ("long", "short"):
         for rep in range(args.repeat):  # interleaved, so that changing load hits every method alike
             for method in wanted:
                 if method not in commands:
-                    if rep == 0:
+                    if rep == 0 and label == "long":
                         print(f"skipping {method}: not available here", file=sys.stderr)
                     continue
+                if label == "short" and method in ("decord", "gens-tools[decord]", "reader --full-decode"):
+                    continue  # the short video is for the memory ratio of gens-tools' own paths
                 print(f"running {method} on the {label_of[label]} video (run {rep + 1}/{args.repeat})…",
                       file=sys.stderr)
-                runs.setdefault((method, label_of[label]), []).append(run_child(commands[method](videos[label])))
+                argv_ = commands[method](videos[label])
+                if not method.startswith("pipeline"):
+                    runs.setdefault((method, label_of[label]), []).append(run_child(argv_))
+                    continue
+                with tempfile.TemporaryDirectory(prefix="gens-bench-cache-") as cache_dir:
+                    measured = run_child([*argv_, "--cache-dir", cache_dir])
+                    if method == "pipeline" and label == "long" and rep == 0 and measured.get("rc") == 0:
+                        check = run_child([*me, "--child", "cache-check", "--video", str(videos[label]),
+                                           "--cache-dir", cache_dir])
+                        measured.update({k: v for k, v in check.items() if k in CHECK_FIELDS})
+                runs.setdefault((method, label_of[label]), []).append(measured)
     load_after = _loadavg()
     rows = [Row(method, label, _best(results)) for (method, label), results in runs.items()]
 
-    print(f"\n### Decoding 1 fps at ≤ {MAX_SIDE} px ({SIZE[0]}×{SIZE[1]} H.264, {FPS} fps, GOP {GOP})\n")
+    print(f"\n### Decoding 1 fps at ≤ {MAX_SIDE} px ({SIZE[0]}×{SIZE[1]} H.264, {FPS} fps, B-frames, GOP {GOP})\n")
     print(f"{os.cpu_count()} CPUs, load average before {load_before} / after {load_after}; {_versions()}\n")
-    print("| method | video | wall s | in-process s | CPU s | peak RSS MB | frames |")
-    # wall: the child process from start to exit; in-process: from opening the video to the last frame;
-    # CPU: user + system time of the child (all its threads) — less sensitive than wall to other load
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("| method | video | wall s | in-process s | CPU s | cores busy | peak RSS MB | frames | decoded |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         print("| " + " | ".join(row.cells()) + " |")
-    for row in rows:
-        r = row.result
-        if "replay_s" in r:
-            print(f"\n{row.method}, {row.video}: the frame cache took {r['cache_mb']:.0f} MB; a second pass over "
-                  f"the same grid read {r['replayed']} frames from it in {r['replay_s']:.1f} s (no decoding).")
 
-    def get(method: str, label: str, field: str) -> float | None:
+    def row_result(method: str, label: str) -> dict[str, object] | None:
         for row in rows:
             if row.method == method and row.video == label_of[label] and row.result.get("rc") == 0:
-                value = row.result.get(field)
-                return float(value) if isinstance(value, int | float) else None
+                return row.result
         return None
+
+    def get(method: str, label: str, field: str) -> float | None:
+        r = row_result(method, label)
+        value = r.get(field) if r else None
+        return float(value) if isinstance(value, int | float) else None
 
     def ratio(a: float | None, b: float | None) -> float | None:
         return a / b if a is not None and b else None
 
-    gens_wall = get("gens-tools", "long", "wall_s")
-    r1 = ratio(gens_wall, get("ffmpeg", "long", "wall_s"))
-    r2 = ratio(get("decord", "long", "wall_s"), gens_wall)
-    rss = get("gens-tools", "long", "rss_mb")
-    r4 = ratio(rss, get("gens-tools", "short", "rss_mb"))
-    print("\n| ratio (long video) | value | target |")
+    print()
+    for line in _timestamp_report(row_result("reader", "long"), row_result("reader --full-decode", "long")):
+        print(line)
+    pipe = row_result("pipeline", "long")
+    if pipe and "replay_s" in pipe:
+        cache_ratio = ratio(get("pipeline", "long", "cache_bytes"), get("pipeline", "long", "source_bytes"))
+        cache_mib = float(str(pipe["cache_bytes"])) / 2**20
+        source_mib = float(str(pipe["source_bytes"])) / 2**20
+        print(f"frame cache: {cache_mib:.1f} MiB for a {source_mib:.1f} MiB source ({cache_ratio:.2f}×); "
+              f"cached frames vs decoded: PSNR {pipe['psnr_mean']:.1f} dB mean,"
+              f" {pipe['psnr_min']:.1f} dB worst; a second question read the cache in {pipe['replay_s']:.1f} s;"
+              f" pipeline timings {pipe.get('timings')}")
+
+    ff = get("ffmpeg", "long", "wall_s")
+    print("\n| ratio (long video, same run) | value | target |")
     print("|---|---:|---|")
-    print(_ratio_line("gens-tools / ffmpeg ceiling, wall", r1, "≤ 1.10", None if r1 is None else r1 <= 1.10))
-    c1 = ratio(get("gens-tools", "long", "cpu_s"), get("ffmpeg", "long", "cpu_s"))
-    print(_ratio_line("gens-tools / ffmpeg ceiling, CPU time", c1, "(≤ 1.10)", None))
-    print(_ratio_line("decord / gens-tools, wall", r2, "≥ 2", None if r2 is None else r2 >= 2))
-    c2 = ratio(get("decord", "long", "cpu_s"), get("gens-tools", "long", "cpu_s"))
-    print(_ratio_line("decord / gens-tools, CPU time", c2, "(≥ 2)", None))
-    print(_ratio_line("gens-tools peak RSS, MB", rss, "≤ 300", None if rss is None else rss <= 300))
-    print(_ratio_line(f"gens-tools peak RSS {label_of['long']} / {label_of['short']}", r4, "≤ 1.2",
-                      None if r4 is None else r4 <= 1.2))
+    r = ratio(get("pipeline", "long", "wall_s"), ff)
+    print(_line("pipeline / ffmpeg full decode, wall", r, "≤ 1.10", None if r is None else r <= 1.10))
+    r = ratio(get("pipeline --full-decode", "long", "wall_s"), ff)
+    print(_line("pipeline --full-decode / ffmpeg, wall", r, "≤ 1.10", None if r is None else r <= 1.10))
+    r = ratio(ff, get("reader", "long", "wall_s"))
+    print(_line("ffmpeg / skipping reader, wall (speed-up)", r, "≥ 1.3", None if r is None else r >= 1.3))
+    r = ratio(get("reader --full-decode", "long", "wall_s"), ff)
+    print(_line("full-decode reader / ffmpeg, wall", r, "(≤ 1.10)", None))
+    r = ratio(get("reader", "long", "cpu_s"), get("ffmpeg", "long", "cpu_s"))
+    print(_line("skipping reader / ffmpeg, CPU time", r, "(< 1: less work)", None))
+    r = ratio(get("decord", "long", "wall_s"), get("reader", "long", "wall_s"))
+    print(_line("decord / skipping reader, wall", r, "(> 1: gens-tools faster)", None))
+    rss = get("pipeline", "long", "rss_mb")
+    print(_line("pipeline peak RSS, MB", rss, "≤ 300", None if rss is None else rss <= 300, "{:.0f}"))
+    r = ratio(rss, get("pipeline", "short", "rss_mb"))
+    print(_line(f"pipeline peak RSS {label_of['long']} / {label_of['short']}", r, "≤ 1.2",
+                None if r is None else r <= 1.2))
+    r = ratio(get("pipeline", "long", "cache_bytes"), get("pipeline", "long", "source_bytes"))
+    print(_line("frame cache entry / source file, bytes", r, "≤ 0.25", None if r is None else r <= 0.25))
     return 0
 
 

@@ -132,6 +132,15 @@ class SamplingOptions:
         "the CLIP or SigLIP model (hub id or folder) that ranks frames in the hybrid strategy",
         metavar="MODEL",
     )
+    skip_frames: bool = _option(
+        True,
+        "decode only the frames the sampling grid needs: the decoder skips non-reference frames that are on "
+        "screen at no grid time (the same frames and timestamps as a full decode, with less work; False "
+        "decodes every frame)",
+        flag="--full-decode",
+        negate=True,
+        flag_help="decode every frame instead of skipping the frames no grid time needs (same frames, slower)",
+    )
     cache: bool | FrameCache = _option(
         True,
         "keep decoded frames in the on-disk frame cache, so the next question about a video decodes nothing "
@@ -150,6 +159,8 @@ class SamplingOptions:
         checks.choice("strategy", self.strategy, STRATEGIES)
         checks.positive_int("hybrid_pool", self.hybrid_pool)
         checks.non_empty_str("coarse_model", self.coarse_model)
+        if not isinstance(self.skip_frames, bool):
+            raise InvalidArgumentError(f"skip_frames must be True or False, got {self.skip_frames!r}")
         if not isinstance(self.cache, bool):
             from gens_tools.video._cache import FrameCache
 

@@ -7,9 +7,11 @@ import argparse
 import importlib
 import inspect
 import json
+import math
 import os
 import re
 import sys
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,15 +33,25 @@ _PLUGIN_COMMANDS = (
     "gens_tools.cli._eval",
     "gens_tools.cli._batch",
     "gens_tools.cli._mcp",
+    "gens_tools.cli._cache",
 )
 
 
 class _Bars:
-    """tqdm progress bars (on stderr, only when it is a terminal) driven by progress events."""
+    """tqdm progress bars (on stderr, only when it is a terminal) driven by progress events.
+
+    A bar is redrawn at most every :attr:`min_interval` seconds (and when its stage completes), however many
+    events arrive: a two-hour video sends 7,200 decode events, which redrawn one by one would write about a
+    megabyte to the terminal (or a log).
+    """
+
+    #: Seconds between two redraws of one bar.
+    min_interval: ClassVar[float] = 0.5
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self._bars: dict[str, Any] = {}
+        self._drawn: dict[str, float] = {}  # stage -> when its bar was last redrawn (monotonic seconds)
 
     _LABELS: ClassVar[dict[str, tuple[str, str]]] = {
         "open": ("loading model", "shard"),
@@ -57,9 +69,15 @@ class _Bars:
         bar = self._bars.get(event.stage)
         if bar is None:
             desc, unit = self._LABELS[event.stage]
-            bar = tqdm(total=event.total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True)
+            bar = tqdm(total=event.total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True,
+                       mininterval=self.min_interval)
             self._bars[event.stage] = bar
         bar.n = event.done
+        now = time.monotonic()
+        finished = event.total is not None and event.done >= event.total
+        if not finished and now - self._drawn.get(event.stage, -math.inf) < self.min_interval:
+            return
+        self._drawn[event.stage] = now
         if event.message:
             bar.set_postfix_str(event.message, refresh=False)
         bar.refresh()
@@ -68,6 +86,7 @@ class _Bars:
         for bar in self._bars.values():
             bar.close()
         self._bars.clear()
+        self._drawn.clear()
 
 
 def progress_bars(quiet: bool = False, force: bool = False) -> _Bars:
@@ -428,10 +447,15 @@ def _cmd_samplers(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
+    from gens_tools.frames import format_timestamp
     from gens_tools.video import open_video
 
-    with open_video(args.video, backend=args.backend) as reader:
+    with open_video(args.video, backend=args.backend, fps=args.frame_rate) as reader:
         info = reader.info
+    estimated = None
+    if info.n_frames is None and info.fps:
+        # Matroska/WebM (and some streams) store no frame count: the rate times the length is close.
+        estimated = round(info.duration * info.fps)
     data = {
         "source": info.source,
         "duration": info.duration,
@@ -441,13 +465,32 @@ def _cmd_info(args: argparse.Namespace) -> int:
         "rotation": info.rotation,
         "codec": info.codec,
         "n_frames": info.n_frames,
+        "n_frames_estimate": estimated,
         "container": info.container,
+        "units": {"duration": "seconds", "fps": "frames per second", "width": "pixels", "height": "pixels",
+                  "rotation": "degrees counter-clockwise"},
     }
     if args.json:
         print(json.dumps(data, indent=2))
+        return 0
+    if info.n_frames is not None:
+        frames = f"{info.n_frames:,}"
+    elif estimated is not None:
+        frames = f"about {estimated:,} (duration × fps: the container stores no frame count)"
     else:
-        for key, value in data.items():
-            print(f"{key:>10}: {value}")
+        frames = "unknown"
+    rows = [
+        ("source", info.source),
+        ("duration", f"{info.duration:.3f} s ({format_timestamp(info.duration)})"),
+        ("fps", f"{info.fps:g} frames/s" if info.fps else "unknown (frames are not evenly spaced)"),
+        ("size", f"{info.width} × {info.height} px (as displayed)"),
+        ("rotation", f"{info.rotation}° (applied to the frames)" if info.rotation else "none"),
+        ("codec", info.codec),
+        ("n_frames", frames),
+        ("container", info.container or "unknown"),
+    ]
+    for key, value in rows:
+        print(f"{key:>10}: {value}")
     return 0
 
 
@@ -482,9 +525,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("info", help="show a video's metadata")
-    p.add_argument("video")
-    p.add_argument("--backend", default="auto", choices=["auto", "pyav", "decord"])
-    p.add_argument("--json", action="store_true")
+    p.add_argument("video", help="video file, folder of frame images, or http(s) URL")
+    p.add_argument("--backend", default="auto", choices=["auto", "pyav", "decord"], help="video decoder for files")
+    p.add_argument("--frame-rate", type=float, metavar="FPS",
+                   help="frames per second of a folder of frame images whose file names do not state times")
+    p.add_argument("--json", action="store_true", help="print the metadata as JSON (times in seconds)")
     p.set_defaults(func=_cmd_info)
 
     p = sub.add_parser("samplers", help="list the frame samplers and their options")

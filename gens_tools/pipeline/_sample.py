@@ -293,7 +293,9 @@ def sample_frames(
         else:
             store = stack.enter_context(FrameCache.temporary())
         emit(progress, "open", 0, None, source)
-        reader: VideoReader = stack.enter_context(open_video(source, backend=opts.backend, fps=frame_rate))
+        reader: VideoReader = stack.enter_context(
+            open_video(source, backend=opts.backend, fps=frame_rate, skip_frames=opts.skip_frames)
+        )
         info = reader.info
         grid = sampling_grid(info, fps, start, end)
         if policy is not None and policy.max_duration is not None:

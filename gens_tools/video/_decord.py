@@ -181,7 +181,7 @@ class DecordReader(ReaderBase):
         t = np.asarray(targets, dtype=np.float64).astype(np.float32)
         # decord's table is float32: allow one float32 step of slack so a frame exactly at t is not missed
         idx = np.searchsorted(self._starts32, t + np.spacing(np.abs(t)), side="right") - 1
-        return np.clip(idx, 0, len(self._starts32) - 1).astype(int).tolist()
+        return [int(i) for i in np.clip(idx, 0, len(self._starts32) - 1)]
 
     def _fetch(self, vr: Any, positions: list[int]) -> dict[int, np.ndarray]:
         """Decode ``positions``; a failing batch is retried frame by frame and failing frames are lost."""
@@ -215,6 +215,7 @@ class DecordReader(ReaderBase):
         size = self.output_size(max_side)
         vr = self._open((-1, -1) if size == self._natural else size)
         positions = self.frame_positions([t for t, _ in pairs])
+        yielded = 0
         start = 0
         while start < len(pairs):
             # the targets whose frames fall in the next `chunk` distinct positions
@@ -236,7 +237,15 @@ class DecordReader(ReaderBase):
                 if pos not in images:
                     images[pos] = Image.fromarray(arr, "RGB")
                 yield Frame(timestamp=round(float(self._starts[pos]), 3), image=images[pos], index=pairs[k][1])
+                yielded += 1
             start = end
+        if not yielded:
+            # Every requested frame failed (seen with VP9 WebM): an empty result would look like a video
+            # with nothing in it.
+            raise VideoError(
+                f"decord could not decode any of the requested frames of {self.path} "
+                f"({self.info.codec} in {self.info.container}); use backend='pyav' (--backend pyav)"
+            )
 
     def close(self) -> None:
         """Release decord's readers."""

@@ -135,8 +135,8 @@ class FolderReader(ReaderBase):
             return [p[1] for p in parsed if p is not None]
         if fps is None:
             raise InvalidArgumentError(
-                f"cannot tell the times of the frames in {self.directory}: give their frame rate (the frame_rate "
-                "sampling option, --frame-rate; fps=… for open_video), "
+                f"cannot tell the times of the frames in {self.directory}: give its frame rate (--frame-rate FPS "
+                "on the command line, frame_rate=… to sample_frames or SamplingOptions, fps=… to open_video), "
                 "or name the files with their seconds, like sec012.png or t_12.5s.jpg"
             )
         if all(p is not None for p in parsed):

@@ -46,6 +46,7 @@ def open_video(
     backend: str = "auto",
     fps: float | None = None,
     timeout: float = 30.0,
+    skip_frames: bool = True,
 ) -> VideoReader:
     """Open a video for reading frames at chosen times.
 
@@ -57,6 +58,8 @@ def open_video(
         fps: frame rate of a frame folder whose file names do not state seconds; not used for videos,
             whose timestamps come from the container.
         timeout: seconds to wait for a URL to connect or send data before failing.
+        skip_frames: PyAV only: let the decoder skip non-reference frames that are on screen at no requested
+            time (the same frames and timestamps as a full decode, less work); ``False`` decodes every frame.
 
     Returns a :class:`~gens_tools.video._base.VideoReader`; use it as a context manager.
 
@@ -69,6 +72,8 @@ def open_video(
     if not isinstance(backend, str) or backend.lower() not in BACKENDS:
         raise InvalidArgumentError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     backend = backend.lower()
+    if not isinstance(skip_frames, bool):
+        raise InvalidArgumentError(f"skip_frames must be True or False, got {skip_frames!r}")
     if (
         isinstance(timeout, bool)
         or not isinstance(timeout, int | float)
@@ -84,7 +89,7 @@ def open_video(
             raise InvalidArgumentError("the decord backend reads local files only; use backend='pyav' for URLs")
         from gens_tools.video._pyav import PyAVReader
 
-        return PyAVReader(str(source), timeout=float(timeout))
+        return PyAVReader(str(source), timeout=float(timeout), skip_frames=skip_frames)
 
     if not path.exists():
         raise VideoNotFoundError(f"video not found: {path}")
@@ -105,4 +110,4 @@ def open_video(
         return DecordReader(path)
     from gens_tools.video._pyav import PyAVReader
 
-    return PyAVReader(path, timeout=float(timeout))
+    return PyAVReader(path, timeout=float(timeout), skip_frames=skip_frames)

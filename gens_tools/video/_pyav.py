@@ -1,11 +1,27 @@
 """Read frames at chosen times from a video file or an http(s) URL with PyAV (FFmpeg).
 
-The reader decodes sequentially, with FFmpeg's decoder threads, and turns into pictures only the frames
-that are on screen at a requested time, shrinking them while converting. When two consecutive requested
-times are far apart (longer than ``seek_threshold`` seconds, i.e. far longer than a typical keyframe
-interval), it seeks to the keyframe before the next time instead of decoding everything in between; both
-paths return the same frames. Memory does not grow with the length of the video: at most a few decoded
-frames are held at once.
+The reader decodes in background threads and turns into pictures only the frames that are on screen at a
+requested time, shrinking them while converting; the caller's own work (writing the frame cache, scoring)
+overlaps with decoding.
+
+* **Only what a target needs is decoded** (``skip_frames=True``, the default): every packet is looked at
+  before it is decoded, with a few packets read ahead to know when its frame leaves the screen; a frame that
+  is on screen at no requested time and that no other frame refers to (a non-reference frame) is skipped by
+  the decoder (FFmpeg's ``skip_frame``). Reference frames are always decoded, so the frames returned are
+  exactly those of a full decode, with the same timestamps; on typical H.264 with B-frames about 40 % of
+  the frames are skipped at 1 fps. ``skip_frames=False`` decodes every frame.
+* **Local videos are decoded by several workers at once** (``threads`` ≥ 2): the requested times are cut
+  into segments that start at keyframes, which workers take in turn, each with its own single-threaded
+  decoder that seeks to its segment's keyframe (so no frame is decoded twice); frames come out in time
+  order. Independent segments keep every core busy, where one frame-threaded decoder waits on the frames it
+  depends on. A video whose keyframes are too far apart to split at, large pictures and a URL get one worker
+  with FFmpeg's frame threads.
+* When two consecutive requested times are far apart (longer than ``seek_threshold`` seconds), a worker
+  seeks to the keyframe before the next time instead of decoding everything in between, unless that
+  keyframe is behind its decoder already; every path returns the same frames.
+
+Memory does not grow with the length of the video: each worker holds a few decoded frames and at most about
+12 MB of finished pictures waiting to be taken.
 
 Damaged input is read as far as it goes: every decodable frame is returned, and time spans that could not
 be decoded (a cut-off tail, a run of corrupt packets) are recorded in :attr:`PyAVReader.lost_spans`.
@@ -13,9 +29,13 @@ be decoded (a cut-off tail, a run of corrupt packets) are recorded in :attr:`PyA
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import math
 import os
+import queue
+import threading
+from collections import deque
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -39,6 +59,13 @@ from gens_tools.video._base import ReaderBase, VideoInfo
 __all__ = ["PyAVReader", "ReadStats"]
 
 _EPS = 1e-6
+#: Packets read ahead of the decoder to learn when each packet's frame leaves the screen (frames arrive in
+#: decoding order; H.264 and HEVC reorder at most 16).
+_LOOKAHEAD = 24
+#: Bytes of finished pictures one worker may hold for the consumer (bounds memory and segment length).
+_WORKER_BUFFER_BYTES = 12 * 2**20
+#: Fewest targets in a segment (with fewer pictures of room per worker, one worker decodes everything).
+_MIN_SEGMENT_TARGETS = 8
 # Demuxers FFmpeg uses for single pictures and text: such inputs are not videos.
 #: Demuxers that read other files or URLs named inside the input.
 _PLAYLIST_FORMATS = frozenset({"hls", "dash", "concat", "ffconcat"})
@@ -66,6 +93,10 @@ class ReadStats:
     """Seeks made on the sparse path."""
     decode_errors: int = 0
     """Packets the decoder rejected (corrupt or cut-off data)."""
+    workers: int = 0
+    """Decoding threads of the last :meth:`~PyAVReader.iter_frames` pass (one decoder each)."""
+    segments: int = 0
+    """Segments the last pass was cut into (1: one sequential pass)."""
 
 
 class _Decoded(NamedTuple):
@@ -94,6 +125,40 @@ def _map_open_error(source: str, exc: BaseException) -> VideoError:
     return VideoError(f"could not open {source}: {type(exc).__name__}: {exc}")
 
 
+def _mp4_index_after_data(head: bytes) -> bool | None:
+    """From the first bytes of an MP4 file: whether its top-level ``mdat`` box (the data) comes before the
+    ``moov`` box (the index); ``None`` when those bytes do not tell."""
+    pos = 0
+    while pos + 8 <= len(head):
+        size = int.from_bytes(head[pos : pos + 4], "big")
+        kind = head[pos + 4 : pos + 8]
+        if kind == b"moov":
+            return False
+        if kind == b"mdat":
+            return True
+        if size == 1 and pos + 16 <= len(head):
+            size = int.from_bytes(head[pos + 8 : pos + 16], "big")
+        if size < 8:
+            return None
+        pos += size
+    return None
+
+
+def _http_mp4_layout(url: str, timeout: float | None) -> tuple[bool | None, bool | None]:
+    """``(the server honours range requests, the MP4 index comes after the data)`` from one request for the
+    first 64 KiB of ``url`` (only those are read, whatever the server sends); ``None`` where unknown."""
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Range": "bytes=0-65535"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout or 30.0) as response:
+            ranges = response.status == 206
+            head = response.read(65536)
+    except (OSError, ValueError):
+        return None, None
+    return ranges, _mp4_index_after_data(head)
+
+
 class PyAVReader(ReaderBase):
     """A :class:`~gens_tools.video._base.VideoReader` backed by PyAV.
 
@@ -103,8 +168,10 @@ class PyAVReader(ReaderBase):
         thread_type: FFmpeg threading mode, ``"FRAME"``, ``"SLICE"`` or ``"AUTO"``.
         timeout: seconds to wait for data from a URL (connect and each read) before giving up.
         seek_threshold: seek instead of decoding on when the next requested time is more than this many
-            seconds ahead of the decoder (``math.inf`` = always decode sequentially).
+            seconds ahead of the decoder (``math.inf`` = always decode sequentially, with one worker).
         options: extra FFmpeg demuxer/protocol options.
+        skip_frames: let the decoder skip non-reference frames that are on screen at no requested time
+            (same frames and timestamps as a full decode, less work); ``False`` decodes every frame.
 
     Raises:
         VideoNotFoundError: the file does not exist (or the URL answers 404).
@@ -123,7 +190,10 @@ class PyAVReader(ReaderBase):
         timeout: float | None = 30.0,
         seek_threshold: float = 20.0,
         options: Mapping[str, str] | None = None,
+        skip_frames: bool = True,
     ) -> None:
+        if not isinstance(skip_frames, bool):
+            raise InvalidArgumentError(f"skip_frames must be True or False, got {skip_frames!r}")
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
             raise InvalidArgumentError(f"threads must be an integer >= 0, got {threads!r}")
         if not isinstance(thread_type, str) or thread_type.upper() not in ("FRAME", "SLICE", "AUTO", "NONE"):
@@ -134,16 +204,19 @@ class PyAVReader(ReaderBase):
             raise InvalidArgumentError(f"seek_threshold must be > 0 seconds, got {seek_threshold!r}")
         if not (isinstance(source, str | os.PathLike)) or (isinstance(source, str) and not source):
             raise InvalidArgumentError(f"source must be a file path or an http(s) URL, got {source!r}")
-        self.source = normalize_http_url(source) if is_http_url(source) else os.fspath(source)
+        path = os.fspath(source)
+        self.source = normalize_http_url(path) if is_http_url(path) else path
         self.threads = threads
         self.thread_type = thread_type.upper()
         self.timeout = timeout
         self.seek_threshold = float(seek_threshold)
         self._options = dict(options or {})
         self.lost_spans: list[tuple[float, float]] = []
+        self.skip_frames = skip_frames
         self.stats = ReadStats()
         self._closed = False
-        self._cursors: set[_Cursor] = set()
+        self._lock = threading.Lock()
+        self._passes: set[_Pass] = set()
         self._is_url = is_http_url(self.source)
         if not self._is_url:
             if not os.path.exists(self.source):
@@ -227,6 +300,7 @@ class PyAVReader(ReaderBase):
             self._rewind(container, stream)
             tb: Fraction = stream.time_base or Fraction(1, 1000)
             self._time_base = tb
+            self._tb = float(tb)
             self._nominal = 1.0 / 30
             first = None
             frames = self._raw_frames(container, stream, count=False)
@@ -235,6 +309,8 @@ class PyAVReader(ReaderBase):
                 break
             frames.close()
             if first is None:
+                if self._is_url and "mp4" in container.format.name:
+                    self._explain_unstreamable_mp4()
                 raise EmptyVideoError(f"{self.source} holds no decodable video frames")
             self._start_pts = self._frame_pts(first, None)
             rotation = round(first.rotation) % 360 if first.rotation else 0
@@ -282,6 +358,19 @@ class PyAVReader(ReaderBase):
         finally:
             container.close()
 
+    def _explain_unstreamable_mp4(self) -> None:
+        """Raise a :class:`VideoError` that says what to do when an MP4 URL gave no frames because its index
+        comes after the data and the server cannot send the data again (no range requests)."""
+        ranges, index_last = _http_mp4_layout(str(self.source), self.timeout)
+        if ranges is False and index_last is not False:
+            raise VideoError(
+                f"cannot stream {self.source}: it is an MP4 whose index (the 'moov' box) comes after the video "
+                "data, and the server does not support HTTP range requests, so the frames cannot be reached "
+                "without downloading the whole file first. Download it and pass the local file, serve it from a "
+                "server with range requests, or move the index to the front once with "
+                "`ffmpeg -i in.mp4 -c copy -movflags +faststart out.mp4`"
+            )
+
     def _duration(self, container: Any, stream: Any) -> float | None:
         """Seconds from the first frame to the end of the video: the later of what the container's metadata
         says and where the last packets end (read after seeking to the last keyframe, without decoding).
@@ -305,8 +394,8 @@ class PyAVReader(ReaderBase):
         if container.duration and container.duration > 0:
             if "matroska" in container.format.name:
                 # FFmpeg gives a Matroska segment's duration counted from time 0, not from the first frame.
-                return container.duration / 1_000_000
-            return ((container.start_time or 0) + container.duration) / 1_000_000
+                return float(container.duration / 1_000_000)
+            return float(((container.start_time or 0) + container.duration) / 1_000_000)
         return None
 
     def _scan_end(self, container: Any, stream: Any, meta_end: float | None) -> float | None:
@@ -347,37 +436,97 @@ class PyAVReader(ReaderBase):
         step = max(1, round(self._nominal / float(self._time_base)))
         return 0 if previous is None else previous + step
 
-    def _raw_frames(self, container: Any, stream: Any, *, count: bool = True) -> Generator[Any, None, None]:
+    def _count(self, name: str, n: int = 1) -> None:
+        """Add ``n`` to one of :attr:`stats` (workers run in several threads)."""
+        with self._lock:
+            setattr(self.stats, name, getattr(self.stats, name) + n)
+
+    def _add_lost(self, start: float, end: float) -> None:
+        with self._lock:
+            super()._add_lost(start, end)
+
+    def _raw_frames(
+        self, container: Any, stream: Any, *, count: bool = True, wanted: _Wanted | None = None
+    ) -> Generator[Any, None, None]:
         """Yield each decoded frame, then ``None`` if the pass ended on an error rather than a clean end of
         file. Decode errors are never raised: with ``count``, the span of each rejected packet is recorded
-        in :attr:`lost_spans` and counted in :attr:`stats`."""
+        in :attr:`lost_spans` and counted in :attr:`stats`.
+
+        With ``wanted``, packets are read :data:`_LOOKAHEAD` ahead and the decoder may skip a non-reference
+        frame unless it is on screen at one of the wanted times."""
         import av
 
+        ctx = stream.codec_context
+        depth = _LOOKAHEAD if wanted is not None else 1
         broken = False
+        ended = False  # the demuxer is exhausted (or failed)
         demux = container.demux(stream)
+        ahead: deque[Any] = deque()
+        behind: deque[int] = deque(maxlen=_LOOKAHEAD)  # pts of the packets sent last
+        skipping = False
+        if wanted is not None:
+            ctx.skip_frame = "DEFAULT"  # a stopped earlier pass over this decoder may have left it skipping
         while True:
-            try:
-                packet = next(demux)
-            except StopIteration:
+            while not ended and len(ahead) < depth:
+                try:
+                    ahead.append(next(demux))
+                except StopIteration:
+                    ended = True
+                except av.error.FFmpegError:
+                    ended = broken = True
+            if not ahead:
                 break
-            except av.error.FFmpegError:
-                broken = True
-                break
+            packet = ahead.popleft()
+            if wanted is not None:
+                skip = not self._on_screen_when_wanted(packet, ahead, behind, ended, wanted)
+                if skip != skipping:
+                    ctx.skip_frame = "NONREF" if skip else "DEFAULT"
+                    skipping = skip
+                if packet.pts is not None:
+                    behind.append(packet.pts)
             try:
                 frames = packet.decode()
             except av.error.FFmpegError:
                 if count:
-                    self.stats.decode_errors += 1
+                    self._count("decode_errors")
                     self._lose_packet(packet)
                 if packet.size == 0:  # the error came while draining the decoder at the end
                     broken = True
                 continue
             for frame in frames:
                 if count:
-                    self.stats.decoded += 1
+                    self._count("decoded")
                 yield frame
+        if skipping:
+            ctx.skip_frame = "DEFAULT"
         if broken:
             yield None
+
+    def _on_screen_when_wanted(
+        self, packet: Any, ahead: deque[Any], behind: deque[int], ended: bool, wanted: _Wanted
+    ) -> bool:
+        """Whether the frame of ``packet`` may be on screen at a wanted time: from its presentation time to
+        the next presentation time among the packets around it (the demuxer's reordering is bounded). When
+        that cannot be told (no timestamps, the next frame not in sight), the answer is yes."""
+        pts = packet.pts
+        if pts is None or packet.size == 0:
+            return True
+        following: int | None = None
+        for p in ahead:
+            q = p.pts
+            if q is None:
+                return True
+            if q > pts and (following is None or q < following):
+                following = q
+        for q in behind:
+            if q > pts and (following is None or q < following):
+                following = q
+        if following is None and not ended:
+            return True
+        tb = self._tb
+        start = (pts - self._start_pts) * tb
+        end = math.inf if following is None else (following - self._start_pts) * tb
+        return wanted.any_between(start - 2 * _EPS, end + _EPS)
 
     def _lose_packet(self, packet: Any) -> None:
         ts = packet.pts if packet.pts is not None else packet.dts
@@ -387,16 +536,26 @@ class PyAVReader(ReaderBase):
         dur = float(packet.duration * self._time_base) if packet.duration else self._nominal
         self._add_lost(max(0.0, start), max(0.0, start + dur))
 
+    def _output_size(self, max_side: int | None) -> tuple[int, int]:
+        """Width and height of the pictures :meth:`iter_frames` yields for ``max_side``."""
+        return fit_within(self.info.width, self.info.height, max_side)
+
     def _picture(self, frame: Any, max_side: int | None) -> Image.Image:
         coded_w, coded_h = frame.width, frame.height
         shown_w = max(1, round(coded_w * self._sar))
         out_w, out_h = fit_within(shown_w, coded_h, max_side)
-        self.stats.converted += 1
-        if (out_w, out_h) == (coded_w, coded_h):
-            image = frame.to_image()
-        else:
-            interpolation = "AREA" if out_w <= coded_w and out_h <= coded_h else "BICUBIC"
-            image = frame.to_image(width=out_w, height=out_h, interpolation=interpolation)
+        self._count("converted")
+        # One scaler thread: the workers are the parallelism (FFmpeg would start a thread per core for each).
+        interpolation = "AREA" if out_w <= coded_w and out_h <= coded_h else "BICUBIC"
+        rgb = frame.reformat(width=out_w, height=out_h, format="rgb24", interpolation=interpolation, threads=1)
+        plane = rgb.planes[0]
+        image: Image.Image
+        if plane.line_size > 0:
+            # One copy, rows of line_size bytes, into Pillow's own buffer (to_image makes three).
+            image = Image.frombuffer("RGB", (rgb.width, rgb.height), plane, "raw", "RGB",
+                                     plane.line_size, 1)
+        else:  # rows stored bottom-up
+            image = rgb.to_image()
         if self._rotation:
             image = image.transpose(_TRANSPOSE[self._rotation])
         return image
@@ -408,58 +567,276 @@ class PyAVReader(ReaderBase):
         position in ``targets`` and ``Frame.timestamp`` the frame's real presentation time. Targets past the
         end of the video or inside a lost span yield nothing. Several targets on the same frame share one
         converted picture.
+
+        Decoding starts at the first ``next()`` and runs in background threads, ahead of the caller by at
+        most a bounded number of pictures; closing the iterator (or the reader) stops them.
         """
         pairs, max_side = self._check_request(targets, max_side)
         if not pairs:
             return iter(())
         return self._iter(pairs, max_side)
 
-    def _iter(self, pairs: list[tuple[float, int]], max_side: int | None) -> Iterator[Frame]:
-        cursor = _Cursor(self)
-        self._cursors.add(cursor)
+    def _plan(self, pairs: list[tuple[float, int]], max_side: int | None) -> tuple[list[_Segment], int]:
+        """Cut the sorted ``(time, position)`` pairs into segments for parallel workers; returns the
+        segments and the number of workers (one segment and one worker: a sequential pass).
+
+        Segments start at keyframes (found by seeking a demuxer of its own, without decoding): the worker of
+        a segment seeks to its keyframe and decodes from there, so no frame is decoded by two workers. They
+        hold about as many targets as the pictures a worker may keep (:data:`_WORKER_BUFFER_BYTES`), and at
+        least four segments go to each worker when the video is short, for balance."""
+        workers = self._worker_count()
+        room = self._pictures_per_worker(max_side)
+        if workers < 2 or self._is_url or not math.isfinite(self.seek_threshold) or room < _MIN_SEGMENT_TARGETS:
+            return [_Segment(None, pairs)], 1
+        per = max(_MIN_SEGMENT_TARGETS, min(room, math.ceil(len(pairs) / (4 * workers))))
+        keyframes = self._keyframe_times([pairs[i][0] for i in range(per, len(pairs), per)])
+        bounds: list[float] = []
+        for k in keyframes:
+            if k is not None and k > pairs[0][0] + _EPS and (not bounds or k > bounds[-1] + _EPS):
+                bounds.append(k)
+        segments: list[_Segment] = []
+        current: list[tuple[float, int]] = []
+        keyframe: float | None = None
+        b = 0
+        for t, index in pairs:
+            while b < len(bounds) and t >= bounds[b] - _EPS:  # the keyframe (or a later frame) is on screen at t
+                if current:
+                    segments.append(_Segment(keyframe, current))
+                    current = []
+                keyframe = bounds[b]
+                b += 1
+            current.append((t, index))
+        segments.append(_Segment(keyframe, current))
+        if len(segments) < 2:
+            return [_Segment(None, pairs)], 1  # keyframes too far apart to split at
+        return segments, min(workers, len(segments))
+
+    def _keyframe_times(self, times: Sequence[float]) -> list[float | None]:
+        """For each time, the presentation time of the keyframe a seek to it lands on (``None`` where that
+        is not a keyframe or the seek fails), from a demuxer of its own, closed before returning."""
+        import av
+
+        out: list[float | None] = []
         try:
-            converted: tuple[Any, Image.Image] | None = None  # (decoded frame, its picture), to reuse
-            for t, index in pairs:
-                if self._closed:
-                    return
-                if t > self.info.duration + self._nominal:
-                    break  # past the end: nothing is on screen
-                if cursor.should_seek(t):
-                    cursor.seek_to(t)
-                shown = cursor.shown_at(t)
-                if shown is None:
-                    continue
-                if converted is None or converted[0] is not shown.frame:
-                    converted = (shown.frame, self._picture(shown.frame, max_side))
-                yield Frame(timestamp=round(shown.time, 6), image=converted[1], index=index)
+            container = self._open_container()
+        except VideoError:
+            return [None] * len(times)
+        try:
+            stream = self._video_stream(container)
+            for t in times:
+                found: float | None = None
+                try:
+                    container.seek(self._start_pts + int(t / self._time_base), backward=True, any_frame=False,
+                                   stream=stream)
+                    for packet in container.demux(stream):
+                        if packet.pts is not None and packet.size:
+                            if packet.is_keyframe:
+                                found = (packet.pts - self._start_pts) * self._tb
+                            break
+                except (av.error.FFmpegError, OSError):
+                    found = None
+                out.append(found)
+        except VideoError:
+            out = [None] * len(times)
         finally:
-            self._cursors.discard(cursor)
-            cursor.close()
+            container.close()
+        return out
+
+    def _pictures_per_worker(self, max_side: int | None) -> int:
+        """How many finished pictures one worker may hold for the consumer (:data:`_WORKER_BUFFER_BYTES`)."""
+        width, height = self._output_size(max_side)
+        return max(2, _WORKER_BUFFER_BYTES // max(1, width * height * 4))  # Pillow keeps RGB in 4 bytes a pixel
+
+    def _worker_count(self) -> int:
+        """How many parallel single-threaded decoders ``threads`` allows on this machine."""
+        if self.thread_type == "NONE":
+            return 1
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cores = os.cpu_count() or 1
+        return min(self.threads or cores, cores)
+
+    def _iter(self, pairs: list[tuple[float, int]], max_side: int | None) -> Iterator[Frame]:
+        segments, workers = self._plan(pairs, max_side)
+        with self._lock:
+            self.stats.workers = workers
+            self.stats.segments = len(segments)
+        run = _Pass(self, segments, workers, max_side)
+        self._passes.add(run)
+        try:
+            run.start()
+            yield from run.frames()
+        finally:
+            run.stop()
+            self._passes.discard(run)
 
     # --- lifecycle ---------------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the reader: release the decoders of unfinished :meth:`iter_frames` passes (each pass holds
-        its own, released when it ends); later calls to :meth:`iter_frames` raise :class:`VideoError`."""
+        """Close the reader: stop the decoding threads of unfinished :meth:`iter_frames` passes and release
+        their decoders; later calls to :meth:`iter_frames` raise :class:`VideoError`."""
         super().close()
-        for cursor in list(self._cursors):
-            cursor.close()
-        self._cursors.clear()
+        for run in list(self._passes):
+            run.stop()
+        self._passes.clear()
 
     def __repr__(self) -> str:
         i = self.info
         return f"PyAVReader({str(self.source)!r}, {i.width}x{i.height}, {i.duration:.3f}s, {i.codec})"
 
 
-class _Cursor:
-    """One decoding pass over the video: the frame on screen (``cur``) and the next one (``ahead``)."""
+class _Segment(NamedTuple):
+    keyframe: float | None  # where its worker starts decoding (None: wherever the decoder is)
+    pairs: list[tuple[float, int]]  # (target time, position), sorted
 
-    def __init__(self, reader: PyAVReader) -> None:
+
+class _Wanted:
+    """The sorted target times (seconds) whose frames a decoding pass must not skip."""
+
+    def __init__(self, times: Sequence[float]) -> None:
+        self.times = sorted(times)
+
+    def any_between(self, lo: float, hi: float) -> bool:
+        """Whether a wanted time lies in ``[lo, hi)``."""
+        i = bisect.bisect_left(self.times, lo)
+        return i < len(self.times) and self.times[i] < hi
+
+
+class _Stopped(Exception):
+    """Internal: the pass was stopped while a worker was decoding."""
+
+
+class _Failure(NamedTuple):
+    error: BaseException
+
+
+_END = object()  # a worker finished one segment
+
+
+class _Pass:
+    """One :meth:`PyAVReader.iter_frames` pass: worker threads decode their segments (segment ``s`` goes to
+    worker ``s % workers``) into bounded queues; :meth:`frames` yields from them in segment order."""
+
+    def __init__(self, reader: PyAVReader, segments: list[_Segment], workers: int, max_side: int | None) -> None:
+        self.reader = reader
+        self.segments = segments
+        self.max_side = max_side
+        self.halt = threading.Event()
+        # Room for a whole segment (segments are cut to fit the bound), so that a worker ahead of the
+        # consumer finishes its segment without waiting; one worker waits when the bound is reached.
+        room = min(max(len(seg.pairs) for seg in segments), reader._pictures_per_worker(max_side)) + 1
+        self.queues: list[queue.Queue[Any]] = [queue.Queue(maxsize=room) for _ in range(workers)]
+        # One worker: FFmpeg's frame threads; several: one single-threaded decoder each.
+        self.decoder_threads = reader.threads if workers == 1 else 1
+        self.threads = [
+            threading.Thread(target=self._work, args=(w,), name=f"gens-tools-decode-{w}", daemon=True)
+            for w in range(workers)
+        ]
+
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
+
+    def frames(self) -> Iterator[Frame]:
+        workers = len(self.queues)
+        for s in range(len(self.segments)):  # in time order: segment s is worker s % workers's
+            q = self.queues[s % workers]
+            while True:
+                try:
+                    item = q.get(timeout=0.1)
+                except queue.Empty:
+                    if self.halt.is_set():
+                        return  # stopped (the reader was closed): end quietly
+                    continue
+                if self.halt.is_set():
+                    return
+                if item is _END:
+                    break
+                if isinstance(item, _Failure):
+                    raise item.error
+                yield item
+
+    def stop(self) -> None:
+        """Stop the workers and wait until they have released their decoders."""
+        self.halt.set()
+        for q in self.queues:
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    q.get_nowait()
+        for thread in self.threads:
+            if thread.is_alive() and thread is not threading.current_thread():
+                thread.join()
+        for q in self.queues:  # what a worker put while stopping
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    q.get_nowait()
+
+    def _put(self, w: int, item: object) -> bool:
+        q = self.queues[w]
+        while not self.halt.is_set():
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self, w: int) -> None:
+        r = self.reader
+        mine = self.segments[w :: len(self.queues)]
+        cursor: _Cursor | None = None
+        try:
+            wanted = _Wanted([t for seg in mine for t, _ in seg.pairs]) if r.skip_frames else None
+            cursor = _Cursor(r, threads=self.decoder_threads, wanted=wanted, halt=self.halt)
+            for seg in mine:
+                if seg.keyframe is not None and cursor.can_seek and seg.keyframe > cursor.position() + _EPS:
+                    cursor.seek_to(seg.keyframe)  # the other workers decode what lies in between
+                converted: tuple[Any, Image.Image] | None = None  # (decoded frame, its picture), to reuse
+                for t, index in seg.pairs:
+                    if self.halt.is_set():
+                        return
+                    if t > r.info.duration + r._nominal:
+                        break  # past the end: nothing is on screen
+                    if cursor.should_seek(t):
+                        cursor.seek_to(t)
+                    shown = cursor.shown_at(t)
+                    if shown is None:
+                        continue
+                    if converted is None or converted[0] is not shown.frame:
+                        converted = (shown.frame, r._picture(shown.frame, self.max_side))
+                    if not self._put(w, Frame(timestamp=round(shown.time, 6), image=converted[1], index=index)):
+                        return
+                if not self._put(w, _END):
+                    return
+        except _Stopped:
+            return
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._put(w, _Failure(exc))
+        finally:
+            if cursor is not None:
+                cursor.close()
+
+
+class _Cursor:
+    """One decoder's pass over the video: the frame on screen (``cur``) and the next one (``ahead``)."""
+
+    def __init__(
+        self,
+        reader: PyAVReader,
+        *,
+        threads: int,
+        wanted: _Wanted | None = None,
+        halt: threading.Event | None = None,
+    ) -> None:
         self.r = reader
-        self.threads = reader.threads
+        self.threads = threads
+        self.wanted = wanted
+        self.halt = halt
         self.container, self.stream = self._open()
         self.can_seek = math.isfinite(reader.seek_threshold)
         self.tail_retried = False
+        self._probe: tuple[Any, Any] | None = None  # a demuxer of its own to find keyframes without decoding
         self._reset()
 
     def _open(self) -> tuple[Any, Any]:
@@ -475,7 +852,7 @@ class _Cursor:
 
     def _reset(self) -> None:
         """Start a new frame sequence at the container's current position, forgetting cur/ahead."""
-        self.frames = self.r._raw_frames(self.container, self.stream)
+        self.frames = self.r._raw_frames(self.container, self.stream, wanted=self.wanted)
         self.cur: _Decoded | None = None
         self.ahead: _Decoded | None = None
         self.done = False
@@ -487,11 +864,16 @@ class _Cursor:
     def close(self) -> None:
         self.frames.close()
         self.container.close()
+        if self._probe is not None:
+            self._probe[0].close()
+            self._probe = None
 
     def _pull(self) -> _Decoded | None:
         r = self.r
         while True:
             for frame in self.frames:
+                if self.halt is not None and self.halt.is_set():
+                    raise _Stopped
                 if frame is None:
                     self.broken = True
                     break
@@ -518,11 +900,11 @@ class _Cursor:
         self.container.close()
         self.threads = 1
         self.container, self.stream = self._open()
-        self.frames = self.r._raw_frames(self.container, self.stream)
+        self.frames = self.r._raw_frames(self.container, self.stream, wanted=self.wanted)
         self.broken = False
         self._last_pts = None
         if self._seek_container(last_time):
-            self.frames = self.r._raw_frames(self.container, self.stream)
+            self.frames = self.r._raw_frames(self.container, self.stream, wanted=self.wanted)
         self.skip_until = last_time
 
     def position(self) -> float:
@@ -532,8 +914,34 @@ class _Cursor:
         return self.cur.time if self.cur is not None else 0.0
 
     def should_seek(self, t: float) -> bool:
-        """Whether ``t`` is so far ahead that seeking beats decoding on."""
-        return self.can_seek and not self.done and t - self.position() > self.r.seek_threshold
+        """Whether ``t`` is so far ahead that seeking beats decoding on: farther than the reader's
+        ``seek_threshold``, and the keyframe a seek would land on is ahead of the decoder (with keyframes
+        far apart, decoding on from here is cheaper than decoding again from an earlier keyframe)."""
+        if not (self.can_seek and not self.done and t - self.position() > self.r.seek_threshold):
+            return False
+        keyframe = self._keyframe_before(t)
+        return keyframe is None or keyframe > self.position() + _EPS
+
+    def _keyframe_before(self, t: float) -> float | None:
+        """Time of the keyframe a seek to ``t`` lands on, found by a demuxer of its own (no decoding);
+        ``None`` when unknown (URLs are not probed: every request costs a round trip)."""
+        import av
+
+        r = self.r
+        if r._is_url:
+            return None
+        try:
+            if self._probe is None:
+                container = r._open_container()
+                self._probe = (container, r._video_stream(container))
+            container, stream = self._probe
+            container.seek(r._start_pts + int(t / r._time_base), backward=True, any_frame=False, stream=stream)
+            for packet in container.demux(stream):
+                if packet.pts is not None and packet.size:
+                    return float((packet.pts - r._start_pts) * r._time_base)
+        except (av.error.FFmpegError, OSError, VideoError):
+            return None
+        return None
 
     def _advance(self, t: float) -> None:
         while True:
@@ -581,7 +989,7 @@ class _Cursor:
                     self._reopen()
                 self.can_seek = False  # not seekable (e.g. a server without range requests): decode on
                 return
-            self.r.stats.seeks += 1
+            self.r._count("seeks")
             self.ahead = self._pull()
             if self.ahead is None:
                 # Nothing decodable from there on (cut-off file): go back and decode forward to find the end.

@@ -512,3 +512,79 @@ def test_real_video_through_the_cache(tmp_path: Path) -> None:
     # the file is rewritten (a new recording under the same name): the old entry no longer applies
     make_test_video(path, duration=4.0, fps=25.0)
     assert cache.key(str(path), fps=1.0, max_side=96, start=None, end=None) != key
+
+
+def test_a_write_failure_in_the_background_writer_stops_the_pass_and_commits_nothing(
+    cache: FrameCache, video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from gens_tools.video import _cache
+
+    written = 0
+    real = _cache.encode_jpeg
+
+    def disk_fills_up(image: Image.Image, **kw: object) -> bytes:
+        nonlocal written
+        written += 1
+        if written > 3:
+            raise OSError(28, "No space left on device")
+        return real(image, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_cache, "encode_jpeg", disk_fills_up)
+    key = key_for(cache, video)
+    with pytest.raises(FrameCacheError, match="No space left on device"):
+        fill(cache, key, grid=[float(i) for i in range(60)])
+    assert cache.lookup(key) is None
+    assert leftovers(cache) == []
+    assert not any(t.name == "gens-tools-cache-writer" for t in threading.enumerate())
+
+
+def test_frames_read_from_a_temporary_cache_carry_no_path(video: Path) -> None:
+    # Its folder is deleted on exit: a path would point at nothing (the `--no-cache` bug).
+    with FrameCache.temporary() as cache:
+        key = key_for(cache, video)
+        fill(cache, key)
+        frames = cache.load(key, [1, 2])
+        replayed = list(cache.frames(ExplodingReader(), GRID, key=key))
+    assert [f.path for f in frames] == [None, None]
+    assert {f.path for f in replayed} == {None}
+    assert all(f.image is not None for f in frames)
+
+
+def test_entries_name_their_video_and_clear_one_video(tmp_path: Path, cache: FrameCache) -> None:
+    from gens_tools.synthetic import make_test_video
+    from gens_tools.video._base import sampling_grid
+    from gens_tools.video._pyav import PyAVReader
+
+    videos = [make_test_video(tmp_path / f"v{i}.mp4", duration=3.0, fps=10.0, size=(64, 36)) for i in range(2)]
+    for path in videos:
+        reader = PyAVReader(path)
+        key = cache.key(str(path), fps=2.0, max_side=None, start=None, end=None)
+        list(cache.frames(reader, sampling_grid(reader.info, 2.0), key=key))
+    entries = cache.entries()
+    assert sorted(Path(e.source or "").name for e in entries) == ["v0.mp4", "v1.mp4"]
+    assert {e.fps for e in entries} == {2.0}
+    assert all(e.n_bytes > 0 and e.last_used > 0 for e in entries)
+    # A rewritten video is still the same video for `clear`: its stale entries go too.
+    make_test_video(videos[0], duration=2.0, fps=10.0, size=(64, 36))
+    removed = cache.clear(videos[0])
+    assert [Path(e.source or "").name for e in removed] == ["v0.mp4"]
+    assert [Path(e.source or "").name for e in cache.entries()] == ["v1.mp4"]
+
+
+def test_an_entry_of_an_older_version_is_rebuilt_without_a_warning(
+    cache: FrameCache, video: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = key_for(cache, video)
+    fill(cache, key)
+    manifest = cache.root / key / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["format"] = 1  # quality 95, no video named
+    manifest.write_text(json.dumps(data))
+    with caplog.at_level("INFO", logger="gens_tools.video._cache"):
+        assert cache.lookup(key) is None
+    assert [r.levelname for r in caplog.records] == ["INFO"]
+    assert "another version" in caplog.records[0].getMessage()
+    assert len(fill(cache, key)) == len(GRID)
+    assert cache.lookup(key) is not None

@@ -166,6 +166,15 @@ class _RecordingVideoReader:
         self.fail_on = fail_on
         self.batches: list[int] = []
 
+    def __len__(self) -> int:
+        return len(self.inner)  # type: ignore[arg-type]
+
+    def __getitem__(self, i: int) -> object:
+        return self.inner[i]  # type: ignore[index]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
     def get_batch(self, positions: list[int]) -> object:
         self.batches.append(len(positions))
         if self.fail_on.intersection(positions):
@@ -220,3 +229,34 @@ def test_bad_inputs_raise_typed_errors(tmp_path: Path, bad_files: dict[str, Path
     truncated.write_bytes(data[: len(data) // 2])
     with pytest.raises(VideoError, match="backend='pyav'"):
         DecordReader(truncated)
+
+
+def test_a_pass_where_every_frame_fails_is_an_error_not_an_empty_success(container_clips: dict[str, Clip]) -> None:
+    # Reported on VP9 WebM: every frame failed, and the CLI printed "0 frames" with exit code 0.
+    clip = container_clips["vp9.webm"]
+    reader = DecordReader(clip.path, chunk_size=4)
+    real_open = reader._open
+    reader._open = lambda size: _RecordingVideoReader(real_open(size), fail_on=set(range(10_000)))  # type: ignore[method-assign]
+    with pytest.raises(VideoError, match=r"could not decode any .*vp9.*backend='pyav'"):
+        list(reader.iter_frames([0.0, 1.0, 2.0]))
+    assert len(reader.lost_spans) >= 1  # the spans are still reported
+
+
+def test_decord_through_the_cli_never_reports_an_empty_success(
+    container_clips: dict[str, Clip], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    from gens_tools.cli._main import main
+
+    real_open = DecordReader._open
+
+    def failing_open(self: DecordReader, size: tuple[int, int]) -> object:
+        return _RecordingVideoReader(real_open(self, size), fail_on=set(range(10_000)))
+
+    monkeypatch.setattr(DecordReader, "_open", failing_open)
+    monkeypatch.setenv("GENS_TOOLS_CACHE_DIR", str(tmp_path))
+    code = main(["sample", str(container_clips["vp9.webm"].path), "q", "-k", "1", "--backend", "decord", "-q"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "could not decode any" in captured.err
+    assert "0 frames" not in captured.out

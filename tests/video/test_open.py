@@ -148,6 +148,36 @@ def test_url_without_range_support_is_read_in_one_pass(plain_http_server: FileSe
     assert plain_http_server.range_requests == 0
 
 
+def test_mp4_with_its_index_at_the_end_without_range_support_says_what_to_do(
+    plain_http_server: FileServer, video_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Big enough that FFmpeg cannot go back to the data from its read buffer once it has found the index.
+    path = make_test_video(video_dir / "late_index.mp4", duration=30.0, fps=30.0, faststart=False)
+    url = plain_http_server.url(path.name)
+    with pytest.raises(VideoError, match=r"index \(the 'moov' box\) comes after .* range requests") as caught:
+        open_video(url, timeout=5.0)
+    message = str(caught.value)
+    assert "holds no decodable video frames" not in message
+    assert "Download it" in message
+    assert "-movflags +faststart" in message
+    # The same file from a server with range requests (or with the index first) is fine.
+    from gens_tools.cli._main import main
+
+    assert main(["info", url]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "range requests" in err
+
+
+def test_mp4_with_its_index_first_streams_without_range_support(
+    plain_http_server: FileServer, video_dir: Path
+) -> None:
+    path = make_test_video(video_dir / "early_index.mp4", duration=30.0, fps=30.0, faststart=True)
+    with open_video(plain_http_server.url(path.name), timeout=5.0) as reader:
+        frames = list(reader.iter_frames([0.0, 12.5, 29.9]))
+    assert [round(f.timestamp, 3) for f in frames] == [0.0, 12.5, 29.9]
+
+
 def test_url_not_found(http_server: FileServer) -> None:
     with pytest.raises(VideoNotFoundError, match=r"nothing\.mp4"):
         open_video(http_server.url("nothing.mp4"), timeout=5.0)

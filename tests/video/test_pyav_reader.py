@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import math
 import random
+import time
 from pathlib import Path
 
 import av
@@ -25,6 +26,7 @@ from gens_tools.errors import (
     VideoNotFoundError,
 )
 from gens_tools.synthetic import make_test_video, read_time_code
+from gens_tools.video import _pyav
 from gens_tools.video._base import VideoReader, sampling_grid
 from gens_tools.video._pyav import PyAVReader
 
@@ -200,23 +202,27 @@ def test_targets_past_the_end_yield_nothing_and_lose_nothing(h264_clip: Clip) ->
 
 
 def test_only_chosen_frames_are_converted(h264_clip: Clip) -> None:
-    reader = PyAVReader(h264_clip.path, seek_threshold=math.inf)
+    reader = PyAVReader(h264_clip.path, seek_threshold=math.inf, skip_frames=False)
     frames = list(reader.iter_frames([0.0, 2.0, 4.0, 5.9]))
     assert len(frames) == 4
     assert reader.stats.converted == 4
     assert reader.stats.decoded >= 170  # everything up to 5.9 s was decoded, but only 4 pictures made
 
 
-def test_decoding_streams_lazily_and_holds_few_frames(long_clip: Clip) -> None:
-    reader = PyAVReader(long_clip.path, seek_threshold=math.inf)
+def test_decoding_streams_ahead_by_a_bounded_number_of_pictures(
+    long_clip: Clip, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_pyav, "_WORKER_BUFFER_BYTES", 160 * 90 * 4 * 8)  # room for 8 pictures
+    reader = PyAVReader(long_clip.path, seek_threshold=math.inf, skip_frames=False)
     frames = reader.iter_frames([0.0, *[t + 0.05 for t in range(1, 30)]])
     first = next(frames)
     check_frame(first, long_clip.times, 0.0)
-    assert reader.stats.decoded < 20  # the first frame came out before the rest of the video was decoded
+    time.sleep(0.5)  # the worker decodes ahead until its queue is full, then waits for the caller
+    assert reader.stats.decoded < 150  # of 300: at most ~10 targets (one a second, 10 fps) ahead
     alive = []
     for n, _ in enumerate(frames):
         if n % 7 == 3:  # (a full heap scan is slow; a few samples along the video suffice)
-            alive.append(sum(isinstance(o, av.VideoFrame) for o in gc.get_objects()))
+            alive.append(sum(type(o) is av.VideoFrame for o in gc.get_objects()))
     assert reader.stats.decoded >= 290  # (up to the frame after the last target, 29.05 s)
     assert max(alive) <= 4  # memory does not grow with the length of the video
 
