@@ -147,6 +147,8 @@ def _windows_from_stream(
         if members:
             window = Window(index=w_index, frames=members, video_key=video_key)
             yield [f.index for f in members if f.index is not None], window
+            # Drop this window's pictures before the next window fills up: only the window in flight holds any.
+            del window, members
             w_index += 1
 
 
@@ -217,6 +219,7 @@ def _score_streamed(
             positions.append(pos)
             shapes.append(Window(window.index, [Frame(window.start), Frame(window.end)]))
             yield window
+            del window  # not held while the next one decodes
 
     results = list(sampler.score_windows(windows_iter(), question, total=len(plan), progress=progress))
     elapsed = time.perf_counter() - t0

@@ -143,7 +143,9 @@ class FrameSampler(ABC):
         """The results for ``windows``, in window order. One :meth:`score_window` call at a time by default;
         override to batch or overlap windows. ``note(message)`` reports progress between results."""
         for window in windows:
-            yield self.score_window(window, question)
+            result = self.score_window(window, question)
+            del window  # its pictures are not held while the next window is decoded
+            yield result
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (models, HTTP clients). Safe to call twice."""
