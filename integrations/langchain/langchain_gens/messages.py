@@ -28,8 +28,10 @@ def _frame_artifact(message: BaseMessage) -> FrameSelection | Mapping[str, Any] 
     """The frame selection a successful tool message carries, in either artifact form (not decoded)."""
     if not isinstance(message, ToolMessage) or message.status == "error":
         return None
-    artifact = message.artifact
-    if isinstance(artifact, FrameSelection) or is_selection_dict(artifact):
+    artifact: object = message.artifact
+    if isinstance(artifact, FrameSelection):
+        return artifact
+    if isinstance(artifact, Mapping) and is_selection_dict(artifact):
         return artifact
     return None
 

@@ -65,7 +65,11 @@ def _usage(response: ChatResponse) -> TokenUsage:
         raw = response.raw
         raw_usage = raw.get("usage") if isinstance(raw, Mapping) else getattr(raw, "usage", None)
         if raw_usage is not None:
-            get = raw_usage.get if isinstance(raw_usage, Mapping) else lambda k: getattr(raw_usage, k, None)
+            def get(key: str) -> Any:
+                if isinstance(raw_usage, Mapping):
+                    return raw_usage.get(key)
+                return getattr(raw_usage, key, None)
+
             usage.input_tokens = _int_or_none(get("prompt_tokens")) or _int_or_none(get("input_tokens"))
             usage.output_tokens = _int_or_none(get("completion_tokens")) or _int_or_none(get("output_tokens"))
             usage.total_tokens = _int_or_none(get("total_tokens"))

@@ -66,7 +66,8 @@ class GenSVideoQueryEngine(CustomQueryEngine):
     @property
     def assistant(self) -> Assistant:
         """The gens-tools assistant that sends the frames (the LLM wrapped, or the assistant given)."""
-        return self._assistant
+        assistant: Assistant = self._assistant
+        return assistant
 
     @classmethod
     def from_video(
