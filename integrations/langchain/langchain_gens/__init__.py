@@ -30,7 +30,7 @@ from langchain_gens.tools import GenSVideoFramesTool
 if TYPE_CHECKING:
     from langchain_gens.middleware import GenSFramesMiddleware
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "GenSFramesMiddleware",
