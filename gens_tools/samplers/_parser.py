@@ -5,6 +5,12 @@ GenS answers a window with a JSON object whose keys are frame indices (``"33"``)
 prose around the object, JSON truncated at the token limit, keys with ``s`` suffixes (``"30s-35s"``), reversed
 ranges, indices past the window. :func:`parse_gens_output` parses strictly first, then recovers every valid
 ``key: score`` pair, and says in ``issues`` what it had to repair. It never raises on model text.
+
+What a hostile or broken output can cost is bounded: only the first :data:`MAX_OUTPUT_CHARS` characters are
+read, keys longer than :data:`MAX_KEY_CHARS` are dropped unread, at most :data:`MAX_ISSUES` issue lines are kept
+(then a count), numbers of any size (``1e400``, a 400-digit key) are dropped or clipped rather than converted,
+and overlapping ranges are painted once per frame, so the time taken grows with the text's length and the
+window's size, never with their product.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import reprlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +26,17 @@ from gens_tools.samplers._base import WindowScores
 
 #: Highest score on the GenS scale.
 MAX_SCORE = 5.0
+#: Characters of an output that are read (GenS answers a 256-frame window in at most ~1,024 tokens, a few
+#: thousand characters); the rest is ignored, with an issue saying so.
+MAX_OUTPUT_CHARS = 100_000
+#: Keys longer than this are not frame indices or ranges (``"120-135"``, ``"[12s] to [15s]"``); they are dropped
+#: without being matched.
+MAX_KEY_CHARS = 64
+#: Issue lines kept per output; the rest are counted in one last line.
+MAX_ISSUES = 20
+
+_SHOW = reprlib.Repr()
+_SHOW.maxstring = _SHOW.maxother = _SHOW.maxlong = 40
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)(?:```|$)", re.DOTALL)
 # One "key": value pair. Keys may be quoted with " or ' or bare; values are numbers, optionally quoted.
@@ -26,6 +44,7 @@ _PAIR = re.compile(
     r"""(?P<q>["']?)(?P<key>[^"':{},\n]{1,40}?)(?P=q)\s*:\s*(?P<vq>["']?)(?P<val>-?\d+(?:\.\d+)?)(?P=vq)"""
     r"""(?=\s*(?:[,}\n]|$))"""
 )
+_WHITE = re.compile(r"\s{2,}")
 _NUM = r"\[?\s*(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)?\s*\]?"
 _KEY_SINGLE = re.compile(rf"^\s*{_NUM}\s*$", re.IGNORECASE)
 _KEY_RANGE = re.compile(rf"^\s*{_NUM}\s*(?:-|–|—|~|to|:)\s*{_NUM}\s*$", re.IGNORECASE)
@@ -67,15 +86,94 @@ class ParsedOutput:
         )
 
 
+def _show(value: object) -> str:
+    """``repr(value)`` cut to a readable length (a key or score can be megabytes of model text)."""
+    try:
+        return _SHOW.repr(value)
+    except (ValueError, RecursionError):  # e.g. an int over Python's digit limit
+        return f"<{type(value).__name__}>"
+
+
+class _Issues(list[str]):
+    """The issue lines of one output: at most :data:`MAX_ISSUES` kept, the rest only counted."""
+
+    def __init__(self, initial: list[str] | None = None) -> None:
+        super().__init__()
+        self.more = 0
+        for issue in initial or []:
+            self.add(issue)
+
+    def add(self, issue: str) -> None:
+        if len(self) < MAX_ISSUES:
+            self.append(issue)
+        else:
+            self.more += 1
+
+    def lines(self) -> list[str]:
+        """The issues kept, and a last line counting those left out."""
+        if not self.more:
+            return list(self)
+        return [*self, f"... and {self.more} more repair(s) of the same kinds"]
+
+
+def _one_space(run: re.Match[str]) -> str:
+    return "\n" if "\n" in run.group() else " "
+
+
 def _parse_key(key: str) -> tuple[float, float] | None:
+    """``(first, last)`` of a key, or ``None`` when it is not a finite frame index or range."""
+    if len(key) > MAX_KEY_CHARS:
+        return None
     m = _KEY_SINGLE.match(key)
     if m:
         v = float(m.group(1))
-        return v, v
-    m = _KEY_RANGE.match(key)
-    if m:
-        return float(m.group(1)), float(m.group(2))
-    return None
+        span = (v, v)
+    else:
+        m = _KEY_RANGE.match(key)
+        if not m:
+            return None
+        span = (float(m.group(1)), float(m.group(2)))
+    # A key of 400 digits reads as infinity: no frame has that index.
+    return span if math.isfinite(span[0]) and math.isfinite(span[1]) else None
+
+
+def _score_of(raw: object) -> float:
+    """A score as a float; NaN when it is not a number (``True`` is not a score), infinity when it is a number
+    too large for a float (a 400-digit integer)."""
+    if isinstance(raw, bool):
+        return math.nan
+    try:
+        return float(raw)  # type: ignore[arg-type]
+    except OverflowError:
+        return math.inf
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _paint(entries: list[tuple[int, int, float]], n_frames: int) -> list[float]:
+    """Per-frame scores where each frame keeps the highest score of the entries covering it.
+
+    Entries are applied from the highest score down and each frame is written once (the next unwritten frame
+    is found through a path-compressed pointer), so overlapping ranges cost O(entries · log + frames), not
+    O(entries × frames)."""
+    scores = [0.0] * n_frames
+    nxt = list(range(n_frames + 1))  # nxt[i]: the first unwritten frame >= i (n_frames: none)
+
+    def find(i: int) -> int:
+        root = i
+        while nxt[root] != root:
+            root = nxt[root]
+        while nxt[i] != root:
+            nxt[i], i = root, nxt[i]
+        return root
+
+    for first, last, value in sorted(entries, key=lambda e: -e[2]):
+        i = find(first)
+        while i <= last:
+            scores[i] = value
+            nxt[i] = i + 1
+            i = find(i + 1)
+    return scores
 
 
 def _candidate_text(text: str) -> tuple[str, list[str]]:
@@ -127,64 +225,67 @@ def parse_gens_output(text: str, n_frames: int, *, clamp_ranges: bool = True) ->
         raise ValueError("n_frames must be positive")
     if not isinstance(text, str):
         return ParsedOutput(None, repaired=True, issues=[f"output is not text ({type(text).__name__})"])
-    candidate, issues = _candidate_text(text.strip())
+    issues = _Issues()
+    if len(text) > MAX_OUTPUT_CHARS:
+        issues.add(f"output is {len(text):,} characters long; only the first {MAX_OUTPUT_CHARS:,} were read")
+        text = text[:MAX_OUTPUT_CHARS]
+    candidate, found = _candidate_text(text.strip())
+    for issue in found:
+        issues.add(issue)
     pairs = _pairs_strict(candidate)
     found_object = pairs is not None
     if pairs is None:
-        matches = list(_PAIR.finditer(candidate))
+        # Runs of white space folded to one character first: the pair pattern then never backtracks over them.
+        matches = list(_PAIR.finditer(_WHITE.sub(_one_space, candidate)))
         pairs = [(m.group("key"), m.group("val")) for m in matches]
         if matches:
-            issues.append("output is not valid JSON; recovered the readable key/score pairs")
+            issues.add("output is not valid JSON; recovered the readable key/score pairs")
             found_object = True
         elif re.fullmatch(r"\{\s*\}", candidate.strip()):
             found_object = True  # "{}" with prose around it: nothing relevant listed
     if not found_object:
-        return ParsedOutput(None, repaired=True, issues=[*issues, "no JSON relevance object found"])
+        issues.add("no JSON relevance object found")
+        return ParsedOutput(None, repaired=True, issues=issues.lines())
 
-    scores = [0.0] * n_frames
     entries: list[tuple[int, int, float]] = []
     readable = 0
     for raw_key, raw_val in pairs:
         key = str(raw_key).strip()
         span = _parse_key(key)
         if span is None:
-            issues.append(f"dropped key {key!r}: not a frame index or range")
+            issues.add(f"dropped key {_show(key)}: not a frame index or range")
             continue
-        try:
-            value = float(raw_val) if not isinstance(raw_val, bool) else math.nan
-        except (TypeError, ValueError):
-            value = math.nan
+        value = _score_of(raw_val)
         if not math.isfinite(value):
-            issues.append(f"dropped {key!r}: score {raw_val!r} is not a number")
+            issues.add(f"dropped {_show(key)}: score {_show(raw_val)} is not a finite number")
             continue
         if value < 0 or value > MAX_SCORE:
             clipped = min(max(value, 0.0), MAX_SCORE)
-            issues.append(f"score {value:g} for {key!r} clipped to {clipped:g}")
+            issues.add(f"score {value:g} for {_show(key)} clipped to {clipped:g}")
             value = clipped
         readable += 1
         a, b = span
         if a != int(a) or b != int(b):
-            issues.append(f"rounded fractional index in {key!r}")
+            issues.add(f"rounded fractional index in {_show(key)}")
         first, last = round(a), round(b)
         if first > last:
-            issues.append(f"reversed range {key!r} read as {last}-{first}")
+            issues.add(f"reversed range {_show(key)} read as {last}-{first}")
             first, last = last, first
         if first >= n_frames:
-            issues.append(f"dropped {key!r}: past the window's last frame ({n_frames - 1})")
+            issues.add(f"dropped {_show(key)}: past the window's last frame ({n_frames - 1})")
             continue
         if last >= n_frames:
             if not clamp_ranges:
-                issues.append(f"dropped {key!r}: runs past the window's last frame ({n_frames - 1})")
+                issues.add(f"dropped {_show(key)}: runs past the window's last frame ({n_frames - 1})")
                 continue
-            issues.append(f"range {key!r} clipped to the window's last frame ({n_frames - 1})")
+            issues.add(f"range {_show(key)} clipped to the window's last frame ({n_frames - 1})")
             last = n_frames - 1
         entries.append((first, last, value))
-        for i in range(first, last + 1):
-            if value > scores[i]:
-                scores[i] = value
     if pairs and not readable:
-        return ParsedOutput(None, repaired=True, issues=[*issues, "no usable frame/score pair in the output"])
-    return ParsedOutput(scores, entries=entries, repaired=bool(issues), issues=issues)
+        issues.add("no usable frame/score pair in the output")
+        return ParsedOutput(None, repaired=True, issues=issues.lines())
+    lines = issues.lines()
+    return ParsedOutput(_paint(entries, n_frames), entries=entries, repaired=bool(lines), issues=lines)
 
 
 def format_gens_output(entries: dict[str, float] | list[tuple[int, int, float]]) -> str:
