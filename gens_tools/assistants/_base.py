@@ -406,6 +406,8 @@ class Assistant(ABC):
         text = (reply.text or "").strip()
         if not text:
             why = f" (finish reason: {reply.finish_reason})" if reply.finish_reason else ""
+            if reply.problem:
+                why = f": {reply.problem}{why}"
             hint = ""
             if reply.finish_reason and reply.finish_reason.lower() in ("length", "max_tokens", "max_output_tokens"):
                 hint = "; the output token limit was reached before any answer: raise max_output_tokens"

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from gens_tools._chat import Reply, TokenUsage, one_line, redact
 from gens_tools._checks import non_negative_number
+from gens_tools._http import async_deadline_client, deadline_client, http_module, transport_failure
 from gens_tools.assistants._base import Assistant, ProviderOption
 from gens_tools.assistants._client_options import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, check_client_options
 from gens_tools.assistants._gemini_models import GEMINI_LEVELS, GEMINI_MODELS, GeminiLevelRule, GeminiTileRule
@@ -151,14 +152,28 @@ class GeminiAssistant(Assistant):
         self._api_key = read_api_key(api_key, self.key_envs, "Gemini")
         self.temperature = temperature
         self._genai, self._types, self._errors = _import_genai()
-        self._client = self._make_client()
+        self._client, self._http = self._make_client()
 
     def __repr__(self) -> str:
         where = f", base_url={self.base_url!r}" if self.base_url else ""
         return f"GeminiAssistant(model={self.model!r}{where})"
 
-    def _make_client(self) -> Any:
+    def _make_client(self, *, asynchronous: bool = False) -> Any:
+        """A ``genai.Client`` on an HTTP client of ours (:mod:`gens_tools._http`): each attempt ends within
+        ``timeout`` overall (a server dripping its answer is cut off), no redirects, answers over 16 MiB refused.
+        The HTTP client is closed with the assistant (``asynchronous``: one for a single async call)."""
         types = self._types
+        http = http_module()
+        settings: dict[str, Any] = {
+            "deadline": self.timeout,
+            "module": http,
+            "timeout": http.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
+        }
+        transport: dict[str, Any] = (
+            {"httpx_async_client": async_deadline_client(**settings)}
+            if asynchronous
+            else {"httpx_client": deadline_client(**settings)}
+        )
         http_options = types.HttpOptions(
             base_url=self.base_url,
             timeout=max(1, int(self.timeout * 1000)),
@@ -168,8 +183,10 @@ class GeminiAssistant(Assistant):
                 max_delay=self.retry_max_delay,
                 http_status_codes=list(RETRY_STATUS_CODES),
             ),
+            **transport,
         )
-        return self._genai.Client(api_key=self._api_key, vertexai=False, http_options=http_options)
+        client = self._genai.Client(api_key=self._api_key, vertexai=False, http_options=http_options)
+        return client, next(iter(transport.values()))
 
     # -- requests --
 
@@ -225,7 +242,7 @@ class GeminiAssistant(Assistant):
     ) -> Reply:
         args = self._request_args(plan, question, response_schema)
         # A client per call: the async HTTP session belongs to one event loop, and callers may use several.
-        client = self._make_client()
+        client, http = self._make_client(asynchronous=True)
         failure: tuple[AssistantError, Exception | None] | None = None
         try:
             response = await client.aio.models.generate_content(**args)
@@ -234,6 +251,7 @@ class GeminiAssistant(Assistant):
         finally:
             await client.aio.aclose()
             client.close()
+            await http.aclose()
         if failure is not None:
             raise failure[0] from failure[1]
         return self._parse(response)
@@ -248,6 +266,9 @@ class GeminiAssistant(Assistant):
         client = getattr(self, "_client", None)
         if client is not None:
             client.close()
+        http = getattr(self, "_http", None)
+        if http is not None:
+            http.close()
 
     # -- responses --
 
@@ -272,7 +293,9 @@ class GeminiAssistant(Assistant):
             return Reply(text="", finish_reason=block, refusal=message, refusal_reason=block, **base)
         candidates = getattr(response, "candidates", None) or []
         if not candidates:
-            return Reply(text="", finish_reason="no_candidates", **base)
+            return Reply(
+                text="", finish_reason="no_candidates", problem="the server answered without any candidate", **base
+            )
         candidate = candidates[0]
         finish = _name(getattr(candidate, "finish_reason", None))
         content = getattr(candidate, "content", None)
@@ -301,6 +324,14 @@ class GeminiAssistant(Assistant):
             state = exc.status or ""
             message = one_line(redact(str(exc.message or ""), self._api_key))
             tag = f"HTTP {status}" + (f", {state}" if state else "")
+            if 300 <= status < 400:
+                location = getattr(getattr(exc, "response", None), "headers", {}).get("location") or "?"
+                location = one_line(redact(str(location), self._api_key), 200)
+                return RequestRejectedError(
+                    f"{who}: the server answered with a redirect (HTTP {status} to {location}), which is not "
+                    "followed (it would send the key and the frames elsewhere): set base_url to the address the "
+                    "API is served at"
+                )
             if status in (401, 403) or "api key" in message.lower() or "API_KEY" in str(exc.details):
                 keys = " or ".join(self.key_envs)
                 return AuthenticationFailedError(f"{who}: the API key was rejected ({tag}); check {keys}")
@@ -318,5 +349,13 @@ class GeminiAssistant(Assistant):
             return ProviderUnavailableError(f"{who}: the request timed out ({self.timeout:g}s) {retried}")
         if isinstance(exc, transport):
             where = urlsplit(self.base_url).netloc if self.base_url else "the Gemini API"
-            return ProviderUnavailableError(f"{who}: could not connect to {where} {retried}")
+            unconnected, what = transport_failure(exc)
+            if unconnected:
+                return ProviderUnavailableError(f"{who}: could not connect to {where} {retried}")
+            # The SDK retries timeouts and failed connections, not a connection broken mid-answer.
+            return ProviderUnavailableError(f"{who}: {what}")
+        if isinstance(exc, ValueError):  # a 200 whose body is not JSON (the SDK's json.loads)
+            return ProviderUnavailableError(
+                f"{who}: the server answered with a body that is not valid JSON ({one_line(str(exc), 120)})"
+            )
         return AssistantError(f"{who}: {type(exc).__name__}: {one_line(redact(str(exc), self._api_key))}")

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from gens_tools._chat import Reply, TokenUsage, one_line, read_chat_completion, redact
 from gens_tools._checks import choice
+from gens_tools._http import async_deadline_client, deadline_client, http_module, transport_failure
 from gens_tools.assistants._base import Assistant, ProviderOption
 from gens_tools.assistants._client_options import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, check_client_options
 from gens_tools.assistants._keys import env_has, read_api_key
@@ -117,13 +118,27 @@ class OpenAIAssistant(Assistant):
             "timeout": self.timeout,
             "max_retries": self.max_retries,
         }
-        self._client = self._openai.OpenAI(api_key=self._api_key, **self._client_kwargs)
+        self._client = self._openai.OpenAI(
+            api_key=self._api_key, http_client=self._http_client(), **self._client_kwargs
+        )
 
     def __repr__(self) -> str:
         where = f", base_url={self.base_url!r}" if self.base_url else ""
         return f"OpenAIAssistant(model={self.model!r}, api={self.api!r}{where})"
 
     # -- requests --
+
+    def _http_client(self, *, asynchronous: bool = False) -> Any:
+        """The HTTP client under the SDK: each attempt ends within ``timeout`` overall (a server dripping its
+        answer is cut off), redirects are not followed, answers over 16 MiB are refused
+        (:mod:`gens_tools._http`)."""
+        http = http_module()
+        settings: dict[str, Any] = {
+            "deadline": self.timeout,
+            "module": http,
+            "timeout": http.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
+        }
+        return async_deadline_client(**settings) if asynchronous else deadline_client(**settings)
 
     def _request_kwargs(
         self, plan: FramePlan, question: str, response_schema: ResponseSchema | None = None
@@ -194,6 +209,8 @@ class OpenAIAssistant(Assistant):
                 response = self._client.responses.create(**kwargs)
         except self._openai.OpenAIError as exc:
             failure = (self._map_error(exc), _cause(exc))
+        except ValueError as exc:  # a 200 whose body is not JSON (the SDK's json.loads)
+            failure = (self._not_json(exc), None)
         if failure is not None:
             # Raised outside the except block so that a suppressed SDK error is not kept as the context.
             raise failure[0] from failure[1]
@@ -205,7 +222,9 @@ class OpenAIAssistant(Assistant):
         kwargs = self._request_kwargs(plan, question, response_schema)
         # A client per call: async HTTP pools belong to one event loop, and callers may use several.
         failure: tuple[AssistantError, Exception | None] | None = None
-        async with self._openai.AsyncOpenAI(api_key=self._api_key, **self._client_kwargs) as client:
+        async with self._openai.AsyncOpenAI(
+            api_key=self._api_key, http_client=self._http_client(asynchronous=True), **self._client_kwargs
+        ) as client:
             try:
                 if self.api == "chat":
                     response = await client.chat.completions.create(**kwargs)
@@ -213,6 +232,8 @@ class OpenAIAssistant(Assistant):
                     response = await client.responses.create(**kwargs)
             except self._openai.OpenAIError as exc:
                 failure = (self._map_error(exc), _cause(exc))
+            except ValueError as exc:  # a 200 whose body is not JSON (the SDK's json.loads)
+                failure = (self._not_json(exc), None)
         if failure is not None:
             raise failure[0] from failure[1]
         return self._parse(response)
@@ -226,9 +247,21 @@ class OpenAIAssistant(Assistant):
     # -- responses --
 
     def _parse(self, response: Any) -> Reply:
+        if isinstance(response, str | bytes):
+            # The SDK hands back the body as text when the server did not answer with JSON (a proxy's page).
+            text = response.decode("utf-8", "replace") if isinstance(response, bytes) else response
+            raise ProviderUnavailableError(
+                f"{self._who()}: the server answered with something that is not JSON "
+                f"(content type is not application/json): {one_line(redact(text, self._api_key), 120)!r}"
+            )
         if self.api == "chat":
             return read_chat_completion(response)
         return self._parse_responses(response)
+
+    def _not_json(self, exc: ValueError) -> AssistantError:
+        return ProviderUnavailableError(
+            f"{self._who()}: the server answered with a body that is not valid JSON ({one_line(str(exc), 120)})"
+        )
 
     def _parse_responses(self, response: Any) -> Reply:
         texts: list[str] = []
@@ -290,7 +323,17 @@ class OpenAIAssistant(Assistant):
             return ProviderUnavailableError(f"{who}: the request timed out ({self.timeout:g}s) {retried}")
         if isinstance(exc, openai.APIConnectionError):
             where = urlsplit(self.base_url).netloc if self.base_url else "the OpenAI API"
-            return ProviderUnavailableError(f"{who}: could not connect to {where} {retried}")
+            unconnected, what = transport_failure(exc.__cause__)
+            if unconnected:
+                return ProviderUnavailableError(f"{who}: could not connect to {where} {retried}")
+            return ProviderUnavailableError(f"{who}: {what} {retried}")
+        if isinstance(exc, openai.APIStatusError) and 300 <= exc.status_code < 400:
+            location = one_line(redact(exc.response.headers.get("location") or "?", self._api_key), 200)
+            return RequestRejectedError(
+                f"{who}: the server answered with a redirect (HTTP {exc.status_code} to {location}), which is not "
+                "followed (it would send the key and the frames elsewhere): set base_url to the address the API "
+                "is served at"
+            )
         if isinstance(exc, openai.APIStatusError):
             status = exc.status_code
             body = exc.body if isinstance(exc.body, dict) else {}

@@ -16,7 +16,9 @@ text and the decoded images (e.g. :func:`gens_tools.synthetic.needle_answer`).
 
 Faults are scripted with :meth:`FakeServer.push` (one per request, in order): ``"429"``, ``"500"``,
 ``"503"``, ``"timeout"`` (the reply is held back for ``slow_seconds``), ``"too_long"``, ``"refusal"``,
-``"content_filter"``, ``"policy"``, ``"empty"``, ``"truncated"``, ``"auth"``.
+``"content_filter"``, ``"policy"``, ``"empty"``, ``"truncated"``, ``"auth"``, ``"no-choices"`` (no choice or
+candidate at all), and the faults on the wire of :mod:`gens_tools.testing._wire` (``"drip"``, ``"reset"``,
+``"not-json"``, ``"html"``, ``"cut-body"``, ``"redirect"``, ``"429-wait"``, ``"429-bare"``).
 
 Replies are scripted with :meth:`FakeServer.script` (one per answered request, in order): a text, a
 :class:`ToolCall` or a list of them (OpenAI Chat Completions), or a function of the :class:`Recorded` request
@@ -48,6 +50,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeAlias
 
 from PIL import Image
+
+from gens_tools.testing._wire import WIRE_FAULTS, write_wire_fault
 
 MiB = 1024 * 1024
 _MIME_TO_FORMAT = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/gif": "GIF"}
@@ -186,8 +190,11 @@ class FakeServer:
         check_time_codes: bool = False,
         max_lifetime: float = 120.0,
         answer: AnswerHook | None = None,
+        drip_interval: float = 0.5,
     ) -> None:
         self.api_key = api_key
+        self.drip_interval = drip_interval
+        self._stop_event = threading.Event()
         self.answer = answer
         self.context_limit = context_limit
         self.slow_seconds = slow_seconds
@@ -270,6 +277,7 @@ class FakeServer:
             if self._stopped:
                 return
             self._stopped = True
+        self._stop_event.set()
         self._watchdog.cancel()
         self._httpd.shutdown()
         self._httpd.server_close()
@@ -300,14 +308,38 @@ class FakeServer:
             fault = self._faults.popleft() if self._faults else None
         if fault == "timeout":
             time.sleep(self.slow_seconds)  # the client gives up first; the reply goes nowhere
+        if fault in WIRE_FAULTS:
+
+            def normal() -> tuple[int, dict[str, str], bytes]:
+                status, extra_headers, payload = self._answer(h, rec, None)
+                return status, extra_headers, self._encode(payload)
+
+            rec.status = 0
+            error = self.error_response(429, "Rate limit reached for requests", None)[2]
+            write_wire_fault(
+                h,
+                fault,
+                normal,
+                stop=self._stop_event,
+                drip_interval=self.drip_interval,
+                error_body=self._encode(error),
+            )
+            return
+        status, extra_headers, payload = self._answer(h, rec, fault)
+        rec.status = status
+        self._send(h, status, extra_headers, payload)
+
+    def _answer(self, h: BaseHTTPRequestHandler, rec: Recorded, fault: str | None) -> tuple[int, dict[str, str], Any]:
         try:
-            status, extra_headers, payload = self.respond(rec, fault)
+            return self.respond(rec, fault)
         except _Reject as rej:
             if rej.status == 400 and rej.code not in _EXPECTED_REJECTIONS:
                 self.violations.append(f"{h.path}: {rej.message}")
-            status, extra_headers, payload = self.error_response(rej.status, rej.message, rej.code)
-        rec.status = status
-        self._send(h, status, extra_headers, payload)
+            return self.error_response(rej.status, rej.message, rej.code)
+
+    @staticmethod
+    def _encode(payload: Any) -> bytes:
+        return payload.encode() if isinstance(payload, _Stream) else json.dumps(payload).encode("utf-8")
 
     @staticmethod
     def _send(h: BaseHTTPRequestHandler, status: int, headers: dict[str, str], payload: Any) -> None:
@@ -457,6 +489,9 @@ class FakeOpenAI(FakeServer):
         if fault == "policy":
             raise _Reject(400, "Your request was rejected as a result of our safety system.",
                           "content_policy_violation")
+        if fault == "no-choices":
+            return 200, {}, {"id": "chatcmpl-" + uuid.uuid4().hex[:20], "object": "chat.completion",
+                             "created": int(time.time()), "model": str(rec.body.get("model")), "choices": []}
         reply = self.next_reply(rec)
         calls: list[ToolCall] = []
         if isinstance(reply, str):
@@ -954,6 +989,8 @@ class FakeGemini(FakeServer):
                                             "probability": "HIGH", "blocked": True}]}
             return 200, {}, {"candidates": [candidate], "usageMetadata": {**usage, "totalTokenCount": prompt},
                              **meta}
+        if fault == "no-choices":
+            return 200, {}, {"candidates": [], "usageMetadata": {**usage, "totalTokenCount": prompt}, **meta}
         if fault in ("empty", "truncated"):
             candidate = {"content": {"role": "model", "parts": []} if fault == "empty" else {"role": "model"},
                          "finishReason": "STOP" if fault == "empty" else "MAX_TOKENS", "index": 0}

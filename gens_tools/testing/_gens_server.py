@@ -4,8 +4,10 @@
 ``max_threads`` of them) that the ``openai`` SDK talks to for real. It checks every chat request against the
 GenS request layout and records what it saw; it "reads" each frame by decoding the JPEG and reading the time
 code painted by :mod:`gens_tools.synthetic`, and answers like GenS: a JSON object of local frame labels and
-scores. Faults (429, 500, 413, a hang, a body that is not JSON, an answer that is not GenS JSON) are queued
-with :meth:`FakeGenSServer.inject`. The server stops itself after ``lifetime`` seconds in any case.
+scores. Faults (429, 500, 413, a hang, an answer that is not GenS JSON, no choices, and the faults on the wire
+of :mod:`gens_tools.testing._wire`: a dripped answer, a reset, a body that is not JSON, HTML, a cut body, a
+redirect, 429 with an hour's or no Retry-After) are queued with :meth:`FakeGenSServer.inject`. The server stops
+itself after ``lifetime`` seconds in any case.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from gens_tools.samplers._base import Window
 from gens_tools.samplers._parser import format_gens_output
 from gens_tools.samplers._prompt import GENS_INSTRUCTION
 from gens_tools.synthetic import paint_time_code, read_time_code
+from gens_tools.testing._wire import WIRE_FAULTS, write_wire_fault
 
 DATA_URL_PREFIX = "data:image/jpeg;base64,"
 TOKENS_PER_IMAGE = 100
@@ -57,9 +60,16 @@ class Seen:
 
 @dataclass
 class Fault:
-    """What to do with one request instead of answering it normally."""
+    """What to do with one request instead of answering it normally.
 
-    kind: str  # "status", "hang", "not-json", "text"
+    ``kind``: ``"status"`` (an error ``status``, with ``retry-after-ms: retry_after_ms`` unless that is
+    ``None``), ``"hang"`` (wait ``seconds`` first), ``"text"`` (answer ``text`` instead of the model),
+    ``"no-choices"`` (a completion without any choice), or one of the faults on the wire of
+    :mod:`gens_tools.testing._wire` (``"drip"``, ``"reset"``, ``"not-json"``, ``"html"``, ``"cut-body"``,
+    ``"redirect"``, ``"429-wait"``, ``"429-bare"``).
+    """
+
+    kind: str
     status: int = 0
     seconds: float = 0.0
     text: str = ""
@@ -152,6 +162,7 @@ class FakeGenSServer:
         read_images: decode every JPEG and read its time code (off: only count the images, for benchmarks).
         stop_after: stop for good (like a crashed engine) after answering this many chat requests.
         lifetime: seconds after which the server shuts itself down.
+        drip_interval: seconds between the bytes of a ``"drip"`` fault's answer.
     """
 
     def __init__(
@@ -167,8 +178,10 @@ class FakeGenSServer:
         read_images: bool = True,
         stop_after: int | None = None,
         lifetime: float = 120.0,
+        drip_interval: float = 0.5,
     ) -> None:
         self.stop_after = stop_after
+        self.drip_interval = drip_interval
         self.answered = 0
         self.read_images = read_images
         self.models = models
@@ -409,11 +422,30 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if fault.kind == "hang":
                 fake._stop.wait(fault.seconds)
-            elif fault.kind == "not-json":
-                self._send(200, b"<html><body>502 Bad Gateway</body></html>", "application/json")
+            elif fault.kind in WIRE_FAULTS:
+                reply = self._reply(seen, body, text)
+                write_wire_fault(
+                    self,
+                    fault.kind,
+                    lambda: (200, {}, json.dumps(reply).encode()),
+                    stop=fake._stop,
+                    drip_interval=fake.drip_interval,
+                )
+                return
+            elif fault.kind == "no-choices":
+                self._send(200, json.dumps({**self._reply(seen, body, text), "choices": []}).encode())
                 return
             elif fault.kind == "text":
                 text = fault.text
+        self._send(200, json.dumps(self._reply(seen, body, text)).encode())
+        with fake._lock:
+            fake.answered += 1
+            crash = fake.stop_after is not None and fake.answered >= fake.stop_after
+        if crash:
+            threading.Thread(target=fake.stop, daemon=True).start()
+
+    def _reply(self, seen: Seen, body: dict[str, Any], text: str) -> dict[str, Any]:
+        fake = self.fake
         content = body["messages"][0]["content"]
         prompt_tokens = seen.n_images * TOKENS_PER_IMAGE + 120
         completion_tokens = max(1, len(text) // 3)
@@ -436,12 +468,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "prompt_tokens_details": {"cached_tokens": fake.prefix_tokens_cached(content)},
             },
         }
-        self._send(200, json.dumps(reply).encode())
-        with fake._lock:
-            fake.answered += 1
-            crash = fake.stop_after is not None and fake.answered >= fake.stop_after
-        if crash:
-            threading.Thread(target=fake.stop, daemon=True).start()
+        return reply
 
 
 # ---------------------------------------------------------------------------------------------- helpers

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from gens_tools._chat import one_line
 from gens_tools._chat import redact as mask_secrets
+from gens_tools._http import transport_failure
 from gens_tools.errors import SamplerError
 from gens_tools.samplers.remote._reply import Redact
-from gens_tools.samplers.remote._transport import import_openai
+from gens_tools.samplers.remote._transport import display_url, import_openai
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -56,15 +57,17 @@ class FailureReport:
         unscored; raises :class:`SamplerError` instead when the user must fix something."""
         openai = import_openai()
         if isinstance(exc, openai.APITimeoutError):
-            return f"request timed out after {self.timeout:g}s (retried {self.max_retries} times)"
+            return f"request timed out after {self.timeout:g}s overall (retried {self.max_retries} times)"
         if isinstance(exc, openai.APIConnectionError):
-            if not call.reached:
+            unconnected, what = transport_failure(exc.__cause__)
+            if unconnected and not call.reached:
+                cause = self.redact(str(exc.__cause__ or exc), 200) or what
                 raise SamplerError(
-                    f"cannot reach the GenS server at {self.server} (model {self.model!r}): "
-                    f"{self.redact(str(exc.__cause__ or exc), 200)}. Is it running, and does the base URL "
-                    "look like http://host:8000/v1?"
+                    f"cannot reach the GenS server at {self.server} (model {self.model!r}): {cause}. Is it "
+                    "running, and does the base URL look like http://host:8000/v1?"
                 ) from exc
-            return f"connection to {self.server} failed (retried {self.max_retries} times)"
+            call.reached = call.reached or not unconnected
+            return f"connection to {self.server} failed: {what} (retried {self.max_retries} times)"
         if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
             raise SamplerError(
                 f"the server at {self.server} refused the API key for model {self.model!r} "
@@ -80,6 +83,12 @@ class FailureReport:
             ) from None
         if isinstance(exc, openai.APIStatusError):
             call.reached = True
+            if 300 <= exc.status_code < 400:
+                location = self.redact(display_url(exc.response.headers.get("location") or "") or "?", 200)
+                return (
+                    f"server answered with a redirect (HTTP {exc.status_code} to {location}), which is not "
+                    f"followed: set base_url to the address the API is served at"
+                )
             return f"server answered HTTP {exc.status_code}: {self.status_detail(exc)}"
         return f"request failed: {self.redact(str(exc), 200)}"
 

@@ -2,16 +2,17 @@
 
 The SDK adds the key, applies the timeout, retries 429, 408/409, 5xx, timeouts and dropped connections with
 exponential backoff (honouring ``Retry-After``) and maps error statuses to its exceptions; the body is
-ours, built and measured once and sent as is.
+ours, built and measured once and sent as is. The HTTP client under the SDK (:mod:`gens_tools._http`) gives
+each attempt an overall deadline, so a server that drips its answer cannot hold a window for longer.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from gens_tools._http import async_deadline_client, http_module
 from gens_tools.errors import BackendUnavailableError
 
 if TYPE_CHECKING:
@@ -51,14 +52,23 @@ def import_openai() -> Any:
 def new_client(
     base_url: str, api_key: str, *, timeout: float, max_retries: int, default_headers: Mapping[str, str]
 ) -> AsyncOpenAI:
-    """An async client for ``base_url`` (connecting may take at most 10 s of ``timeout``)."""
+    """An async client for ``base_url``: each request attempt ends within ``timeout`` seconds overall
+    (connecting within 10 s of it), a ``Retry-After`` longer than that is shortened to it, redirects are not
+    followed and answers over 16 MiB are refused (:mod:`gens_tools._http`)."""
     openai = import_openai()
+    http = http_module()
     client: AsyncOpenAI = openai.AsyncOpenAI(
         base_url=base_url,
         api_key=api_key,
         timeout=openai.Timeout(timeout, connect=min(timeout, 10.0)),
         max_retries=max_retries,
         default_headers=dict(default_headers) or None,
+        http_client=async_deadline_client(
+            deadline=timeout,
+            module=http,
+            timeout=http.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=http.Limits(max_connections=1000, max_keepalive_connections=100),
+        ),
     )
     return client
 
@@ -80,13 +90,7 @@ async def post_chat(client: AsyncOpenAI, body: bytes, cache_key: str | None) -> 
 
 
 def _response_class() -> type:
-    """The HTTP response class of the SDK's transport (httpx2 for openai ≥ 3, httpx before): passing it as
-    ``cast_to`` makes ``client.post`` return the raw response, after the SDK's retries and status checks."""
-    for name in ("httpx2", "httpx"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        cls: type = module.Response
-        return cls
-    raise BackendUnavailableError("the openai SDK's HTTP library (httpx2 or httpx) is not installed")
+    """The HTTP response class of the client :func:`new_client` gives the SDK: passing it as ``cast_to`` makes
+    ``client.post`` return the raw response, after the SDK's retries and status checks."""
+    cls: type = http_module().Response
+    return cls
