@@ -122,10 +122,16 @@ class ToolArguments:
         sends the model the same declaration. Values are checked when the tool runs. Needs pydantic (which both
         frameworks bring); it is imported only here.
         """
-        from pydantic import ConfigDict, Field, create_model
+        from typing import Annotated
+
+        from pydantic import BeforeValidator, ConfigDict, Field, create_model
 
         fields: dict[str, Any] = {}
         for arg in self.items:
+            annotation = arg.annotation()
+            if arg.kind in ("count", "time"):
+                # pydantic's lax mode reads true as 1: a flag is not a number of frames or seconds.
+                annotation = Annotated[annotation, BeforeValidator(_refuse_bool)]
             schema = arg.json_schema()
 
             def _replace(field_schema: dict[str, Any], schema: dict[str, Any] = schema) -> None:
@@ -135,7 +141,7 @@ class ToolArguments:
             constraints: dict[str, Any] = {"ge": 1} if arg.kind == "count" else {}
             default: Any = ... if arg.required else arg.default
             fields[arg.name] = (
-                arg.annotation(),
+                annotation,
                 Field(default, description=arg.description, json_schema_extra=_replace, **constraints),
             )
         whole = self.json_schema()
@@ -147,3 +153,10 @@ class ToolArguments:
         config = ConfigDict(extra="forbid", json_schema_extra=_object)
         model: Any = create_model(name, __config__=config, **fields)
         return model
+
+
+def _refuse_bool(value: object) -> object:
+    """``value`` unless it is ``true``/``false``, which a number argument does not take."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {str(value).lower()}")
+    return value

@@ -13,7 +13,7 @@ import re
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -262,10 +262,40 @@ def add_sampling_options(parser: argparse.ArgumentParser) -> None:
         )
 
 
+def in_flags(message: str, flags: Mapping[str, str]) -> str:
+    """``message`` with each Python argument name of ``flags`` (``max_side``) that it names as the subject of a
+    problem replaced by its command-line flag (``--max-side``), for a one-line CLI error."""
+    names = sorted((n for n in flags if n.isidentifier()), key=len, reverse=True)
+    if not names:
+        return message
+    pattern = re.compile(r"(?<![\w.'\"-])(" + "|".join(map(re.escape, names)) + r")(?=\s+must\b|\s*=|\s+\(|:\s)")
+    return pattern.sub(lambda m: flags[m.group(1)], message)
+
+
+def reworded(exc: InvalidArgumentError, flags: Mapping[str, str]) -> InvalidArgumentError:
+    """``exc`` again, its message naming the command-line flags the user gave rather than Python arguments."""
+    text = in_flags(str(exc), flags)
+    if text == str(exc):
+        return exc
+    again = type(exc)(text) if type(exc).__init__ is InvalidArgumentError.__init__ else InvalidArgumentError(text)
+    return again
+
+
+def _sampling_flags() -> dict[str, str]:
+    return {info.name: info.flag for info in SamplingOptions.describe() if info.flag}
+
+
 def options_from_args(args: argparse.Namespace) -> SamplingOptions:
-    """The :class:`~gens_tools.SamplingOptions` the parsed flags ask for (flags not given keep the defaults)."""
+    """The :class:`~gens_tools.SamplingOptions` the parsed flags ask for (flags not given keep the defaults).
+
+    Raises:
+        InvalidArgumentError: a value the option cannot take, worded with its flag (``--max-side must be…``).
+    """
     given = {name: getattr(args, name) for name in SamplingOptions.names() if getattr(args, name, None) is not None}
-    return SamplingOptions.build(None, **given)
+    try:
+        return SamplingOptions.build(None, **given)
+    except InvalidArgumentError as exc:
+        raise reworded(exc, _sampling_flags()) from None
 
 
 def check_video(args: argparse.Namespace) -> None:
@@ -303,8 +333,14 @@ def sampler_from_args(args: argparse.Namespace) -> Any:
     if missing:
         needs = " and ".join(flags.get(o.name, o.name) for o in missing)
         raise InvalidArgumentError(f"--sampler {name} needs {needs}")
-    options = {key: own[key].parse(value) if isinstance(value, str) else value for key, (_, value) in given.items()}
-    return make_sampler(name, **options)
+    named = {option: flags.get(option, f.flag) for option, (f, _) in given.items()}
+    try:
+        options = {
+            key: own[key].parse(value) if isinstance(value, str) else value for key, (_, value) in given.items()
+        }
+        return make_sampler(name, **options)
+    except InvalidArgumentError as exc:
+        raise reworded(exc, named) from None
 
 
 def say_sampler_info(sampler: Any) -> None:
@@ -552,6 +588,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_flags(parser: argparse.ArgumentParser, command: str | None) -> dict[str, str]:
+    """``{dest: flag}`` of the options of subcommand ``command`` (its longest option string), for rewording
+    errors; sampler option flags are reworded where samplers are built (:func:`sampler_from_args`)."""
+    flags: dict[str, str] = {}
+    for action in parser._actions:  # argparse lists subcommands only through its actions
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            for option in action.choices[command]._actions:
+                if option.option_strings and not option.dest.startswith("sampler:") and option.dest != "help":
+                    flags.setdefault(option.dest, max(option.option_strings, key=len))
+    return flags
+
+
+def _os_error_text(exc: OSError) -> str:
+    """An :class:`OSError` in one line: what failed and the (shortened) file name."""
+    what = exc.strerror or type(exc).__name__
+    name = exc.filename
+    if name is None:
+        return what if exc.strerror else f"{what}: {exc}"
+    shown = os.fsdecode(name) if isinstance(name, bytes | str) else str(name)
+    if len(shown) > 120:
+        shown = shown[:60] + "…" + shown[-40:]
+    return f"{what}: {shown!r}"
+
+
 def _version() -> str:
     from gens_tools import __version__
 
@@ -571,7 +631,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.simplefilter("ignore", FallbackWarning)
             return int(args.func(args) or 0)
     except GensToolsError as exc:
-        print(f"gens-tools: error: {exc}", file=sys.stderr)
+        text = str(exc)
+        if isinstance(exc, InvalidArgumentError):
+            text = in_flags(text, _command_flags(parser, args.command))
+        print(f"gens-tools: error: {text}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        # What the system refused (a name over 255 bytes, a full disk, no permission): one line, no traceback.
+        print(f"gens-tools: error: {_os_error_text(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("gens-tools: interrupted", file=sys.stderr)

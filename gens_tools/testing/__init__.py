@@ -7,6 +7,9 @@
   request, for multi-step agents).
 - :class:`FakeGenSServer`: an OpenAI-compatible server that answers like GenS served by vLLM; it reads the time
   code painted into each frame by :mod:`gens_tools.synthetic` and scores the frames it was asked about.
+- Faults on the wire for all three (:mod:`gens_tools.testing._wire`: a dripped answer, a reset, a body that is
+  not JSON, HTML, a cut body, a redirect, 429 with an hour's or no ``Retry-After``), scripted per request.
+- :class:`FakeVideoHost`: video files over HTTP with range requests and scripted redirects.
 - :mod:`gens_tools.testing.tiny_qwen` and :mod:`gens_tools.testing.tiny_aria`: tiny random-weight GenS-shaped
   models and locally built tokenizers (they need the ``local`` extra; import them explicitly).
 
@@ -31,12 +34,16 @@ from gens_tools.testing._gens_server import (
     coded_windows,
     gens_answer,
 )
+from gens_tools.testing._video_host import FakeVideoHost
+from gens_tools.testing._wire import WIRE_FAULTS
 
 __all__ = [
+    "WIRE_FAULTS",
     "FakeGemini",
     "FakeGenSServer",
     "FakeOpenAI",
     "FakeServer",
+    "FakeVideoHost",
     "Fault",
     "Recorded",
     "Seen",

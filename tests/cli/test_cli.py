@@ -153,7 +153,7 @@ def test_a_registered_sampler_gets_its_flags_from_its_constructor(
         (["--sampler", "uniform", "--toy-option", "3"],
          "--toy-option does not apply to --sampler uniform (an option of: toy)"),
         (["--sampler", "toy", "--toy-option", "soon"], "--toy-option expects a number, got 'soon'"),
-        (["--sampler", "toy", "--width", "-1"], "width must be >= 0, got -1"),
+        (["--sampler", "toy", "--width", "-1"], "--width must be >= 0, got -1"),
     ],
 )
 def test_a_flag_the_sampler_does_not_take_is_refused_in_one_line(
