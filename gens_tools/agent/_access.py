@@ -16,7 +16,16 @@ from urllib.parse import unquote, urlsplit
 
 from gens_tools._checks import positive_int
 from gens_tools._sources import HTTP_SCHEMES, is_url, normalize_http_url
-from gens_tools.errors import AccessDeniedError, InvalidArgumentError
+from gens_tools.errors import AccessDeniedError, InvalidArgumentError, VideoNotFoundError
+
+#: Longest file name and path (bytes) that can exist (Linux, macOS and Windows file systems).
+NAME_MAX = 255
+PATH_MAX = 4096
+
+
+def _brief(text: str) -> str:
+    """``repr(text)``, cut in the middle when long (an agent may send a 100k-character path)."""
+    return repr(text) if len(text) <= 120 else repr(text[:60] + "…" + text[-40:])
 
 
 @dataclass(frozen=True)
@@ -98,12 +107,18 @@ class AccessPolicy:
                 if p_norm.endswith("/") or rest == "" or rest[0] in "/?#":
                     return normalize_http_url(url)
         raise AccessDeniedError(
-            f"URL {url!r} is not under an allowed prefix; allowed: {', '.join(self.url_prefixes)}"
+            f"URL {_brief(url)} is not under an allowed prefix; allowed: {', '.join(self.url_prefixes)}"
         )
 
     def _check_path(self, video: str) -> Path:
         if not self._resolved_roots:
             raise AccessDeniedError("opening local files is not allowed by this tool's configuration")
+        too_long = [part for part in Path(video).parts if len(os.fsencode(part)) > NAME_MAX]
+        if too_long or len(os.fsencode(video)) > PATH_MAX:
+            raise VideoNotFoundError(
+                f"video not found: {_brief(video)} cannot exist (a file name has at most {NAME_MAX} bytes, a path "
+                f"{PATH_MAX})"
+            )
         candidate = Path(video).expanduser()
         if not candidate.is_absolute():
             # Relative paths are taken relative to the first allowed root, never to the working directory.
@@ -113,7 +128,7 @@ class AccessPolicy:
             if resolved == root or resolved.is_relative_to(root):
                 return resolved
         allowed = ", ".join(str(r) for r in self._resolved_roots)
-        raise AccessDeniedError(f"{video!r} is outside the allowed folders ({allowed})")
+        raise AccessDeniedError(f"{_brief(video)} is outside the allowed folders ({allowed})")
 
     def check_k(self, k: int | None) -> int | None:
         """Validate a requested frame count against ``max_k``."""
