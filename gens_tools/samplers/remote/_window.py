@@ -15,7 +15,7 @@ from PIL import Image
 
 from gens_tools.errors import InvalidArgumentError
 from gens_tools.samplers._base import Window, WindowScores
-from gens_tools.samplers._parser import parse_gens_output
+from gens_tools.samplers._parser import MAX_OUTPUT_CHARS, ParsedOutput, parse_gens_output
 from gens_tools.samplers.remote._failures import CallState, FailureReport, is_too_large
 from gens_tools.samplers.remote._reply import Reply, read_reply
 from gens_tools.samplers.remote._size_guard import MIN_REQUEST_BYTES, Part, SizeGuard, TooLarge
@@ -152,11 +152,15 @@ class WindowScorer:
             assert reply.text is not None
             n = part.n
             label = f"frames {part.offset}-{part.offset + n - 1}: " if several else ""
-            raws.append(reply.text)
+            raws.append(reply.text[:MAX_OUTPUT_CHARS])  # what the parser reads; a report need not hold more
             if reply.finish_reason == "length":
                 max_tokens = self.guard.request.max_tokens_for(n)
                 issues.append(f"{label}the answer was cut at the token limit ({max_tokens})")
-            parsed = parse_gens_output(reply.text, n)
+            try:
+                parsed = parse_gens_output(reply.text, n)
+            except Exception as exc:  # pragma: no cover - the parser is fuzzed never to raise; a window must not crash
+                log.exception("GenS parser failed")
+                parsed = ParsedOutput(None, repaired=True, issues=[f"the answer could not be parsed ({exc!r:.120})"])
             repaired = repaired or parsed.repaired
             issues += [label + issue for issue in parsed.issues]
             if parsed.scores is None or scores is None:
