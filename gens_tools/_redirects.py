@@ -123,6 +123,17 @@ def _connection(url: str, timeout: float) -> tuple[http.client.HTTPConnection, s
 
 def _probe(url: str, timeout: float) -> tuple[int, str | None]:
     """``(status, Location)`` of a one-byte ``GET`` of ``url``, ended within ``timeout`` seconds overall."""
+    status, location, _ = fetch_start(url, 0, timeout)
+    return status, location
+
+
+def fetch_start(url: str, n_bytes: int, timeout: float) -> tuple[int, str | None, bytes]:
+    """``GET`` the first ``n_bytes + 1`` bytes of ``url`` (a range request) without following redirects, ended
+    within ``timeout`` seconds overall: ``(status, Location header, at most n_bytes + 1 bytes of body)``.
+
+    Raises:
+        VideoError: the server could not be reached, or did not answer within ``timeout``.
+    """
     conn, target = _connection(url, timeout)
     fired = threading.Event()
 
@@ -137,12 +148,27 @@ def _probe(url: str, timeout: float) -> tuple[int, str | None]:
     timer.daemon = True
     timer.start()
     try:
-        conn.request("GET", target, headers={"Range": "bytes=0-0", "User-Agent": "gens-tools", "Accept": "*/*"})
+        headers = {
+            "Range": f"bytes=0-{n_bytes}",
+            "User-Agent": "gens-tools",
+            "Accept": "*/*",
+            "Connection": "close",
+        }
+        conn.request("GET", target, headers=headers)
         response = conn.getresponse()
-        return response.status, response.getheader("Location")
+        body = b""
+        if n_bytes > 0 and response.status < 300:
+            while len(body) <= n_bytes:
+                chunk = response.read1(n_bytes + 1 - len(body))
+                if not chunk:
+                    break
+                body += chunk
+        return response.status, response.getheader("Location"), body
     except (OSError, http.client.HTTPException) as exc:
-        if fired.is_set():
-            raise VideoError(f"{shown(url)} did not answer within {timeout:g}s") from None
+        if fired.is_set() or isinstance(exc, TimeoutError):
+            raise VideoError(f"timed out opening {shown(url)} (no answer within {timeout:g}s)") from None
+        if isinstance(exc, ConnectionRefusedError):
+            raise VideoError(f"could not connect to {shown(url)}: connection refused") from None
         why = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc) or type(exc).__name__
         raise VideoError(f"cannot open {shown(url)}: {why}") from None
     finally:

@@ -183,7 +183,7 @@ class VideoTools:
             raise InvalidArgumentError("video: a path or URL (text) is required")
         source = self.policy.check(given)
         options = self.frames.options
-        with open_video(source, backend=options.backend, fps=options.frame_rate) as reader:
+        with open_video(source, backend=options.backend, fps=options.frame_rate, url_check=self.policy.check) as reader:
             info = reader.info
         label = given.strip() if self.frames.video is None else video_name(source)
         facts: dict[str, Any] = {

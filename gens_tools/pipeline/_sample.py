@@ -9,7 +9,9 @@ ones are read back from disk and a second question about the same video decodes 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
+import hashlib
 import math
 import os
 import time
@@ -24,6 +26,7 @@ from gens_tools.errors import (
     InvalidArgumentError,
     ModelUnavailableError,
     TimeRangeError,
+    VideoError,
 )
 from gens_tools.frames import Frame, FrameSelection, Timeline, WindowReport, spans_from_scores
 from gens_tools.options import SamplingOptions
@@ -35,7 +38,7 @@ from gens_tools.samplers._registry import make_sampler
 from gens_tools.samplers._windows import merge_window_scores, plan_windows
 from gens_tools.samplers.hybrid import HybridSampler, coarse_sampler
 from gens_tools.video import open_video, sampling_grid
-from gens_tools.video._base import VideoReader
+from gens_tools.video._base import VideoReader, grid_length, sampling_range
 from gens_tools.video._cache import CacheMissError, FrameCache
 
 if TYPE_CHECKING:
@@ -162,6 +165,7 @@ class _Scored:
     timings: dict[str, float] = field(default_factory=dict)
     coarse: list[float | None] | None = None  # a two-stage sampler's first-stage score per position
     passed: list[bool] | None = None  # whether a position went on to its second stage
+    frame_times: dict[int, float] | None = None  # the decoded frame's own time per position (when streamed)
 
 
 def _coarse_stage(
@@ -210,7 +214,15 @@ def _score_streamed(
     plan = plan_windows(n, sampler.window_size)
     clock = _Clock()
     t0 = time.perf_counter()
-    stream = clock.timed(frames)
+    frame_times: dict[int, float] = {}
+
+    def noted(frames: Iterator[Frame]) -> Iterator[Frame]:
+        for frame in frames:
+            if frame.index is not None:
+                frame_times[frame.index] = frame.timestamp
+            yield frame
+
+    stream = clock.timed(noted(frames))
     positions: list[list[int]] = []
     shapes: list[Window] = []  # the windows without their pictures, for the report
 
@@ -232,6 +244,7 @@ def _score_streamed(
         timings={"decode": clock.decode, "score": max(0.0, elapsed - clock.decode)},
         coarse=coarse,
         passed=passed,
+        frame_times=frame_times,
     )
 
 
@@ -297,49 +310,59 @@ def sample_frames(
             store = stack.enter_context(FrameCache.temporary())
         emit(progress, "open", 0, None, source)
         reader: VideoReader = stack.enter_context(
-            open_video(source, backend=opts.backend, fps=frame_rate, skip_frames=opts.skip_frames)
+            open_video(
+                source,
+                backend=opts.backend,
+                fps=frame_rate,
+                skip_frames=opts.skip_frames,
+                url_check=None if policy is None else policy.check,
+            )
         )
         info = reader.info
-        grid = sampling_grid(info, fps, start, end)
+        # The range is checked, clipped to what the video's data holds and capped before any grid is laid: a
+        # file that only claims a huge duration costs nothing.
+        range_start, range_end = sampling_range(info, start, end)
+        range_end = _decodable_end(reader, range_start, range_end, notices)
         if policy is not None and policy.max_duration is not None:
-            span = (grid[-1] - grid[0]) + 1.0 / fps
+            span = grid_length(range_start, range_end, fps) / fps
             if span > policy.max_duration + 1e-6:
                 raise TimeRangeError(
                     f"the requested range is {span:.0f}s long; this tool processes at most "
                     f"{policy.max_duration:.0f}s per call: pass start/end to narrow it"
                 )
+        grid = sampling_grid(info, fps, range_start, range_end)
         n = len(grid)
         if n > k:
             sampler_obj = _with_strategy(sampler_obj, opts, n, notices)
         side = opts.frame_side(sampler_obj.preferred_max_side)
-        key = store.key(source, fps=fps, max_side=side, start=start, end=end, frame_rate=frame_rate)
+        # Keyed on the source the reader opened: for a URL, the final address its redirects led to.
+        key = store.key(reader.info.source, fps=fps, max_side=side, start=start, end=end, frame_rate=frame_rate)
         if n <= k:
-            # Nothing to choose: every grid frame is returned and the sampler is not run.
+            # Nothing to choose: every grid frame is returned (each distinct picture once) and the sampler is
+            # not run.
             t0 = time.perf_counter()
-            chosen_frames = list(_decode_progress(store.frames(reader, grid, key=key), n, progress))
+            decoded = list(_decode_progress(store.frames(reader, grid, key=key), n, progress))
+            chosen_frames = _distinct(decoded)
             scored = _Scored(scores=[None] * n, timings={"decode": time.perf_counter() - t0})
+            repeats = len(decoded) - len(chosen_frames)
         else:
             if sampler_obj.needs_images:
                 frames = _decode_progress(store.frames(reader, grid, key=key), n, progress)
                 scored = _score_streamed(sampler_obj, question, frames, n, key, progress)
             else:
                 scored = _score_timestamps(sampler_obj, question, grid, key, progress)
-            t0 = time.perf_counter()
-            chosen = select_indices(
-                scored.scores, k, min_gap_frames=opts.min_gap_frames(), available=scored.available
-            )
-            scored.timings["select"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
             # Frames streamed through the sampler are in the store already (no decode progress to report).
-            chosen_frames = _chosen_frames(
-                store, key, reader, grid, chosen, side, None if sampler_obj.needs_images else progress
+            chosen_frames, repeats = _choose(
+                store, key, reader, grid, scored, k, opts.min_gap_frames(), side,
+                None if sampler_obj.needs_images else progress,
             )
-            scored.timings["decode"] = scored.timings.get("decode", 0.0) + time.perf_counter() - t0
         scores, timings = scored.scores, scored.timings
 
         lost_spans = list(reader.lost_spans)
         if not lost_spans and (entry := store.lookup(key)) is not None:
             lost_spans = [tuple(span) for span in entry.lost_spans]  # type: ignore[misc]
+        if len(chosen_frames) < k:
+            notices.append(_fewer_frames(len(chosen_frames), k, n, fps, lost_spans, repeats))
         everything = n <= k
         for frame in chosen_frames:
             if frame.index is not None and frame.index < n:
@@ -375,6 +398,163 @@ def sample_frames(
                 passed=None if scored.passed is None else tuple(scored.passed),
             ),
         )
+
+
+#: Rounds of choosing again when chosen frames turn out undecodable or repeated.
+_REPLAN_ROUNDS = 4
+
+
+def _decodable_end(reader: VideoReader, start: float, end: float, notices: list[str]) -> float:
+    """``end``, moved back to where the video's data ends when the reader knows from opening it that the
+    rest is lost (its metadata claims more than its data holds); says so in ``notices``.
+
+    Raises:
+        VideoError: the whole range lies past the data.
+    """
+    duration = reader.info.duration
+    tail = next((a for a, b in reader.lost_spans if b >= duration - 1e-6), None)
+    if tail is None or end <= tail:
+        return end
+    if start >= tail:
+        raise VideoError(
+            f"nothing from {start:g}s to {end:g}s can be decoded: the video's data ends at {tail:.1f}s although "
+            f"its metadata says it is {duration:.1f}s long"
+        )
+    notices.append(
+        f"the video's metadata says it is {duration:.1f}s long but its data ends at {tail:.1f}s: "
+        f"frames were chosen from {start:g}-{tail:.1f}s"
+    )
+    return tail
+
+
+def _lost_positions(available: list[bool], grid: Sequence[float], spans: Sequence[tuple[float, float]]) -> None:
+    """Mark unavailable the grid positions whose time lies in a lost span."""
+    for a, b in spans:
+        lo = bisect.bisect_left(grid, a - 1e-6)
+        hi = bisect.bisect_left(grid, b - 1e-6)
+        for p in range(lo, hi):
+            available[p] = False
+
+
+def _repeated_positions(available: list[bool], times: dict[int, float], scores: Sequence[float | None]) -> int:
+    """Where several grid positions show the same frame (a held frame, a frame rate below the grid's), keep
+    only the best-scored of them available (ties: the earliest); returns how many were set aside."""
+    best: dict[float, int] = {}
+    for p in sorted(times):
+        if not available[p]:
+            continue
+        t = times[p]
+        q = best.get(t)
+        if q is None:
+            best[t] = p
+            continue
+        keep, drop = (p, q) if (scores[p] or -1.0) > (scores[q] or -1.0) else (q, p)
+        best[t] = keep
+        available[drop] = False
+    return len(times) - len(best)
+
+
+def _picture_digest(frame: Frame) -> bytes | None:
+    """A digest of a frame's pixels (``None`` without a picture): two frames with the same digest look the same."""
+    if frame.image is None:
+        return None
+    return hashlib.blake2b(frame.image.tobytes(), digest_size=16).digest()
+
+
+class _Pictures:
+    """The pictures got so far: the same presentation time, or the very same pixels (a decoder repeating its
+    last picture, a frozen screen), is the same picture."""
+
+    def __init__(self) -> None:
+        self._times: dict[float, int] = {}
+        self._digests: dict[bytes, int] = {}
+
+    def repeat_of(self, frame: Frame, position: int) -> int | None:
+        """The position already holding ``frame``'s picture, or ``None`` (and ``frame`` is recorded)."""
+        digest = _picture_digest(frame)
+        same_time = self._times.get(frame.timestamp)
+        same_pixels = None if digest is None else self._digests.get(digest)
+        for first in (same_time, same_pixels):
+            if first is not None and first != position:
+                return first
+        self._times[frame.timestamp] = position
+        if digest is not None:
+            self._digests[digest] = position
+        return None
+
+
+def _distinct(frames: Sequence[Frame]) -> list[Frame]:
+    """``frames`` with each picture once (see :class:`_Pictures`)."""
+    pictures = _Pictures()
+    return [f for i, f in enumerate(frames) if pictures.repeat_of(f, i) is None]
+
+
+def _choose(
+    store: FrameCache,
+    key: str,
+    reader: VideoReader,
+    grid: Sequence[float],
+    scored: _Scored,
+    k: int,
+    min_gap: int,
+    side: int,
+    progress: ProgressCallback | None,
+) -> tuple[list[Frame], int]:
+    """Choose K grid positions and get their frames, choosing again (a few rounds) in place of those that turn
+    out undecodable or a picture already chosen; returns the frames and how many positions were set aside as
+    repeats of another's picture."""
+    n = len(grid)
+    available = list(scored.available) if scored.available is not None else [True] * n
+    _lost_positions(available, grid, reader.lost_spans)
+    repeats = 0
+    if scored.frame_times is not None:
+        repeats = _repeated_positions(available, scored.frame_times, scored.scores)
+    got: dict[int, Frame] = {}
+    pictures = _Pictures()
+    chosen: list[int] = []
+    for _ in range(_REPLAN_ROUNDS):
+        t0 = time.perf_counter()
+        chosen = select_indices(scored.scores, k, min_gap_frames=min_gap, available=available)
+        scored.timings["select"] = scored.timings.get("select", 0.0) + time.perf_counter() - t0
+        todo = [p for p in chosen if p not in got]
+        if not todo:
+            break
+        t0 = time.perf_counter()
+        for frame in _chosen_frames(store, key, reader, grid, todo, side, progress):
+            p = frame.index
+            assert p is not None
+            if pictures.repeat_of(frame, p) is not None:
+                available[p] = False  # the same picture as a frame already got
+                repeats += 1
+                continue
+            got[p] = frame
+        scored.timings["decode"] = scored.timings.get("decode", 0.0) + time.perf_counter() - t0
+        for p in todo:
+            if p not in got and available[p]:
+                available[p] = False  # could not be decoded
+        _lost_positions(available, grid, reader.lost_spans)
+    frames = [got[p] for p in chosen if p in got]
+    return frames, repeats
+
+
+def _fewer_frames(
+    m: int, k: int, n: int, fps: float, lost: Sequence[tuple[float, float]], repeats: int
+) -> str:
+    """Why a selection holds ``m`` frames where ``k`` were asked for."""
+    reasons = []
+    if n < k:
+        reasons.append(f"the range holds only {n} sampled times at {fps:g} fps")
+    if lost:
+        shown = ", ".join(f"{a:.1f}-{b:.1f}s" for a, b in lost[:3]) + (", …" if len(lost) > 3 else "")
+        reasons.append(f"the video could not be decoded at {shown}")
+    if repeats:
+        reasons.append("the same picture is on screen at several sampled times (a held or repeated frame)")
+    if not reasons:
+        reasons.append(
+            "no frame could be decoded at some sampled times (damaged or out-of-order data), or no other frame "
+            "fits the minimum gap between frames"
+        )
+    return f"{m} of the {k} frames asked for: " + "; ".join(reasons)
 
 
 def _chosen_frames(

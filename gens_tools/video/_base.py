@@ -72,15 +72,17 @@ class VideoReader(Protocol):
     ) -> None: ...
 
 
-def sampling_grid(
-    info: VideoInfo, fps: float = 1.0, start: float | None = None, end: float | None = None
-) -> list[float]:
-    """Target times ``start, start + 1/fps, …`` strictly before ``end`` (default: the whole video).
+#: Most target times one sampling grid may hold (about 5.8 days at 1 fps): a longer range is refused with a
+#: clear error before any list of that size is built.
+MAX_GRID_POINTS = 500_000
+
+
+def sampling_range(info: VideoInfo, start: float | None = None, end: float | None = None) -> tuple[float, float]:
+    """The checked ``(start, end)`` of a request over ``info`` in seconds (default: the whole video), computed
+    without laying a grid.
 
     Raises :class:`TimeRangeError` when the range is reversed, empty or outside the video.
     """
-    if not (isinstance(fps, int | float) and math.isfinite(fps) and fps > 0):
-        raise InvalidArgumentError(f"fps must be a positive number, got {fps!r}")
     duration = info.duration
     s = 0.0 if start is None else float(start)
     e = duration if end is None else float(end)
@@ -98,8 +100,35 @@ def sampling_grid(
         if end is not None:
             raise TimeRangeError(f"end={e:g}s is past the end of the video ({duration:.3f}s)")
         e = duration
+    return s, e
+
+
+def grid_length(start: float, end: float, fps: float) -> int:
+    """How many target times ``start, start + 1/fps, …`` lie strictly before ``end`` (at least one)."""
+    return max(1, math.ceil((end - start) * fps - 1e-9))
+
+
+def sampling_grid(
+    info: VideoInfo, fps: float = 1.0, start: float | None = None, end: float | None = None
+) -> list[float]:
+    """Target times ``start, start + 1/fps, …`` strictly before ``end`` (default: the whole video).
+
+    The grid's length is checked before it is built: a video that *claims* a huge duration cannot make this
+    allocate a list proportional to the claim.
+
+    Raises :class:`TimeRangeError` when the range is reversed, empty or outside the video, or would hold more
+    than :data:`MAX_GRID_POINTS` times.
+    """
+    if not (isinstance(fps, int | float) and not isinstance(fps, bool) and math.isfinite(fps) and fps > 0):
+        raise InvalidArgumentError(f"fps must be a positive number, got {fps!r}")
+    s, e = sampling_range(info, start, end)
+    n = grid_length(s, e, fps)
+    if n > MAX_GRID_POINTS:
+        raise TimeRangeError(
+            f"{s:g}-{e:g}s at {fps:g} fps is {n:,} frames to look at, more than the {MAX_GRID_POINTS:,} one call "
+            "takes: pass start/end to narrow it, or a lower fps"
+        )
     step = 1.0 / fps
-    n = max(1, math.ceil((e - s) / step - 1e-9))
     return [round(s + i * step, 6) for i in range(n)]
 
 

@@ -10,15 +10,17 @@ cache overlaps with decoding and scoring. An entry is
 written into a private temporary folder while the frames stream past and becomes visible only when the
 iteration finishes, by one atomic ``rename``; a stopped iteration leaves nothing behind, and of two processes
 writing the same entry the first rename wins and the other discards its copy. Entries are checked before use
-(manifest, file sizes, checksums); a damaged one is removed and decoded again, so the cache never hands out
-wrong frames. Least-recently-used entries are evicted once the cache grows past ``max_bytes``.
+(the manifest against its own SHA-256, file sizes, checksums); a damaged or edited one is removed and decoded
+again, so the cache never hands out wrong frames or wrong timestamps. Least-recently-used entries are evicted
+once the cache grows past ``max_bytes``. A writer holds a lock on its temporary folder while it writes; the
+folder of a writer that died (killed, crashed) is removed by the next run that uses the cache.
 
 Layout under the cache root::
 
     <key>/manifest.json   the entry's manifest
     <key>/stamp.json      its size in bytes; its mtime records the last use (for eviction)
     <key>/<index>.jpg     one JPEG per decoded grid position
-    .tmp-<key>-*/         entries being written
+    .tmp-<key>-*/         entries being written (``.writer.lock`` inside, locked while its writer lives)
     .trash-*/             entries being deleted
 """
 
@@ -54,6 +56,11 @@ from gens_tools.errors import CacheMissError, FrameCacheError, InvalidArgumentEr
 from gens_tools.frames import Frame
 from gens_tools.video._base import VideoReader
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: dead writers are found by age only
+    fcntl = None  # type: ignore[assignment]
+
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "ENV_CACHE_DIR",
@@ -73,15 +80,19 @@ DEFAULT_MAX_BYTES = 2 * 1024**3
 #: JPEG quality of cached frames (see the module docstring for what it costs in fidelity).
 JPEG_QUALITY = 80
 
-_FORMAT = 2  # 2: manifests name their video; quality 80
+_FORMAT = 3  # 2: manifests name their video; quality 80. 3: manifests carry their own checksum
 #: Frames handed to the background JPEG writer and not yet written (bounds its memory).
 _WRITE_AHEAD = 32
 _MANIFEST = "manifest.json"
 _STAMP = "stamp.json"
 _TMP_PREFIX = ".tmp-"
 _TRASH_PREFIX = ".trash-"
-#: A temporary folder untouched for this long belongs to a writer that died; it is swept on eviction.
+#: A temporary folder without a writer lock untouched for this long belongs to a writer that died (where locks
+#: cannot be taken; elsewhere a dead writer's folder is removed at once); it is swept on the next run.
 _STALE_TMP_SECONDS = 6 * 3600
+#: The lock a writer holds in its temporary folder while it lives (released by the system when it dies).
+_WRITER_LOCK = ".writer.lock"
+_CHECKSUM = "checksum"
 _KEY_RE = re.compile(r"^[0-9a-f]{32}-(?:full|[1-9][0-9]*)$")
 
 
@@ -240,6 +251,56 @@ class _Writer:
                                      "bytes": len(data), "crc32": zlib.crc32(data)})
             except BaseException as exc:  # reported to the decoding side by put() / finish()
                 self.error = exc
+
+
+def _manifest_checksum(manifest: dict[str, Any]) -> str:
+    """SHA-256 of a manifest's content (without its ``checksum`` field), independent of JSON formatting."""
+    body = {k: v for k, v in manifest.items() if k != _CHECKSUM}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+class _WriterLock:
+    """An exclusive lock on a writer's temporary folder, held while the writer lives (``flock``: the system
+    releases it when the process dies, even by ``kill -9``). Where ``fcntl`` is missing it only marks the
+    folder, and dead writers' folders are left to the age rule."""
+
+    def __init__(self, folder: Path) -> None:
+        self._fd: int | None = None
+        try:
+            fd = os.open(folder / _WRITER_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            return
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                return
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+
+    @staticmethod
+    def abandoned(folder: Path) -> bool | None:
+        """Whether the writer of ``folder`` died (its lock can be taken); ``None`` when that cannot be told
+        (no lock file, or no ``fcntl``)."""
+        if fcntl is None:
+            return None
+        try:
+            fd = os.open(folder / _WRITER_LOCK, os.O_RDWR)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # held: its writer is alive
+        finally:
+            os.close(fd)  # closing releases a lock we took
+        return True
 
 
 def _check_key(key: object) -> str:
@@ -467,6 +528,7 @@ class FrameCache:
             (and whatever ``reader`` raises)
         """
         _check_key(key)
+        self._sweep_stale()  # folders of writers that died since the last run
         return self._frames(reader, [float(t) for t in targets], key)
 
     def _frames(self, reader: VideoReader, targets: list[float], key: str) -> Generator[Frame, None, None]:
@@ -568,16 +630,26 @@ class FrameCache:
         return out
 
     def _sweep_stale(self) -> None:
+        """Remove what dead processes left: entries being deleted, and the temporary folders of writers that
+        died (their lock is free), or, where that cannot be told, that are older than a few hours."""
         if not self.root.is_dir():
             return
         now = time.time()
-        for child in self.root.iterdir():
+        children: list[Path] = []
+        with contextlib.suppress(OSError):
+            children = list(self.root.iterdir())
+        for child in children:
             if child.name.startswith(_TRASH_PREFIX):
                 shutil.rmtree(child, ignore_errors=True)
             elif child.name.startswith(_TMP_PREFIX):
-                with contextlib.suppress(OSError):
-                    if now - child.stat().st_mtime > _STALE_TMP_SECONDS:
-                        shutil.rmtree(child, ignore_errors=True)
+                dead = _WriterLock.abandoned(child)
+                if dead:
+                    log.info("frame cache: removing %s, left by a writer that died", child.name)
+                    shutil.rmtree(child, ignore_errors=True)
+                elif dead is None:
+                    with contextlib.suppress(OSError):
+                        if now - child.stat().st_mtime > _STALE_TMP_SECONDS:
+                            shutil.rmtree(child, ignore_errors=True)
 
     @staticmethod
     def _touch(path: Path) -> None:
@@ -611,6 +683,8 @@ class FrameCache:
         try:
             if manifest["format"] != _FORMAT:
                 raise _OtherFormat(f"format {manifest['format']!r}")
+            if manifest.get(_CHECKSUM) != _manifest_checksum(manifest):
+                raise _CorruptEntry("the manifest fails its checksum (edited or damaged)")
             if manifest["key"] != key:
                 raise _CorruptEntry("manifest of another key")
             n_targets = int(manifest["n_targets"])
@@ -717,6 +791,7 @@ class FrameCache:
                 f"pass another folder or set {ENV_CACHE_DIR}"
             ) from None
         committed = False
+        lock = _WriterLock(tmp)
         writer = _Writer(tmp, self.jpeg_quality, self.root)
         decoded = reader.iter_frames(targets, max_side=max_side)
         try:
@@ -747,6 +822,7 @@ class FrameCache:
                 "frames": records,
                 "lost_spans": [[float(a), float(b)] for a, b in reader.lost_spans],
             }
+            manifest[_CHECKSUM] = _manifest_checksum(manifest)
             text = json.dumps(manifest, separators=(",", ":"))
             try:
                 (tmp / _MANIFEST).write_text(text, encoding="utf-8")
@@ -761,6 +837,9 @@ class FrameCache:
             except OSError:
                 # Another writer committed the same entry first: theirs stands, ours is discarded.
                 log.info("frame cache entry %s was committed by another writer", key)
+            else:
+                with contextlib.suppress(OSError):
+                    (self.root / key / _WRITER_LOCK).unlink()
         finally:
             writer.abort()
             close = getattr(decoded, "close", None)
@@ -768,4 +847,5 @@ class FrameCache:
                 close()
             if not committed:
                 shutil.rmtree(tmp, ignore_errors=True)
+            lock.release()
         self.evict(keep=key)

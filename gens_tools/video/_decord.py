@@ -119,7 +119,9 @@ class DecordReader(ReaderBase):
 
         # Properties (rotation, displayed size, duration) as the PyAV reader sees them, so that both backends
         # lay the same sampling grid over a video; this also turns unreadable input into typed errors.
-        probe = PyAVReader(file, threads=1).info
+        pyav = PyAVReader(file, threads=1)
+        probe = pyav.info
+        self.lost_spans = list(pyav.lost_spans)  # a tail the metadata claims but the data does not hold
         vr = self._open((-1, -1))
         n = len(vr)
         if n <= 0:
@@ -140,8 +142,16 @@ class DecordReader(ReaderBase):
             )
         self._starts = starts
         self._starts32 = starts.astype(np.float32)
-        stops = np.append(starts[1:], max(probe.duration, float(table[-1, 1] - table[0, 0])))
+        # The end of the last frame decord has: past it nothing is on screen, whatever the metadata claims
+        # (decord would repeat its last picture for every later time).
+        last = float(table[-1, 1] - table[0, 0])
+        if last <= starts[-1]:
+            last = float(starts[-1]) + (1.0 / probe.fps if probe.fps else 0.0)
+        self._data_end = max(last, pyav._data_end or 0.0)  # PyAV read where the last packet ends
+        stops = np.append(starts[1:], max(self._data_end, float(starts[-1])))
         self._stops = stops
+        if probe.duration - self._data_end > max(60.0, self._data_end):  # a duration lie (as the PyAV reader)
+            self._add_lost(self._data_end, probe.duration)
         # decord's own output size: the coded size turned by the rotation (it ignores the pixel aspect)
         natural = vr[0].shape
         self._natural = (int(natural[1]), int(natural[0]))
@@ -204,9 +214,9 @@ class DecordReader(ReaderBase):
         """Yield the frame on screen at each target time (seconds, ascending); see
         :meth:`gens_tools.video._base.VideoReader.iter_frames`."""
         pairs, side = self._check_request(targets, max_side)
-        # targets past the end of the video have nothing on screen
-        end_of_video = self.info.duration + (1.0 / self.info.fps if self.info.fps else 0.0)
-        pairs = [(t, i) for t, i in pairs if t <= end_of_video + 1e-6]
+        # targets past the end of the frames have nothing on screen (the metadata may claim more)
+        end_of_video = min(self.info.duration, self._data_end) + 1e-6
+        pairs = [(t, i) for t, i in pairs if t < end_of_video]
         if not pairs:
             return iter(())
         return self._iter(pairs, side)

@@ -17,6 +17,7 @@ import itertools
 import math
 import os
 import re
+import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -28,10 +29,10 @@ from gens_tools.errors import (
     EmptyVideoError,
     InvalidArgumentError,
     NotAVideoError,
-    VideoNotFoundError,
 )
 from gens_tools.frames import Frame
 from gens_tools.video._base import ReaderBase, VideoInfo
+from gens_tools.video._guard import stat_local
 
 __all__ = ["IMAGE_SUFFIXES", "FolderReader", "parse_frame_name"]
 
@@ -45,6 +46,18 @@ _SECONDS_PATTERNS = (
     re.compile(rf"(?:^|[^0-9.]){_NUMBER}\s?(?:s|sec|secs|seconds)$", re.IGNORECASE),
 )
 _TRAILING_INT = re.compile(r"(\d+)$")
+
+
+#: Largest picture (pixels) read as a frame: 64 megapixels, an 8K × 8K image (Pillow's own warning starts at
+#: about 89 megapixels); a larger one, or a decompression bomb claiming billions, is not decoded.
+MAX_FRAME_PIXELS = 8192 * 8192
+
+
+def _check_pixels(img: Image.Image) -> None:
+    """Refuse, before decoding, a picture larger than :data:`MAX_FRAME_PIXELS`."""
+    width, height = img.size
+    if width * height > MAX_FRAME_PIXELS:
+        raise ValueError(f"the image is {width}x{height} pixels, more than a frame may have ({MAX_FRAME_PIXELS:,})")
 
 
 def parse_frame_name(stem: str) -> tuple[str, float] | None:
@@ -84,14 +97,9 @@ class FolderReader(ReaderBase):
         ):
             raise InvalidArgumentError(f"fps must be a positive number of frames per second, got {fps!r}")
         self.directory = Path(directory).expanduser()
-        if not self.directory.exists():
-            raise VideoNotFoundError(f"frame folder not found: {self.directory}")
-        if not self.directory.is_dir():
+        if not stat.S_ISDIR(stat_local(self.directory).st_mode):
             raise NotAVideoError(f"{self.directory} is not a folder")
-        files = natsorted(
-            (p for p in self.directory.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
-            key=lambda p: p.name,
-        )
+        files = natsorted(self._images(), key=lambda p: p.name)
         if not files:
             raise EmptyVideoError(
                 f"frame folder {self.directory} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})"
@@ -111,10 +119,11 @@ class FolderReader(ReaderBase):
         first = self._files[0]
         try:
             with Image.open(first) as img:
+                _check_pixels(img)
                 codec = (img.format or first.suffix.lstrip(".")).lower()
                 width, height = ImageOps.exif_transpose(img).size
-        except (UnidentifiedImageError, OSError) as exc:
-            raise NotAVideoError(f"cannot read the first frame image {first}: {exc}") from exc
+        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+            raise NotAVideoError(f"cannot read the first frame image {first}: {exc}") from None
         even = bool(gaps) and max(gaps) - min(gaps) < 1e-3
         self.info = VideoInfo(
             source=str(self.directory),
@@ -128,6 +137,25 @@ class FolderReader(ReaderBase):
             container="folder",
             extra={"time_offset": offset, "first_file": first.name},
         )
+
+    def _images(self) -> list[Path]:
+        """The folder's own image files: regular files (a FIFO or device among them is never opened), and no
+        symlink that leads out of the folder (a frame folder inside an allowed folder must not show files
+        from elsewhere)."""
+        home = self.directory.resolve()
+        out: list[Path] = []
+        for p in self.directory.iterdir():
+            if p.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            try:
+                if not stat.S_ISREG(p.stat().st_mode):
+                    continue
+                if p.is_symlink() and not p.resolve().is_relative_to(home):
+                    continue
+            except OSError:
+                continue
+            out.append(p)
+        return out
 
     def _times(self, files: Sequence[Path], fps: float | None) -> list[float]:
         parsed = [parse_frame_name(p.stem) for p in files]
@@ -173,10 +201,11 @@ class FolderReader(ReaderBase):
         path = self._files[pos]
         try:
             with Image.open(path) as img:
+                _check_pixels(img)
                 if max_side is not None:
                     img.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale when possible
                 image = ImageOps.exif_transpose(img).convert("RGB")
-        except (UnidentifiedImageError, OSError):
+        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
             end = self._times_rel[pos + 1] if pos + 1 < len(self._times_rel) else self.info.duration
             self._add_lost(self._times_rel[pos], end)
             return None

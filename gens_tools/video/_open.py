@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import math
 import os
+import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
+from gens_tools._redirects import resolve_redirects
 from gens_tools.errors import (
     BackendUnavailableError,
     InvalidArgumentError,
-    VideoNotFoundError,
 )
 from gens_tools.video._base import VideoReader
+from gens_tools.video._guard import stat_local
 
 __all__ = ["BACKENDS", "open_video"]
 
@@ -47,6 +50,7 @@ def open_video(
     fps: float | None = None,
     timeout: float = 30.0,
     skip_frames: bool = True,
+    url_check: Callable[[str], str] | None = None,
 ) -> VideoReader:
     """Open a video for reading frames at chosen times.
 
@@ -60,12 +64,21 @@ def open_video(
         timeout: seconds to wait for a URL to connect or send data before failing.
         skip_frames: PyAV only: let the decoder skip non-reference frames that are on screen at no requested
             time (the same frames and timestamps as a full decode, less work); ``False`` decodes every frame.
+        url_check: for a URL, called with every address a redirect leads to before it is followed (an access
+            policy's ``check``: it returns the URL or raises :class:`~gens_tools.errors.AccessDeniedError`).
 
-    Returns a :class:`~gens_tools.video._base.VideoReader`; use it as a context manager.
+    Redirects of a URL are followed here (at most 5, each one checked with ``url_check``) and the decoder is
+    given the final URL, with its own redirect following off. A local file must be a regular file that is not
+    a playlist: FIFOs, sockets, devices, HLS/DASH/ffconcat/SDP files are refused before any decoder opens them.
+
+    Returns a :class:`~gens_tools.video._base.VideoReader`; use it as a context manager. Its
+    ``info.source`` is the final URL.
 
     Raises:
         InvalidArgumentError: unknown backend, bad timeout or fps, unsupported URL scheme.
         VideoNotFoundError: the path does not exist (or the URL answers 404).
+        NotAVideoError: a FIFO, socket, device or playlist.
+        AccessDeniedError: a redirect ``url_check`` refuses.
         VideoError: the source cannot be opened (see the reader classes for the specific subclasses).
         BackendUnavailableError: ``backend="decord"`` without decord installed.
     """
@@ -89,11 +102,10 @@ def open_video(
             raise InvalidArgumentError("the decord backend reads local files only; use backend='pyav' for URLs")
         from gens_tools.video._pyav import PyAVReader
 
-        return PyAVReader(str(source), timeout=float(timeout), skip_frames=skip_frames)
+        final = resolve_redirects(str(source), url_check, timeout=float(timeout))
+        return PyAVReader(final, timeout=float(timeout), skip_frames=skip_frames)
 
-    if not path.exists():
-        raise VideoNotFoundError(f"video not found: {path}")
-    if path.is_dir():
+    if stat.S_ISDIR(stat_local(path).st_mode):
         from gens_tools.video._folder import FolderReader
 
         return FolderReader(path, fps=fps)

@@ -55,6 +55,7 @@ from gens_tools.errors import (
 )
 from gens_tools.frames import Frame
 from gens_tools.video._base import ReaderBase, VideoInfo
+from gens_tools.video._guard import check_local_video, demuxer_whitelist
 
 __all__ = ["PyAVReader", "ReadStats"]
 
@@ -147,16 +148,15 @@ def _mp4_index_after_data(head: bytes) -> bool | None:
 def _http_mp4_layout(url: str, timeout: float | None) -> tuple[bool | None, bool | None]:
     """``(the server honours range requests, the MP4 index comes after the data)`` from one request for the
     first 64 KiB of ``url`` (only those are read, whatever the server sends); ``None`` where unknown."""
-    import urllib.request
+    from gens_tools._redirects import fetch_start
 
-    request = urllib.request.Request(url, headers={"Range": "bytes=0-65535"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout or 30.0) as response:
-            ranges = response.status == 206
-            head = response.read(65536)
-    except (OSError, ValueError):
+    try:  # redirects are not followed: `url` is the final one open_video checked
+        status, _, head = fetch_start(url, 65535, timeout or 30.0)
+    except VideoError:
         return None, None
-    return ranges, _mp4_index_after_data(head)
+    if status >= 300:
+        return None, None
+    return status == 206, _mp4_index_after_data(head[:65536])
 
 
 class PyAVReader(ReaderBase):
@@ -219,13 +219,19 @@ class PyAVReader(ReaderBase):
         self._passes: set[_Pass] = set()
         self._is_url = is_http_url(self.source)
         if not self._is_url:
-            if not os.path.exists(self.source):
-                raise VideoNotFoundError(f"video file not found: {self.source}")
-            if os.path.isdir(self.source):
+            # A regular file that is not a playlist, looked at before FFmpeg opens anything (a FIFO would hang
+            # it, a playlist would make it read other files).
+            if check_local_video(self.source):
                 raise NotAVideoError(f"{self.source} is a folder; open it with FolderReader or open_video()")
             if os.path.getsize(self.source) == 0:
                 raise EmptyVideoError(f"video file is empty (0 bytes): {self.source}")
+        self._data_end: float | None = None
         self.info = self._probe()
+        if self._data_end is not None and self.info.duration - self._data_end > max(60.0, self._data_end):
+            # The metadata claims far more than the data holds (a duration lie: 10 s of video claiming 10 hours):
+            # nothing can be decoded past the last packet, so that tail is lost from the start. Smaller gaps (a
+            # cut-off file, an inexact end seen through a byte-based seek) are found while decoding.
+            self._add_lost(self._data_end, self.info.duration)
 
     # --- opening -----------------------------------------------------------------------------------------
 
@@ -233,12 +239,20 @@ class PyAVReader(ReaderBase):
         import av
 
         options = dict(self._options)
-        # Only the protocols a plain file or URL needs: a playlist or crafted container must not make FFmpeg
-        # reach other hosts or other local files than the one the caller (and its AccessPolicy) allowed.
+        # Only the protocols a plain file or URL needs, and no demuxer that reads other files or devices: a
+        # playlist or crafted container must not make FFmpeg reach other hosts or other local files than the
+        # one the caller (and its AccessPolicy) allowed. Redirects are not followed: open_video resolves them
+        # first, checking every hop, and hands over the final URL.
         options.setdefault("protocol_whitelist", "http,https,tls,tcp" if self._is_url else "file")
+        options.setdefault("format_whitelist", demuxer_whitelist())
         kwargs: dict[str, Any] = {}
-        if self._is_url and self.timeout is not None:
-            options.setdefault("rw_timeout", str(int(self.timeout * 1_000_000)))
+        if self._is_url:
+            options.setdefault("max_redirects", "0")
+            if self.timeout is not None:
+                options.setdefault("rw_timeout", str(int(self.timeout * 1_000_000)))
+        if self.timeout is not None:
+            # Opening (probing) and each read end within the timeout, for files too (a hostile file must not
+            # keep FFmpeg probing).
             kwargs["timeout"] = (self.timeout, self.timeout)
         try:
             return av.open(self.source, "r", options=options, **kwargs)
@@ -267,7 +281,8 @@ class PyAVReader(ReaderBase):
         stream = max(streams, key=lambda s: ((s.disposition & av.stream.Disposition.default) != 0, s.frames))
         if stream.codec_context is None:
             raise UnsupportedCodecError(
-                f"{self.source}: FFmpeg in this PyAV build has no decoder for the video stream's codec"
+                f"{self.source}: FFmpeg in this PyAV build cannot decode the video stream: its codec is unknown "
+                "to it, or the file is damaged (cut off before the stream was described?)"
             )
         return stream
 
@@ -303,10 +318,20 @@ class PyAVReader(ReaderBase):
             self._tb = float(tb)
             self._nominal = 1.0 / 30
             first = None
+            # Frames without any timestamp before the first timestamped one are pre-roll FFmpeg gives no time
+            # (a container's negative timestamps): they are not shown. A stream without timestamps at all is
+            # timed from its first frame.
+            self._preroll = False
             frames = self._raw_frames(container, stream, count=False)
-            for frame in frames:
-                first = frame
-                break
+            for n, frame in enumerate(frames):
+                if first is None:
+                    first = frame
+                if frame is None or frame.pts is not None or frame.dts is not None:
+                    if frame is not None and first is not frame:
+                        first, self._preroll = frame, True
+                    break
+                if n >= 64:
+                    break
             frames.close()
             if first is None:
                 if self._is_url and "mp4" in container.format.name:
@@ -381,6 +406,7 @@ class PyAVReader(ReaderBase):
         start = float(self._start_pts * self._time_base)
         meta = self._metadata_end(container, stream)
         scanned = self._scan_end(container, stream, meta)
+        self._data_end = None if scanned is None else scanned - start
         ends = [e for e in (meta, scanned) if e is not None and e - start > 0]
         if not ends:
             return None
@@ -877,7 +903,13 @@ class _Cursor:
                 if frame is None:
                     self.broken = True
                     break
+                if r._preroll and self._last_pts is None and frame.pts is None and frame.dts is None:
+                    continue  # pre-roll without a time (see _probe)
                 pts = r._frame_pts(frame, self._last_pts)
+                if self._last_pts is not None and (pts - r._start_pts) * r._tb > r.info.duration + 1.0:
+                    # A time past the end of the video (a clock that wrapped, a bad splice) is a timestamp error:
+                    # such a frame is timed as the next one after its predecessor, as players do.
+                    pts = self._last_pts + max(1, round(r._nominal / float(r._time_base)))
                 self._last_pts = pts
                 t = float((pts - r._start_pts) * r._time_base)
                 if self.skip_until is not None and t <= self.skip_until + _EPS:

@@ -477,8 +477,10 @@ def cases() -> list[Case]:
             out.append(Case(f"truncated{suffix}-{int(fraction * 100)}%", _truncated(suffix, fraction)))
     out += [
         Case("truncated.mkv-1%-decord", _truncated(".mkv", 0.01), backend="decord"),
-        Case("corrupted-middle", _corrupted_middle),
-        Case("corrupted-middle-decord", _corrupted_middle, backend="decord"),
+        # Random bytes in a one-GOP video: what FFmpeg decodes from damaged data it cannot flag is returned as
+        # decoded (the pictures are damaged, the times right), so the time codes are not checked.
+        Case("corrupted-middle", _corrupted_middle, coded=False),
+        Case("corrupted-middle-decord", _corrupted_middle, coded=False, backend="decord"),
         Case("empty", _bytes(lambda: b""), "error", ("EmptyVideoError", "NotAVideoError")),
         Case("zeros", _bytes(lambda: b"\x00" * 1_000_000), "error", ("NotAVideoError",)),
         Case("random", _bytes(lambda: random.Random(1).randbytes(1_000_000)), "error", ("NotAVideoError",)),
@@ -491,7 +493,9 @@ def cases() -> list[Case]:
         Case("held-last-frame", _held_last_frame, "frames", notes={"held_from": 5.0}),
         Case("non-monotonic-ts", _non_monotonic),
         Case("wrapping-ts", _wrapping),
-        Case("negative-start", _negative_start),
+        # FFmpeg gives the frames before time 0 no timestamps (pre-roll, not shown): the video starts at the
+        # frame painted 2.0 s.
+        Case("negative-start", _negative_start, notes={"offset": 2.0}),
         Case("claims-1e9s-capped", _mkv_claims(1e9), max_duration=600.0),
         Case("claims-1e7s-capped", _mkv_claims(1e7), max_duration=600.0),
         Case("claims-10h", _mkv_claims(36_000.0)),

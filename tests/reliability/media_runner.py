@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import resource
+import shutil
 import sys
 import threading
 import time
@@ -82,6 +83,7 @@ def _selection_facts(selection: Any, case: Case) -> dict[str, Any]:
     digests = [hashlib.sha256(f.require_image().tobytes()).hexdigest() for f in selection.frames]
     wrong = []
     held = case.notes.get("held_from")
+    offset = float(case.notes.get("offset", 0.0))
     if case.coded:
         for frame in selection.frames:
             try:
@@ -91,7 +93,7 @@ def _selection_facts(selection: Any, case: Case) -> dict[str, Any]:
                 continue
             if held is not None and frame.timestamp >= held and abs(painted - held) <= 0.05:
                 continue  # the held picture, shown from `held` on
-            if abs(painted - frame.timestamp) > 0.55:
+            if abs(painted - offset - frame.timestamp) > 0.55:
                 wrong.append(f"{frame.timestamp:.2f}s shows {painted:.2f}s")
     return {
         "n": len(selection.frames),
@@ -129,6 +131,7 @@ def run_case(case: Case, video: str, work: Path) -> dict[str, Any]:
     base = case_folder(case, work)
     allowed = base / "allowed"
     record: dict[str, Any] = {"case": case.name}
+    shutil.rmtree(base / "cache", ignore_errors=True)  # a run never reads what an earlier run cached
     policy = AccessPolicy.allow([allowed], max_duration=case.max_duration) if case.policy else None
     options = SamplingOptions(
         fps=1.0, backend=case.backend, frame_rate=case.frame_rate, cache=FrameCache(base / "cache")

@@ -115,7 +115,7 @@ def test_a_dripping_server_is_cut_off_at_the_timeout() -> None:
     threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         t0 = time.perf_counter()
-        with pytest.raises(VideoError, match="did not answer within 1s"):
+        with pytest.raises(VideoError, match="no answer within 1s"):
             resolve_redirects(f"http://127.0.0.1:{httpd.server_port}/v.mp4", timeout=1.0)
         assert time.perf_counter() - t0 < 6
     finally:
@@ -124,5 +124,5 @@ def test_a_dripping_server_is_cut_off_at_the_timeout() -> None:
 
 
 def test_an_unreachable_host_is_a_video_error() -> None:
-    with pytest.raises(VideoError, match="cannot open"):
+    with pytest.raises(VideoError, match="connection refused"):
         resolve_redirects("http://127.0.0.1:9/v.mp4", timeout=2)
