@@ -12,10 +12,11 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Redirect:
-    """``path`` answers ``status`` with ``Location: location``."""
+    """``path`` answers ``status`` with ``Location: location`` (after serving the file ``after`` times)."""
 
     location: str
     status: int = 302
+    after: int = 0
 
 
 class FakeVideoHost:
@@ -54,9 +55,10 @@ class FakeVideoHost:
         """The URL of ``path`` (``"videos/a.mp4"``) on this host."""
         return f"{self.origin}/{path.lstrip('/')}"
 
-    def redirect(self, path: str, location: str, status: int = 302) -> str:
-        """Make ``path`` redirect to ``location``; returns the URL of ``path``."""
-        self.redirects["/" + path.lstrip("/")] = Redirect(location, status)
+    def redirect(self, path: str, location: str, status: int = 302, *, after: int = 0) -> str:
+        """Make ``path`` redirect to ``location`` (``after``: serve the file that many times first, as a server
+        that redirects only later requests); returns the URL of ``path``."""
+        self.redirects["/" + path.lstrip("/")] = Redirect(location, status, after)
         return self.url(path)
 
     def requests_for(self, path: str) -> int:
@@ -112,7 +114,7 @@ class _Handler(BaseHTTPRequestHandler):
         with fake._lock:
             fake.requested.append(path)
         moved = fake.redirects.get(path)
-        if moved is not None:
+        if moved is not None and fake.requests_for(path) > moved.after:
             self._empty(moved.status, {"Location": moved.location})
             return
         file = (fake.root / path.lstrip("/")).resolve()

@@ -126,3 +126,81 @@ def test_a_dripping_server_is_cut_off_at_the_timeout() -> None:
 def test_an_unreachable_host_is_a_video_error() -> None:
     with pytest.raises(VideoError, match="connection refused"):
         resolve_redirects("http://127.0.0.1:9/v.mp4", timeout=2)
+
+
+# --- through the pipeline, with FFmpeg ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def video_host(tmp_path: Path) -> Iterator[FakeVideoHost]:
+    from gens_tools.synthetic import make_test_video
+
+    make_test_video(tmp_path / "videos" / "clip.mp4", duration=6.0, fps=5.0, size=(96, 54))
+    make_test_video(tmp_path / "secret" / "private.mp4", duration=3.0, fps=5.0, size=(96, 54))
+    with FakeVideoHost(tmp_path, lifetime=60.0) as server:
+        yield server
+
+
+def _frames_of(url: str, policy: AccessPolicy, cache: Any, k: int = 3) -> Any:
+    from gens_tools.pipeline import sample_frames
+
+    return sample_frames(url, "What is shown?", sampler="uniform", k=k, policy=policy, cache=cache)
+
+
+def test_a_redirect_out_of_the_prefix_is_refused_before_ffmpeg_fetches_it(video_host: FakeVideoHost) -> None:
+    start = video_host.redirect("videos/go.mp4", "/secret/private.mp4")
+    with pytest.raises(AccessDeniedError, match=r"private\.mp4"):
+        _frames_of(start, policy(video_host), False)
+    assert video_host.requests_for("secret/private.mp4") == 0
+
+
+def test_a_redirect_to_another_host_is_refused_through_the_agent_tool(
+    video_host: FakeVideoHost, other: FakeVideoHost
+) -> None:
+    from gens_tools.agent import VideoFramesTool, tool_error_text
+
+    start = video_host.redirect("videos/go.mp4", other.url("videos/clip.mp4"), status=301)
+    tool = VideoFramesTool(policy=policy(video_host), sampler="uniform", cache=False)
+    with pytest.raises(AccessDeniedError) as caught:
+        tool.run({"video": start, "question": "What is shown?", "k": 2})
+    assert tool_error_text(caught.value).startswith("Access denied:")
+    assert other.requested == []
+
+
+def test_an_allowed_redirect_is_followed_and_the_cache_keys_on_the_final_url(
+    video_host: FakeVideoHost, tmp_path: Path
+) -> None:
+    from gens_tools.video import FrameCache
+
+    start = video_host.redirect("videos/latest.mp4", "/videos/clip.mp4", status=302)
+    cache = FrameCache(tmp_path / "frames")
+    selection = _frames_of(start, policy(video_host), cache, k=6)  # the whole 6 s grid: decoded via the cache
+    assert len(selection.frames) == 6
+    (entry,) = cache.entries()
+    assert entry.source == video_host.url("videos/clip.mp4")
+    assert video_host.requests_for("videos/latest.mp4") == 1  # only the check; FFmpeg got the final URL
+
+
+def test_upper_case_urls_open_through_the_policy(video_host: FakeVideoHost) -> None:
+    url = video_host.url("videos/clip.mp4").replace("http://127.0.0.1", "HTTP://127.0.0.1")
+    assert len(_frames_of(url, policy(video_host), False).frames) == 3
+
+
+def test_a_server_that_redirects_ffmpeg_later_is_not_followed(video_host: FakeVideoHost) -> None:
+    # The first request (the check) is served; every later one (FFmpeg's) redirects out of the prefix.
+    start = video_host.redirect("videos/clip.mp4", "/secret/private.mp4", after=1)
+    with pytest.raises(VideoError):
+        _frames_of(start, policy(video_host), False)
+    assert video_host.requests_for("secret/private.mp4") == 0
+
+
+def test_mcp_video_info_checks_redirects_too(video_host: FakeVideoHost) -> None:
+    from gens_tools.agent import VideoFramesTool
+    from gens_tools.mcp._tools import VideoTools
+
+    start = video_host.redirect("videos/go.mp4", "/secret/private.mp4")
+    tools = VideoTools(VideoFramesTool(policy=policy(video_host), sampler="uniform", cache=False))
+    result = tools.call("video_info", {"video": start})
+    assert result.is_error
+    assert "Access denied" in result.content[0].text
+    assert video_host.requests_for("secret/private.mp4") == 0
