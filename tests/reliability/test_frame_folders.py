@@ -49,5 +49,5 @@ def test_a_bomb_as_the_first_image_is_a_typed_error(tmp_path: Path) -> None:
 
     bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 50_000, 50_000, 8, 0, 0, 0, 0))
     (frames / "000.png").write_bytes(bomb + chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b""))
-    with pytest.raises(NotAVideoError, match="more than a frame may have|exceeds limit"):
+    with pytest.raises(NotAVideoError, match=r"more than a frame may have|exceeds limit"):
         sample_frames(frames, "q", sampler="uniform", k=2, frame_rate=1.0, cache=False)
