@@ -333,14 +333,14 @@ def sampler_from_args(args: argparse.Namespace) -> Any:
     if missing:
         needs = " and ".join(flags.get(o.name, o.name) for o in missing)
         raise InvalidArgumentError(f"--sampler {name} needs {needs}")
-    named = {option: flags.get(option, f.flag) for option, (f, _) in given.items()}
+    as_flags = {option: flags.get(option, f.flag) for option, (f, _) in given.items()}
     try:
         options = {
             key: own[key].parse(value) if isinstance(value, str) else value for key, (_, value) in given.items()
         }
         return make_sampler(name, **options)
     except InvalidArgumentError as exc:
-        raise reworded(exc, named) from None
+        raise reworded(exc, as_flags) from None
 
 
 def say_sampler_info(sampler: Any) -> None:
