@@ -362,7 +362,8 @@ def sample_frames(
         if not lost_spans and (entry := store.lookup(key)) is not None:
             lost_spans = [tuple(span) for span in entry.lost_spans]  # type: ignore[misc]
         if len(chosen_frames) < k:
-            notices.append(_fewer_frames(len(chosen_frames), k, n, fps, lost_spans, repeats))
+            in_range = [(a, b) for a, b in lost_spans if b > grid[0] and a < grid[-1] + 1.0 / fps]
+            notices.append(_fewer_frames(len(chosen_frames), k, n, fps, in_range, repeats))
         everything = n <= k
         for frame in chosen_frames:
             if frame.index is not None and frame.index < n:
@@ -440,6 +441,7 @@ def _repeated_positions(available: list[bool], times: dict[int, float], scores: 
     """Where several grid positions show the same frame (a held frame, a frame rate below the grid's), keep
     only the best-scored of them available (ties: the earliest); returns how many were set aside."""
     best: dict[float, int] = {}
+    dropped = 0
     for p in sorted(times):
         if not available[p]:
             continue
@@ -451,7 +453,8 @@ def _repeated_positions(available: list[bool], times: dict[int, float], scores: 
         keep, drop = (p, q) if (scores[p] or -1.0) > (scores[q] or -1.0) else (q, p)
         best[t] = keep
         available[drop] = False
-    return len(times) - len(best)
+        dropped += 1
+    return dropped
 
 
 def _picture_digest(frame: Frame) -> bytes | None:

@@ -21,8 +21,9 @@ from gens_tools.samplers._parser import MAX_ISSUES, MAX_SCORE, parse_gens_output
 #: Examples per property in the default run (CI) and in the marked fuzzing run.
 CI_EXAMPLES = 300
 FUZZ_EXAMPLES = 20_000
-#: A generous bound per output that catches hangs and quadratic blow-ups, not a speed assertion.
-SECONDS_PER_OUTPUT = 2.0
+#: A generous bound per output that catches hangs and quadratic blow-ups (the machine may be busy), not a speed
+#: assertion.
+SECONDS_PER_OUTPUT = 5.0
 
 huge_int = st.one_of(
     st.integers(-(10**6), 10**6),
@@ -49,11 +50,10 @@ leaf = st.one_of(
     st.text(max_size=40),
     number_text,
 )
-value = st.recursive(
-    leaf,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=12,
-)
+# Nested values two levels deep (deeper nesting comes from the wrapper in hostile_output); built without
+# st.recursive, whose leaf budget makes long runs replay inconsistently.
+_nested = st.one_of(leaf, st.lists(leaf, max_size=4), st.dictionaries(st.text(max_size=8), leaf, max_size=4))
+value = st.one_of(_nested, st.lists(_nested, max_size=3), st.dictionaries(st.text(max_size=8), _nested, max_size=3))
 
 
 def _json(v: Any) -> str:
