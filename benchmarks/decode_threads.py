@@ -60,6 +60,7 @@ def make_video(path: Path, minutes: float, codec: str) -> None:
 
 def child(path: str, mode: str, threads: int, sparse: bool, seek: bool) -> None:
     sys.path.insert(0, str(ROOT))
+    from gens_tools.testing import peak_rss_mib
     from gens_tools.video._base import sampling_grid
     from gens_tools.video._pyav import PyAVReader
 
@@ -68,9 +69,7 @@ def child(path: str, mode: str, threads: int, sparse: bool, seek: bool) -> None:
     t0, c0 = time.perf_counter(), time.process_time()
     n = sum(1 for f in reader.iter_frames(targets, max_side=448) if f.image is not None)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    import resource
-
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB (Linux reports KiB)
+    rss = peak_rss_mib()  # MiB, this process only
     print(
         json.dumps(
             {

@@ -116,9 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     minutes = 10 if args.quick else 60
     repeats = args.repeats or (1 if args.quick else 3)
     DATA.mkdir(parents=True, exist_ok=True)
-    video = DATA / f"hybrid-{minutes}min.mp4"
+    video = DATA / f"hybrid-{minutes}min-448.mp4"
     if not video.exists():
-        make_test_video(video, duration=60.0 * minutes, fps=1.0, size=(96, 54), gop=60)
+        make_test_video(video, duration=60.0 * minutes, fps=1.0, size=(448, 252), gop=60)
     print(f"load average before: {os.getloadavg()}", file=sys.stderr)
     gens, siglip = _samplers()
     with tempfile.TemporaryDirectory() as tmp:

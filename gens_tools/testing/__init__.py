@@ -10,6 +10,7 @@
 - Faults on the wire for all three (:mod:`gens_tools.testing._wire`: a dripped answer, a reset, a body that is
   not JSON, HTML, a cut body, a redirect, 429 with an hour's or no ``Retry-After``), scripted per request.
 - :class:`FakeVideoHost`: video files over HTTP with range requests and scripted redirects.
+- :func:`peak_rss_mib`: this process's own peak memory, for memory checks in a child process.
 - :mod:`gens_tools.testing.tiny_qwen` and :mod:`gens_tools.testing.tiny_aria`: tiny random-weight GenS-shaped
   models and locally built tokenizers (they need the ``local`` extra; import them explicitly).
 
@@ -34,6 +35,7 @@ from gens_tools.testing._gens_server import (
     coded_windows,
     gens_answer,
 )
+from gens_tools.testing._memory import peak_rss_mib
 from gens_tools.testing._video_host import FakeVideoHost
 from gens_tools.testing._wire import WIRE_FAULTS
 
@@ -54,4 +56,5 @@ __all__ = [
     "gemini_image_tokens",
     "gens_answer",
     "openai_image_tokens",
+    "peak_rss_mib",
 ]

@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import re
-import resource
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ def main(workdir: Path) -> None:
     from gens_tools.pipeline import asample_frames
     from gens_tools.samplers.remote import RemoteGenSSampler
     from gens_tools.synthetic import make_test_video, read_time_code
-    from gens_tools.testing import FakeGenSServer
+    from gens_tools.testing import FakeGenSServer, peak_rss_mib
     from gens_tools.video import FrameCache
 
     videos = [
@@ -71,7 +70,7 @@ def main(workdir: Path) -> None:
                 "videos": len(videos),
                 "server_problems": problems,
                 "seconds": round(elapsed, 2),
-                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_rss_mib": peak_rss_mib(),
             }
         )
     )

@@ -35,6 +35,7 @@ from gens_tools import AccessPolicy, FrameSampler, SamplingOptions, Window, Wind
 from gens_tools.errors import GensToolsError
 from gens_tools.pipeline import sample_frames
 from gens_tools.synthetic import read_time_code
+from gens_tools.testing import peak_rss_mib
 from gens_tools.video import FrameCache
 
 K = 8
@@ -154,7 +155,7 @@ def run_case(case: Case, video: str, work: Path) -> dict[str, Any]:
             record[pass_name] = _selection_facts(selection, case)
     record["seconds"] = round(time.perf_counter() - t0, 2)
     record["opened"] = sorted(witness.opened)
-    record["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    record["peak_rss_mib"] = round(peak_rss_mib(), 1)
     return record
 
 
