@@ -50,8 +50,10 @@ def make_manifest(videos: int, seconds: float, rows: int, folder: Path) -> Path:
     manifest = folder / f"manifest_{videos}x{int(seconds)}s_{rows}.jsonl"
     with manifest.open("w") as f:
         for r in range(rows):
-            f.write(json.dumps({"id": f"row{r}", "video": str(paths[r % videos]), "question": f"What happens? ({r})"})
-                    + "\n")
+            f.write(
+                json.dumps({"id": f"row{r}", "video": str(paths[r % videos]), "question": f"What happens? ({r})"})
+                + "\n"
+            )
     return manifest
 
 
@@ -65,8 +67,13 @@ def run(label: str, manifest: Path, job: object, **kwargs: object) -> dict[str, 
         report = run_batch(manifest, out, job, **kwargs)  # type: ignore[arg-type]
         wall = time.perf_counter() - t0
     rows = report.ok + report.errors
-    return {"run": label, "rows": rows, "errors": report.errors, "seconds": round(wall, 2),
-            "rows_per_second": round(rows / wall, 2) if wall else None}
+    return {
+        "run": label,
+        "rows": rows,
+        "errors": report.errors,
+        "seconds": round(wall, 2),
+        "rows_per_second": round(rows / wall, 2) if wall else None,
+    }
 
 
 def main() -> None:
@@ -98,14 +105,17 @@ def main() -> None:
             ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
             startup = time.perf_counter() - t0
             try:
-                results.append({**run("ray x2", manifest, job, ray=True, workers=2),
-                                "ray_startup_seconds": round(startup, 2)})
+                results.append(
+                    {**run("ray x2", manifest, job, ray=True, workers=2), "ray_startup_seconds": round(startup, 2)}
+                )
             finally:
                 ray.shutdown()
     print(f"{'run':<10} {'rows':>5} {'errors':>6} {'seconds':>8} {'rows/s':>7}")
     for r in results:
-        print(f"{r['run']:<10} {r['rows']:>5} {r['errors']:>6} {r['seconds']:>8} {r['rows_per_second']:>7}"
-              + (f"   (+{r['ray_startup_seconds']}s Ray startup)" if "ray_startup_seconds" in r else ""))
+        print(
+            f"{r['run']:<10} {r['rows']:>5} {r['errors']:>6} {r['seconds']:>8} {r['rows_per_second']:>7}"
+            + (f"   (+{r['ray_startup_seconds']}s Ray startup)" if "ray_startup_seconds" in r else "")
+        )
     print(f"load average after: {os.getloadavg()}")
     print(json.dumps(results))
 

@@ -115,8 +115,10 @@ def make_video(path: Path, seconds: int, *, size: tuple[int, int] = SIZE, fps: i
             for packet in stream.encode(frame):
                 container.mux(packet)
             if i and i % (fps * 300) == 0:
-                print(f"  … {path.name}: {i // fps}/{seconds} s written ({time.perf_counter() - started:.0f} s)",
-                      file=sys.stderr)
+                print(
+                    f"  … {path.name}: {i // fps}/{seconds} s written ({time.perf_counter() - started:.0f} s)",
+                    file=sys.stderr,
+                )
         for packet in stream.encode(None):
             container.mux(packet)
     os.replace(tmp, path)
@@ -147,8 +149,14 @@ def child_reader(video: str, backend: str, skip_frames: bool) -> dict[str, objec
             size = frame.image.size
             times[frame.index] = frame.timestamp
         stats = getattr(reader, "stats", None)
-    result: dict[str, object] = {"frames": sum(t is not None for t in times), "expected": len(grid), "size": size,
-                                 "work_s": time.perf_counter() - t0, "timestamps": times, "grid": grid}
+    result: dict[str, object] = {
+        "frames": sum(t is not None for t in times),
+        "expected": len(grid),
+        "size": size,
+        "work_s": time.perf_counter() - t0,
+        "timestamps": times,
+        "grid": grid,
+    }
     if stats is not None:
         result.update(decoded=stats.decoded, workers=stats.workers, segments=stats.segments)
     return result
@@ -196,12 +204,18 @@ def child_pipeline(video: str, skip_frames: bool, cache_dir: str, side: int = MA
 
     store = FrameCache(cache_dir, max_bytes=None)
     t0 = time.perf_counter()
-    selection = sample_frames(video, "what happens?", sampler=_picture_sampler(side), k=16, cache=store,
-                              skip_frames=skip_frames)
+    selection = sample_frames(
+        video, "what happens?", sampler=_picture_sampler(side), k=16, cache=store, skip_frames=skip_frames
+    )
     entries = store.entries()
-    return {"frames": selection.n_candidates, "expected": entries[0].n_targets if entries else None,
-            "work_s": time.perf_counter() - t0, "timings": {k: round(v, 2) for k, v in selection.timings.items()},
-            "cache_bytes": store.total_bytes(), "source_bytes": os.path.getsize(video)}
+    return {
+        "frames": selection.n_candidates,
+        "expected": entries[0].n_targets if entries else None,
+        "work_s": time.perf_counter() - t0,
+        "timings": {k: round(v, 2) for k, v in selection.timings.items()},
+        "cache_bytes": store.total_bytes(),
+        "source_bytes": os.path.getsize(video),
+    }
 
 
 def child_cache_check(video: str, cache_dir: str) -> dict[str, object]:
@@ -218,8 +232,9 @@ def child_cache_check(video: str, cache_dir: str) -> dict[str, object]:
     picks = [entry.indices[i * (len(entry.indices) - 1) // 23] for i in range(24)]
     stored = {f.index: f.image for f in store.load(entry.key, picks)}
     with open_video(video) as reader:
-        decoded = {picks[f.index or 0]: f.image
-                   for f in reader.iter_frames([float(i) for i in picks], max_side=MAX_SIDE)}
+        decoded = {
+            picks[f.index or 0]: f.image for f in reader.iter_frames([float(i) for i in picks], max_side=MAX_SIDE)
+        }
     values = [_psnr(stored[i], decoded[i]) for i in picks if i in stored and i in decoded]
     return {"replay_s": replay, "psnr_mean": sum(values) / len(values), "psnr_min": min(values)}
 
@@ -245,8 +260,7 @@ def child_decord(video: str) -> dict[str, object]:
     indices = [min(round(t * fps), len(vr) - 1) for t in _grid(len(vr) / fps)]
     batch = vr.get_batch(indices).asnumpy()
     images = [Image.fromarray(a) for a in batch]
-    return {"frames": len(images), "expected": len(indices), "size": images[0].size,
-            "work_s": time.perf_counter() - t0}
+    return {"frames": len(images), "expected": len(indices), "size": images[0].size, "work_s": time.perf_counter() - t0}
 
 
 def run_child(argv: list[str]) -> dict[str, object]:
@@ -265,8 +279,12 @@ def run_child(argv: list[str]) -> dict[str, object]:
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
-    result: dict[str, object] = {"wall_s": wall, "rss_mb": usage.ru_maxrss / 1024,
-                                 "cpu_s": usage.ru_utime + usage.ru_stime, "rc": proc.returncode}
+    result: dict[str, object] = {
+        "wall_s": wall,
+        "rss_mb": usage.ru_maxrss / 1024,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "rc": proc.returncode,
+    }
     if proc.returncode != 0:
         result["error"] = (stderr.strip().splitlines() or ["?"])[-1][:200]
     lines = [line for line in stdout.splitlines() if line.startswith("{")]
@@ -278,8 +296,15 @@ def run_child(argv: list[str]) -> dict[str, object]:
 # --------------------------------------------------------------------------------------------- report
 
 CHECK_FIELDS = ("replay_s", "psnr_mean", "psnr_min")
-METHODS = ("ffmpeg", "pipeline", "pipeline --full-decode", "reader", "reader --full-decode", "gens-tools[decord]",
-           "decord")
+METHODS = (
+    "ffmpeg",
+    "pipeline",
+    "pipeline --full-decode",
+    "reader",
+    "reader --full-decode",
+    "gens-tools[decord]",
+    "decord",
+)
 
 
 @dataclass
@@ -353,9 +378,11 @@ def _timestamp_report(skip: dict[str, object] | None, full: dict[str, object] | 
     assert isinstance(grid, list)
     assert isinstance(times, list)
     lags = [g - t for g, t in zip(grid, times, strict=True) if t is not None]
-    lines = [f"skipping reader: {len(lags)}/{len(grid)} grid points got a frame; target − frame time: max "
-             f"{max(lags) * 1000:.1f} ms, mean {sum(lags) / len(lags) * 1000:.1f} ms (one frame = "
-             f"{1000 / FPS:.1f} ms); no frame after its target: {all(lag >= -1e-6 for lag in lags)}"]
+    lines = [
+        f"skipping reader: {len(lags)}/{len(grid)} grid points got a frame; target − frame time: max "
+        f"{max(lags) * 1000:.1f} ms, mean {sum(lags) / len(lags) * 1000:.1f} ms (one frame = "
+        f"{1000 / FPS:.1f} ms); no frame after its target: {all(lag >= -1e-6 for lag in lags)}"
+    ]
     full_times = full.get("timestamps") if full and full.get("rc") == 0 else None
     if isinstance(full_times, list):
         same = sum(a == b for a, b in zip(times, full_times, strict=True))
@@ -371,8 +398,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="2-min and 1-min videos (smoke run)")
     parser.add_argument("--data-dir", type=Path, default=DATA, help="where generated videos are kept")
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated subset of: {', '.join(METHODS)}")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="runs per method (interleaved); the table shows the fastest, with the largest RSS")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs per method (interleaved); the table shows the fastest, with the largest RSS",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--backend", default="pyav", help=argparse.SUPPRESS)
     parser.add_argument("--full-decode", action="store_true", help=argparse.SUPPRESS)
@@ -413,11 +444,24 @@ def main(argv: list[str] | None = None) -> int:
                 # inherit at fork time is negligible
                 print(f"making {path} (once)…", file=sys.stderr)
                 _ensure_data_dir(path.parent)
-                subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", "make", "--video",
-                                str(path), "--seconds", str(seconds)], check=True)
+                subprocess.run(
+                    [
+                        sys.executable,
+                        str(Path(__file__).resolve()),
+                        "--child",
+                        "make",
+                        "--video",
+                        str(path),
+                        "--seconds",
+                        str(seconds),
+                    ],
+                    check=True,
+                )
             videos[label] = path
-    label_of = {"long": f"{long_s // 60} min" if args.video is None else args.video.name,
-                "short": f"{short_s // 60} min" if args.short_video is None else args.short_video.name}
+    label_of = {
+        "long": f"{long_s // 60} min" if args.video is None else args.video.name,
+        "short": f"{short_s // 60} min" if args.short_video is None else args.short_video.name,
+    }
 
     me = [sys.executable, str(Path(__file__).resolve())]
     commands = {
@@ -430,8 +474,19 @@ def main(argv: list[str] | None = None) -> int:
     }
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg:
-        commands["ffmpeg"] = lambda v: [ffmpeg, "-nostdin", "-v", "error", "-threads", "2", "-i", str(v),
-                                        "-f", "null", "-"]
+        commands["ffmpeg"] = lambda v: [
+            ffmpeg,
+            "-nostdin",
+            "-v",
+            "error",
+            "-threads",
+            "2",
+            "-i",
+            str(v),
+            "-f",
+            "null",
+            "-",
+        ]
     wanted = [m.strip() for m in args.methods.split(",") if m.strip()]
     if "decord" in wanted or "gens-tools[decord]" in wanted:
         try:
@@ -453,8 +508,9 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 if label == "short" and method in ("decord", "gens-tools[decord]", "reader --full-decode"):
                     continue  # the short video is for the memory ratio of gens-tools' own paths
-                print(f"running {method} on the {label_of[label]} video (run {rep + 1}/{args.repeat})…",
-                      file=sys.stderr)
+                print(
+                    f"running {method} on the {label_of[label]} video (run {rep + 1}/{args.repeat})…", file=sys.stderr
+                )
                 argv_ = commands[method](videos[label])
                 if not method.startswith("pipeline"):
                     runs.setdefault((method, label_of[label]), []).append(run_child(argv_))
@@ -462,16 +518,18 @@ def main(argv: list[str] | None = None) -> int:
                 with tempfile.TemporaryDirectory(prefix="gens-bench-cache-") as cache_dir:
                     measured = run_child([*argv_, "--cache-dir", cache_dir])
                     if method == "pipeline" and label == "long" and rep == 0 and measured.get("rc") == 0:
-                        check = run_child([*me, "--child", "cache-check", "--video", str(videos[label]),
-                                           "--cache-dir", cache_dir])
+                        check = run_child(
+                            [*me, "--child", "cache-check", "--video", str(videos[label]), "--cache-dir", cache_dir]
+                        )
                         measured.update({k: v for k, v in check.items() if k in CHECK_FIELDS})
                 runs.setdefault((method, label_of[label]), []).append(measured)
     default_cache: dict[str, object] = {}
     if "pipeline" in wanted:
         print(f"running the pipeline at the default sampler's frame size ({DEFAULT_SAMPLER_SIDE} px)…", file=sys.stderr)
         with tempfile.TemporaryDirectory(prefix="gens-bench-cache-") as cache_dir:
-            default_cache = run_child([*commands["pipeline"](videos["long"]), "--cache-dir", cache_dir,
-                                       "--side", str(DEFAULT_SAMPLER_SIDE)])
+            default_cache = run_child(
+                [*commands["pipeline"](videos["long"]), "--cache-dir", cache_dir, "--side", str(DEFAULT_SAMPLER_SIDE)]
+            )
     load_after = _loadavg()
     rows = [Row(method, label, _best(results)) for (method, label), results in runs.items()]
 
@@ -504,10 +562,12 @@ def main(argv: list[str] | None = None) -> int:
         cache_ratio = ratio(get("pipeline", "long", "cache_bytes"), get("pipeline", "long", "source_bytes"))
         cache_mib = float(str(pipe["cache_bytes"])) / 2**20
         source_mib = float(str(pipe["source_bytes"])) / 2**20
-        print(f"frame cache: {cache_mib:.1f} MiB for a {source_mib:.1f} MiB source ({cache_ratio:.2f}×); "
-              f"cached frames vs decoded: PSNR {pipe['psnr_mean']:.1f} dB mean,"
-              f" {pipe['psnr_min']:.1f} dB worst; a second question read the cache in {pipe['replay_s']:.1f} s;"
-              f" pipeline timings {pipe.get('timings')}")
+        print(
+            f"frame cache: {cache_mib:.1f} MiB for a {source_mib:.1f} MiB source ({cache_ratio:.2f}×); "
+            f"cached frames vs decoded: PSNR {pipe['psnr_mean']:.1f} dB mean,"
+            f" {pipe['psnr_min']:.1f} dB worst; a second question read the cache in {pipe['replay_s']:.1f} s;"
+            f" pipeline timings {pipe.get('timings')}"
+        )
 
     ff = get("ffmpeg", "long", "wall_s")
     print("\n| ratio (long video, same run) | value | target |")
@@ -527,15 +587,25 @@ def main(argv: list[str] | None = None) -> int:
     rss = get("pipeline", "long", "rss_mb")
     print(_line("pipeline peak RSS, MB", rss, "≤ 300", None if rss is None else rss <= 300, "{:.0f}"))
     r = ratio(rss, get("pipeline", "short", "rss_mb"))
-    print(_line(f"pipeline peak RSS {label_of['long']} / {label_of['short']}", r, "≤ 1.2",
-                None if r is None else r <= 1.2))
+    print(
+        _line(
+            f"pipeline peak RSS {label_of['long']} / {label_of['short']}", r, "≤ 1.2", None if r is None else r <= 1.2
+        )
+    )
+
     def number(data: dict[str, object], key: str) -> float | None:
         value = data.get(key)
         return float(value) if isinstance(value, int | float) else None
 
     r = ratio(number(default_cache, "cache_bytes"), number(default_cache, "source_bytes"))
-    print(_line(f"frame cache entry / source, default sampler's frames ({DEFAULT_SAMPLER_SIDE} px)", r, "≤ 0.25",
-                None if r is None else r <= 0.25))
+    print(
+        _line(
+            f"frame cache entry / source, default sampler's frames ({DEFAULT_SAMPLER_SIDE} px)",
+            r,
+            "≤ 0.25",
+            None if r is None else r <= 0.25,
+        )
+    )
     r = ratio(get("pipeline", "long", "cache_bytes"), get("pipeline", "long", "source_bytes"))
     print(_line(f"frame cache entry / source, {MAX_SIDE} px frames (samplers without a size)", r, "(≤ 0.25)", None))
     return 0

@@ -83,8 +83,11 @@ def _samplers() -> tuple[Any, Any]:
 
     tokenizer = tiny_qwen.build_qwen_tokenizer()
     gens = GenS3BSampler.from_components(
-        tiny_qwen.build_qwen_model(tokenizer), tokenizer, tiny_qwen.build_qwen_image_processor(),
-        prefix_cache=False, max_new_tokens=16,
+        tiny_qwen.build_qwen_model(tokenizer),
+        tokenizer,
+        tiny_qwen.build_qwen_image_processor(),
+        prefix_cache=False,
+        max_new_tokens=16,
     )
     siglip = SimilaritySampler.from_components(*tiny_qwen.build_siglip(), embedding_cache=False)
     return gens, siglip
@@ -95,8 +98,9 @@ def _run(video: Path, strategy: str, gens: Any, siglip: Any, cache: FrameCache) 
     coarse = Timed(siglip)
     sampler: FrameSampler = fine if strategy == "windows" else HybridSampler(fine, coarse, pool=256)
     t0 = time.perf_counter()
-    selection = sample_frames(video, "When does the red ball appear?", sampler=sampler, k=16,
-                              options=SamplingOptions(cache=cache))
+    selection = sample_frames(
+        video, "When does the red ball appear?", sampler=sampler, k=16, options=SamplingOptions(cache=cache)
+    )
     return {
         "wall": time.perf_counter() - t0,
         "decoded": selection.n_candidates,

@@ -131,13 +131,19 @@ def main() -> None:
 
     n_params = sum(p.numel() for p in model.parameters())
     prompt = reuse._prompt(next(windows(plan)), QUESTIONS[0])
-    print(f"# prefix reuse benchmark — {platform.platform()}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}")
-    print(f"# model: Qwen2.5-VL-shaped, {n_params / 1e6:.1f} M params (hidden {args.hidden}, {args.layers} layers), "
-          f"float32 CPU")
-    print(f"# video: {args.frames} frames at 1 fps → {len(plan)} windows of ≤{max(len(r) for r in plan)} frames; "
-          f"window prompt {len(prompt.ids)} tokens, of which {prompt.prefix_len} reusable prefix; "
-          f"{args.answer_tokens} answer tokens; batch size {reuse.auto_batch_size()}")
+    print(
+        f"# prefix reuse benchmark — {platform.platform()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"# model: Qwen2.5-VL-shaped, {n_params / 1e6:.1f} M params (hidden {args.hidden}, {args.layers} layers), "
+        f"float32 CPU"
+    )
+    print(
+        f"# video: {args.frames} frames at 1 fps → {len(plan)} windows of ≤{max(len(r) for r in plan)} frames; "
+        f"window prompt {len(prompt.ids)} tokens, of which {prompt.prefix_len} reusable prefix; "
+        f"{args.answer_tokens} answer tokens; batch size {reuse.auto_batch_size()}"
+    )
 
     # warm up kernels and allocators on a small window so the first question is not charged for it
     fresh.score_window(next(windows([range(0, 8)])), QUESTIONS[0])
@@ -165,14 +171,18 @@ def main() -> None:
         report(f"Q2 again, KV reuse off, vision features cached {QUESTIONS[1]!r}", t, hits, first)
 
     mean_later = sum(later) / len(later)
-    print(f"\nfirst question: {first:.2f} s; later questions: mean {mean_later:.2f} s "
-          f"(min {min(later):.2f}, max {max(later):.2f})")
+    print(
+        f"\nfirst question: {first:.2f} s; later questions: mean {mean_later:.2f} s "
+        f"(min {min(later):.2f}, max {max(later):.2f})"
+    )
     versus = f", {baseline / mean_later:.1f}× vs the same question without reuse" if baseline else ""
     print(f"speed-up of later questions: {first / mean_later:.1f}× vs the first question{versus} (target ≥ 5×)")
     stats = reuse.prefix_cache.stats() if reuse.prefix_cache else None
     if stats:
-        print(f"prefix cache: {stats.entries} entries, {stats.bytes / 2**20:.1f} MiB, {stats.hits} hits, "
-              f"{stats.evictions} evictions; load {os.getloadavg()[0]:.1f}")
+        print(
+            f"prefix cache: {stats.entries} entries, {stats.bytes / 2**20:.1f} MiB, {stats.hits} hits, "
+            f"{stats.evictions} evictions; load {os.getloadavg()[0]:.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -71,11 +71,15 @@ def main(argv: list[str] | None = None) -> int:
         duration = reader.info.duration
     native = round(duration * NATIVE_TOKENS_PER_SECOND)
     print(f"video: {video} ({duration / 60:.1f} min)")
-    print(f"baseline: Gemini native video at 1 fps = {duration:.0f} s × {NATIVE_TOKENS_PER_SECOND} tok/s "
-          f"= {native:,} tokens (Google's quoted figure for an hour: ~{QUOTED_NATIVE_HOUR:,})")
+    print(
+        f"baseline: Gemini native video at 1 fps = {duration:.0f} s × {NATIVE_TOKENS_PER_SECOND} tok/s "
+        f"= {native:,} tokens (Google's quoted figure for an hour: ~{QUOTED_NATIVE_HOUR:,})"
+    )
     print()
-    header = (f"{'assistant':<24} {'frames':>6} {'estimate':>9} {'API count':>10} {'image MB':>9} "
-              f"{'ask s':>6} {'vs native':>10} {'vs 1.08M·h':>11}")
+    header = (
+        f"{'assistant':<24} {'frames':>6} {'estimate':>9} {'API count':>10} {'image MB':>9} "
+        f"{'ask s':>6} {'vs native':>10} {'vs 1.08M·h':>11}"
+    )
     print(header)
     print("-" * len(header))
     worst = 0.0
@@ -95,8 +99,10 @@ def main(argv: list[str] | None = None) -> int:
                 quoted = used / (QUOTED_NATIVE_HOUR * duration / 3600)
                 worst = max(worst, ratio)
                 mb = answer.estimate["image_bytes"] / 1e6
-                print(f"{model:<24} {len(answer.frames):>6} {answer.estimate['input_tokens']:>9,} {used:>10,} "
-                      f"{mb:>9.2f} {elapsed:>6.2f} {ratio:>9.2%} {quoted:>10.2%}")
+                print(
+                    f"{model:<24} {len(answer.frames):>6} {answer.estimate['input_tokens']:>9,} {used:>10,} "
+                    f"{mb:>9.2f} {elapsed:>6.2f} {ratio:>9.2%} {quoted:>10.2%}"
+                )
                 if server.violations:
                     print(f"  API rule violations: {server.violations}")
                     return 1

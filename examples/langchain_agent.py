@@ -41,8 +41,7 @@ KEYS = {
     "google_genai": ("GOOGLE_API_KEY", "GEMINI_API_KEY"),
     "anthropic": ("ANTHROPIC_API_KEY",),
 }
-PACKAGES = {"openai": "langchain-openai", "google_genai": "langchain-google-genai",
-            "anthropic": "langchain-anthropic"}
+PACKAGES = {"openai": "langchain-openai", "google_genai": "langchain-google-genai", "anthropic": "langchain-anthropic"}
 
 
 def parse_args() -> argparse.Namespace:
@@ -53,8 +52,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sampler", default="uniform", help="gens-tools sampler: uniform, gens-3b, remote…")
     parser.add_argument("--k", type=int, default=8, help="frames per tool call unless the model asks otherwise")
     parser.add_argument("--max-side", type=int, default=512, help="longer side of frames sent to the model")
-    parser.add_argument("--frame-rate", type=float, default=None,
-                        help="frames per second of a folder of frame images named frame_0000.jpg…")
+    parser.add_argument(
+        "--frame-rate",
+        type=float,
+        default=None,
+        help="frames per second of a folder of frame images named frame_0000.jpg…",
+    )
     return parser.parse_args()
 
 
@@ -87,9 +90,14 @@ def main() -> int:
             video = make_demo_video(Path(tmp) / "demo.mp4", size=(320, 180))
             print(f"Generated a demo video: {video}")
         try:
-            tool = GenSVideoFramesTool(sampler=args.sampler, allowed_roots=[video.parent], default_k=args.k,
-                                       max_k=max(32, args.k), image_max_side=args.max_side,
-                                       frame_rate=args.frame_rate)
+            tool = GenSVideoFramesTool(
+                sampler=args.sampler,
+                allowed_roots=[video.parent],
+                default_k=args.k,
+                max_k=max(32, args.k),
+                image_max_side=args.max_side,
+                frame_rate=args.frame_rate,
+            )
         except (GensToolsError, ValueError) as exc:
             print(f"Cannot set up the frame tool: {exc}", file=sys.stderr)
             return 2
@@ -100,8 +108,14 @@ def main() -> int:
             for p in problems:
                 print(f"  - {p}")
             print("\nThis is what the model would read from its first tool call:\n")
-            message = tool.invoke({"type": "tool_call", "id": "offline", "name": tool.name,
-                                   "args": {"video": video.name, "question": args.question}})
+            message = tool.invoke(
+                {
+                    "type": "tool_call",
+                    "id": "offline",
+                    "name": tool.name,
+                    "args": {"video": video.name, "question": args.question},
+                }
+            )
             print(message.content)
             if message.artifact is not None:
                 print(f"\n…followed by {len(message.artifact.frames)} frames as images in a user message.")
@@ -110,8 +124,9 @@ def main() -> int:
         from langchain.agents import create_agent
         from langchain_gens import GenSFramesMiddleware
 
-        agent = create_agent(args.model, [tool], system_prompt=SYSTEM_PROMPT,
-                             middleware=[GenSFramesMiddleware(max_side=args.max_side)])
+        agent = create_agent(
+            args.model, [tool], system_prompt=SYSTEM_PROMPT, middleware=[GenSFramesMiddleware(max_side=args.max_side)]
+        )
         request = {"messages": [{"role": "user", "content": f"{args.question}\nVideo: {video.name}"}]}
         try:
             for update in agent.stream(request, stream_mode="updates"):

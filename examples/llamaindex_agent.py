@@ -61,8 +61,13 @@ def _explain(reason: str, args: argparse.Namespace, video: Path) -> int:
     print("It would give a GenSFunctionAgent the video_frames tool; this is what the tool returns on its own:\n")
     question = (args.question or DEMO_QUESTIONS)[0]
     try:
-        spec = GenSToolSpec(AccessPolicy.allow([video.parent]), sampler=args.sampler, video=video,
-                            include_images=False, frame_rate=args.frame_rate)
+        spec = GenSToolSpec(
+            AccessPolicy.allow([video.parent]),
+            sampler=args.sampler,
+            video=video,
+            include_images=False,
+            frame_rate=args.frame_rate,
+        )
     except GensToolsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -81,8 +86,14 @@ async def _run(args: argparse.Namespace, video: Path) -> int:
     from gens_tools import AccessPolicy, GensToolsError
 
     try:
-        spec = GenSToolSpec(AccessPolicy.allow([video.parent], max_k=32), sampler=args.sampler, video=video,
-                            default_k=args.k, model=args.model, frame_rate=args.frame_rate)
+        spec = GenSToolSpec(
+            AccessPolicy.allow([video.parent], max_k=32),
+            sampler=args.sampler,
+            video=video,
+            default_k=args.k,
+            model=args.model,
+            frame_rate=args.frame_rate,
+        )
     except GensToolsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -137,8 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         if not os.environ.get("OPENAI_API_KEY", "").strip():
             return _explain("OPENAI_API_KEY is not set", args, video)
         if not _importable("llama_index.llms.openai"):
-            return _explain("llama-index-llms-openai is not installed (pip install llama-index-llms-openai)", args,
-                            video)
+            return _explain(
+                "llama-index-llms-openai is not installed (pip install llama-index-llms-openai)", args, video
+            )
         return asyncio.run(_run(args, video))
 
 

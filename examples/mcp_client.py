@@ -95,8 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     from gens_tools.synthetic import make_demo_video
 
     with tempfile.TemporaryDirectory() as tmp:
-        video = Path(args.video).expanduser().resolve() if args.video else make_demo_video(
-            Path(tmp) / "demo.mp4", size=(320, 180)
+        video = (
+            Path(args.video).expanduser().resolve()
+            if args.video
+            else make_demo_video(Path(tmp) / "demo.mp4", size=(320, 180))
         )
         out = Path(args.out) if args.out else Path(tmp) / "frames"
         try:

@@ -43,8 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     from gens_tools.synthetic import make_demo_video
 
     with tempfile.TemporaryDirectory() as tmp:
-        video = Path(args.video).expanduser() if args.video else make_demo_video(Path(tmp) / "demo.mp4",
-                                                                                  size=(320, 180))
+        video = (
+            Path(args.video).expanduser() if args.video else make_demo_video(Path(tmp) / "demo.mp4", size=(320, 180))
+        )
         try:
             provider, _ = provider_for(args.assistant)
         except GensToolsError as exc:
@@ -77,8 +78,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  wants to look at: {nxt.question or '(same question)'} {nxt.start}-{nxt.end}s")
 
         try:
-            with VideoAgent(make_assistant(args.assistant, max_retries=1), args.sampler, k=args.k,
-                            budget={"max_steps": args.max_steps}) as agent:
+            with VideoAgent(
+                make_assistant(args.assistant, max_retries=1),
+                args.sampler,
+                k=args.k,
+                budget={"max_steps": args.max_steps},
+            ) as agent:
                 result = agent.ask(video, args.question, on_step=show)
         except GensToolsError as exc:  # a missing key, a provider down or unreachable, a refused answer…
             print(f"error: {exc}", file=sys.stderr)

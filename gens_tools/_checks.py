@@ -165,4 +165,3 @@ def finite_number(name: str, value: object) -> float:
 def optional_non_negative_number(name: str, value: object) -> float | None:
     """``None``, or :func:`non_negative_number`."""
     return None if value is None else non_negative_number(name, value)
-

@@ -294,9 +294,7 @@ class FrameSelection:
             )
         try:
             frames = [_frame_from_dict(item) for item in data["frames"]]
-            spans = [
-                ScoredSpan(float(s["start"]), float(s["end"]), float(s["score"])) for s in data.get("spans") or ()
-            ]
+            spans = [ScoredSpan(float(s["start"]), float(s["end"]), float(s["score"])) for s in data.get("spans") or ()]
             windows = [
                 WindowReport(
                     index=int(w["index"]),
@@ -345,9 +343,7 @@ class FrameSelection:
 
         return render_html(self, answer=answer, steps=steps)
 
-    def save(
-        self, directory: str | os.PathLike[str], *, jpeg_quality: int = 92, report: bool = False
-    ) -> Path:
+    def save(self, directory: str | os.PathLike[str], *, jpeg_quality: int = 92, report: bool = False) -> Path:
         """Write each chosen frame as a JPEG file and ``selection.json`` into ``directory``; with
         ``report=True`` also ``report.html``, the visual report (:meth:`to_html`; needs the ``report`` extra).
 
@@ -413,9 +409,7 @@ def _frame_from_dict(item: Mapping[str, Any]) -> Frame:
     )
 
 
-def spans_from_scores(
-    timestamps: Sequence[float], scores: Sequence[float | None], step: float
-) -> list[ScoredSpan]:
+def spans_from_scores(timestamps: Sequence[float], scores: Sequence[float | None], step: float) -> list[ScoredSpan]:
     """Group consecutive grid frames with the same positive score into spans (time order).
 
     ``step`` is the grid interval (1/fps); a span ends ``step`` after its last frame.

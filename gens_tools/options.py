@@ -100,9 +100,7 @@ class SamplingOptions:
         336
     """
 
-    fps: float = _option(
-        1.0, "candidate frames per second (GenS reads 1 fps: one label per second)", parse=float
-    )
+    fps: float = _option(1.0, "candidate frames per second (GenS reads 1 fps: one label per second)", parse=float)
     max_side: int | None = _option(
         None,
         f"longer side of decoded frames in px (default: the sampler's preference, else {DEFAULT_MAX_SIDE})",
@@ -232,9 +230,7 @@ class SamplingOptions:
         names = self.names()
         unknown = sorted(set(changes) - set(names))
         if unknown:
-            raise TypeError(
-                f"unknown sampling option(s) {', '.join(unknown)}; the options are: {', '.join(names)}"
-            )
+            raise TypeError(f"unknown sampling option(s) {', '.join(unknown)}; the options are: {', '.join(names)}")
         defaults = {f.name: f.default for f in dataclasses.fields(self)}
         kept = {k: v for k, v in changes.items() if not (v is None and defaults[k] is not None)}
         return dataclasses.replace(self, **kept) if kept else self

@@ -25,8 +25,9 @@ class ProgressEvent:
 ProgressCallback = Callable[[ProgressEvent], None]
 
 
-def emit(callback: ProgressCallback | None, stage: Stage, done: int, total: int | None = None,
-         message: str = "") -> None:
+def emit(
+    callback: ProgressCallback | None, stage: Stage, done: int, total: int | None = None, message: str = ""
+) -> None:
     """Call ``callback`` if given; progress callbacks must never break the work, so errors propagate only
     from the callback's own code (we do not swallow them: a failing callback is a bug to see)."""
     if callback is not None:

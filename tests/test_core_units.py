@@ -88,8 +88,9 @@ def test_selection_json_and_save(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------ time parsing and the grid
-@pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("90.5", 90.5), ("1:30", 90), ("01:02:03.5", 3723.5),
-                                               ("12s", 12), (7, 7.0)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90", 90), ("90.5", 90.5), ("1:30", 90), ("01:02:03.5", 3723.5), ("12s", 12), (7, 7.0)]
+)
 def test_parse_time(text: str, seconds: float) -> None:
     assert parse_time(text) == seconds
 

@@ -28,8 +28,25 @@ def plugins() -> Iterator[type[ToyAssistant]]:
 def test_the_command_line_uses_both_by_name_with_their_own_flags(
     plugins: type[ToyAssistant], video_40s: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = ["ask", str(video_40s), "What happens at 25 s?", "--sampler", "toy", "--toy-option", "25",
-            "--width", "1", "--assistant", "toy-vlm", "--style", "pirate", "-k", "5", "-q", "--no-cache"]
+    argv = [
+        "ask",
+        str(video_40s),
+        "What happens at 25 s?",
+        "--sampler",
+        "toy",
+        "--toy-option",
+        "25",
+        "--width",
+        "1",
+        "--assistant",
+        "toy-vlm",
+        "--style",
+        "pirate",
+        "-k",
+        "5",
+        "-q",
+        "--no-cache",
+    ]
     assert main(argv) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
     assert out.startswith("Arr, I saw 5 frames")

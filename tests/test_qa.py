@@ -52,8 +52,9 @@ def test_ask_end_to_end_with_uniform_sampler(video_40s: Path, openai_server: Fak
 
 
 def test_k_none_lets_the_planner_choose(video_40s: Path, openai_server: FakeOpenAI) -> None:
-    assistant = make_assistant("gpt-4o", api_key=KEY, base_url=openai_server.base_url,
-                               budget={"context_window": 9000, "output_reserve": 1000})
+    assistant = make_assistant(
+        "gpt-4o", api_key=KEY, base_url=openai_server.base_url, budget={"context_window": 9000, "output_reserve": 1000}
+    )
     qa = VideoQA(UniformSampler(), assistant)
     k = qa.choose_k("What is shown?")
     assert 1 <= k < 32  # fewer than gpt-4o's default of 32: the overridden context would not hold them

@@ -90,9 +90,7 @@ class AccessPolicy:
     def _check_url(self, url: str) -> str:
         parts = urlsplit(url)
         if parts.scheme.lower() not in HTTP_SCHEMES:
-            raise AccessDeniedError(
-                f"URL scheme {parts.scheme!r} is not allowed; only http(s) URLs can be opened"
-            )
+            raise AccessDeniedError(f"URL scheme {parts.scheme!r} is not allowed; only http(s) URLs can be opened")
         if parts.username or parts.password:
             raise AccessDeniedError("URLs with embedded credentials are not allowed")
         if not self.url_prefixes:
@@ -103,7 +101,7 @@ class AccessPolicy:
             p_norm = pp._replace(scheme=pp.scheme.lower(), netloc=pp.netloc.lower()).geturl()
             if normalized.startswith(p_norm) and ".." not in unquote(parts.path).split("/"):
                 # Prefix must end at a path boundary so that "https://a.com/v" does not allow "https://a.com/v2".
-                rest = normalized[len(p_norm):]
+                rest = normalized[len(p_norm) :]
                 if p_norm.endswith("/") or rest == "" or rest[0] in "/?#":
                     return normalize_http_url(url)
         raise AccessDeniedError(

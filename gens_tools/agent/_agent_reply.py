@@ -72,8 +72,9 @@ AGENT_REPLY_SCHEMA = ResponseSchema(
 
 _CONFIDENCE_WORDS = {"very high": 0.95, "high": 0.85, "medium": 0.6, "moderate": 0.6, "low": 0.3, "very low": 0.1}
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.S)
-_CONFIDENCE_TEXT = re.compile(r"confidence\W{0,4}\s*([0-9]*\.?[0-9]+\s*%?|very high|very low|high|medium|moderate|low)",
-                              re.I)
+_CONFIDENCE_TEXT = re.compile(
+    r"confidence\W{0,4}\s*([0-9]*\.?[0-9]+\s*%?|very high|very low|high|medium|moderate|low)", re.I
+)
 
 #: How the reply was read: ``"json"`` (a JSON object as asked), ``"lenient"`` (JSON found inside other text, or
 #: fields that needed guessing) or ``"text"`` (no JSON object at all: the whole text is the answer).
@@ -229,8 +230,11 @@ def parse_agent_reply(text: str) -> AgentReply:
         answer = "" if answer is None else str(answer)
     look = data.get("look_next", data.get("next"))
     if look is None and any(k in data for k in ("look_next_question", "look_next_start", "look_next_end")):
-        look = {"question": data.get("look_next_question"), "start": data.get("look_next_start"),
-                "end": data.get("look_next_end")}
+        look = {
+            "question": data.get("look_next_question"),
+            "start": data.get("look_next_start"),
+            "end": data.get("look_next_end"),
+        }
     confidence = _confidence(data.get("confidence"), notes)
     if "confidence" not in data:
         notes.append("the reply gives no confidence")

@@ -150,9 +150,7 @@ def parse_optional_time(value: object, name: str) -> float | None:
         raise TimeRangeError(f"{name}: {exc}") from None
 
 
-def check_range(
-    start: object, end: object, *, policy: AccessPolicy | None = None
-) -> tuple[float | None, float | None]:
+def check_range(start: object, end: object, *, policy: AccessPolicy | None = None) -> tuple[float | None, float | None]:
     """Parse ``start``/``end``; check that the range is ordered and, when both are given, no longer than the
     policy's ``max_duration``.
 
@@ -240,9 +238,7 @@ def resolve_sampler(sampler: FrameSampler | str | None, options: Mapping[str, An
     raise InvalidArgumentError(f"sampler must be a FrameSampler or a sampler name, got {sampler!r}")
 
 
-def check_image_options(
-    jpeg_quality: object, image_max_side: object, *, max_side_name: str = "image_max_side"
-) -> None:
+def check_image_options(jpeg_quality: object, image_max_side: object, *, max_side_name: str = "image_max_side") -> None:
     """Reject JPEG settings for the images sent to a model that would only fail later, mid-run.
 
     ``max_side_name`` is how the caller's own option is called, for the message.

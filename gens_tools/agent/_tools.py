@@ -160,9 +160,7 @@ class _VideoTool:
 
     def _check(self, arguments: Mapping[str, Any], *, default_k: int) -> FrameRequest:
         if not isinstance(arguments, Mapping):
-            raise InvalidArgumentError(
-                f"pass the tool's arguments by name ({', '.join(self.arguments.names)})"
-            )
+            raise InvalidArgumentError(f"pass the tool's arguments by name ({', '.join(self.arguments.names)})")
         self.arguments.check_names(arguments)
         return validate_frame_request(
             self.video if self.video is not None else arguments.get("video"),

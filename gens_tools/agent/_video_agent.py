@@ -278,9 +278,7 @@ class VideoAgent:
 
     def _with_carried(self, selection: FrameSelection, carried: Sequence[Frame]) -> tuple[FrameSelection, set[float]]:
         """The selection plus the carried frames it does not hold already, and the carried frames' times."""
-        extra = [
-            f for f in carried if all(abs(f.timestamp - g.timestamp) > _SAME_TIME for g in selection.frames)
-        ]
+        extra = [f for f in carried if all(abs(f.timestamp - g.timestamp) > _SAME_TIME for g in selection.frames)]
         if not extra:
             return selection, set()
         frames = sorted([*selection.frames, *extra], key=lambda f: f.timestamp)
@@ -448,9 +446,7 @@ class VideoAgent:
                 return LookNext(None, span.start, span.end)
         return None
 
-    def _next_look(
-        self, run: _Run, step: AgentStep
-    ) -> tuple[_Look | None, list[str], tuple[StopReason, str] | None]:
+    def _next_look(self, run: _Run, step: AgentStep) -> tuple[_Look | None, list[str], tuple[StopReason, str] | None]:
         """What the next step samples (and the notes on how it was decided), or why there is none."""
         notes: list[str] = []
         done = _key(step.start, step.end, step.question)
@@ -477,9 +473,13 @@ class VideoAgent:
         if before is not None:
             finer = min(self.max_fps, before * 2)
             if span is None or span > self.zoom_span + 1e-9 or finer <= before + 1e-9:
-                return None, notes, (
-                    "repeated",
-                    f"the assistant asked again for {range_words(start, end)}, already looked at at {before:g} fps",
+                return (
+                    None,
+                    notes,
+                    (
+                        "repeated",
+                        f"the assistant asked again for {range_words(start, end)}, already looked at at {before:g} fps",
+                    ),
                 )
             notes.append(f"{range_words(start, end)} was looked at at {before:g} fps: now at {finer:g} fps")
             fps = finer
@@ -516,8 +516,10 @@ class VideoAgent:
             new_start = max(lo, middle - self.min_span / 2)
             new_end = new_start + self.min_span if hi is None else min(hi, new_start + self.min_span)
             new_start = max(lo, new_end - self.min_span)
-            notes.append(f"the range {start:g}-{end:g}s is shorter than {self.min_span:g}s: widened to "
-                         f"{new_start:g}-{new_end:g}s")
+            notes.append(
+                f"the range {start:g}-{end:g}s is shorter than {self.min_span:g}s: widened to "
+                f"{new_start:g}-{new_end:g}s"
+            )
             start, end = new_start, new_end
         cap = self.policy.max_duration if self.policy is not None else None
         if cap is not None and end - start > cap:
@@ -564,4 +566,3 @@ def _key(start: float | None, end: float | None, question: str) -> tuple[float |
         None if end is None else round(end, 1),
         question,
     )
-

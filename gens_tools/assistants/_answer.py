@@ -86,9 +86,7 @@ class Answer:
             "provider": self.provider,
             "video": self.video,
             "sampler": self.sampler,
-            "frames": [
-                {"timestamp": round(f.timestamp, 3), "label": f.label, "score": f.score} for f in self.frames
-            ],
+            "frames": [{"timestamp": round(f.timestamp, 3), "label": f.label, "score": f.score} for f in self.frames],
             "images": list(self.images),
             "usage": self.usage.to_dict(),
             "estimate": dict(self.estimate),

@@ -288,9 +288,7 @@ class Assistant(ABC):
                 raise self._final_too_long(plan, again) from None
         return self._finish(question, selection, plan, reply, attempts, clock)
 
-    def _prompt(
-        self, question: str, instructions: str | None, schema: ResponseSchema | None
-    ) -> tuple[str, str]:
+    def _prompt(self, question: str, instructions: str | None, schema: ResponseSchema | None) -> tuple[str, str]:
         """``(prompt, planned)``: the text that closes the user message (the question, the instructions and,
         for providers without structured output, the schema), and the text the planner counts (the schema
         included either way: providers count it too)."""
@@ -358,9 +356,7 @@ class Assistant(ABC):
             raise InvalidArgumentError("the selection holds no frames to send")
         return question, selection
 
-    def _shrink(
-        self, selection: FrameSelection, question: str, plan: FramePlan, exc: ContextTooLongError
-    ) -> FramePlan:
+    def _shrink(self, selection: FrameSelection, question: str, plan: FramePlan, exc: ContextTooLongError) -> FramePlan:
         """A smaller plan after a *too long* reply: scaled by the provider's own figures when it gave them
         (with a 10 % margin), else half the estimate."""
         factor = 0.5
@@ -400,9 +396,7 @@ class Assistant(ABC):
         if reply.refusal is not None or reply.refusal_reason is not None:
             reason = reply.refusal_reason or "refusal"
             said = f": {reply.refusal.strip()}" if reply.refusal and reply.refusal.strip() else ""
-            raise AnswerRefusedError(
-                f"{who} refused to answer ({reason}){said}", reason=reason, refusal=reply.refusal
-            )
+            raise AnswerRefusedError(f"{who} refused to answer ({reason}){said}", reason=reason, refusal=reply.refusal)
         text = (reply.text or "").strip()
         if not text:
             why = f" (finish reason: {reply.finish_reason})" if reply.finish_reason else ""
@@ -430,4 +424,3 @@ class Assistant(ABC):
             sampler=selection.sampler,
             selection=selection,
         )
-

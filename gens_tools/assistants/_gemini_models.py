@@ -77,8 +77,12 @@ class GeminiLevelRule(ImageRule):
         return [ImageSetting.of(side, media_resolution=k) for k in ordered if levels[k] <= levels[start]]
 
 
-_GEMINI: dict[str, Any] = {"max_images": 3000, "max_request_bytes": 20 * MB, "default_frames": 64,
-                           "context_window": 1_048_576}
+_GEMINI: dict[str, Any] = {
+    "max_images": 3000,
+    "max_request_bytes": 20 * MB,
+    "default_frames": 64,
+    "context_window": 1_048_576,
+}
 _GEMINI3_LEVELS = {"low": 280, "medium": 560, "high": 1120, "ultra_high": 2240}
 
 #: Gemini's model families by name prefix (the longest matching prefix wins).
@@ -90,7 +94,11 @@ GEMINI_MODELS: dict[str, dict[str, Any]] = {
     # which Gemini 3 itself reads at 70 tokens a frame in native video: the planner starts at "low" (280,
     # about what Gemini 2.x charges for a small image). Ask for more with media_resolution="high".
     "gemini": {
-        **_GEMINI, "output_reserve": 32_768, "image_rule": "gemini_level",
-        "level_tokens": _GEMINI3_LEVELS, "default_level": "high", "start_level": "low",
+        **_GEMINI,
+        "output_reserve": 32_768,
+        "image_rule": "gemini_level",
+        "level_tokens": _GEMINI3_LEVELS,
+        "default_level": "high",
+        "start_level": "low",
     },
 }

@@ -83,7 +83,10 @@ class OpenAIPatchRule(ImageRule):
 
 _OPENAI: dict[str, Any] = {"max_images": 500, "max_image_bytes": 20 * MB, "max_total_image_bytes": 50 * MB}
 _TILE_128K: dict[str, Any] = {
-    **_OPENAI, "context_window": 128_000, "output_reserve": 4_096, "image_rule": "openai_tile"
+    **_OPENAI,
+    "context_window": 128_000,
+    "output_reserve": 4_096,
+    "image_rule": "openai_tile",
 }
 _GPT_41: dict[str, Any] = {**_OPENAI, "context_window": 1_047_576, "output_reserve": 8_192, "default_frames": 64}
 _GPT_5: dict[str, Any] = {**_OPENAI, "context_window": 272_000, "output_reserve": 32_768, "default_frames": 64}

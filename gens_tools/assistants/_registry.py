@@ -27,8 +27,18 @@ _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 #: Options every assistant has, or that ``gens-tools ask`` offers to all providers: not provider options.
 SHARED_OPTIONS = frozenset(
     {
-        "model", "max_side", "max_frames", "jpeg_quality", "budget", "system_instruction", "max_output_tokens",
-        "api_key", "api_key_env", "base_url", "timeout", "max_retries",
+        "model",
+        "max_side",
+        "max_frames",
+        "jpeg_quality",
+        "budget",
+        "system_instruction",
+        "max_output_tokens",
+        "api_key",
+        "api_key_env",
+        "base_url",
+        "timeout",
+        "max_retries",
     }
 )
 
@@ -157,8 +167,9 @@ def provider_for(name: str) -> tuple[str, str]:
         default = _PROVIDERS[lower].default_model
         assert default is not None  # checked at registration
         return lower, default
-    matches = [(len(p), provider) for provider, cls in _PROVIDERS.items() for p in cls.model_prefixes
-               if lower.startswith(p)]
+    matches = [
+        (len(p), provider) for provider, cls in _PROVIDERS.items() for p in cls.model_prefixes if lower.startswith(p)
+    ]
     if matches:
         return max(matches)[1], text
     for provider, cls in _PROVIDERS.items():

@@ -122,9 +122,7 @@ class GeminiAssistant(Assistant):
     model_table: ClassVar[Mapping[str, Mapping[str, Any]]] = GEMINI_MODELS
     image_rules = (GeminiTileRule(), GeminiLevelRule())
     provider_options = (
-        ProviderOption(
-            "media_resolution", "Gemini 3 image resolution level (default: planner)", choices=GEMINI_LEVELS
-        ),
+        ProviderOption("media_resolution", "Gemini 3 image resolution level (default: planner)", choices=GEMINI_LEVELS),
     )
     sends_image_settings: ClassVar[tuple[str, ...]] = ("media_resolution",)
     structured_output: ClassVar[bool] = True  # response_json_schema with response_mime_type application/json
@@ -203,9 +201,7 @@ class GeminiAssistant(Assistant):
                 if part.image.media_resolution == "ultra_high":
                     # Only "ultra_high" needs the per-part setting; the other levels go in the config.
                     extra["media_resolution"] = _LEVELS["ultra_high"]
-                parts.append(
-                    types.Part.from_bytes(data=part.image.jpeg, mime_type=part.image.mime_type, **extra)
-                )
+                parts.append(types.Part.from_bytes(data=part.image.jpeg, mime_type=part.image.mime_type, **extra))
         config: dict[str, Any] = {"system_instruction": self.system_instruction}
         if plan.media_resolution in ("low", "medium", "high"):
             # One level for the whole request (the planner gives every image the same), set where every

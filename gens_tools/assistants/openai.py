@@ -298,9 +298,7 @@ class OpenAIAssistant(Assistant):
                 output_tokens=getattr(usage, "output_tokens", None),
                 total_tokens=getattr(usage, "total_tokens", None),
                 cached_tokens=getattr(getattr(usage, "input_tokens_details", None), "cached_tokens", None),
-                reasoning_tokens=getattr(
-                    getattr(usage, "output_tokens_details", None), "reasoning_tokens", None
-                ),
+                reasoning_tokens=getattr(getattr(usage, "output_tokens_details", None), "reasoning_tokens", None),
             ),
             response_id=getattr(response, "id", None),
             model=getattr(response, "model", None),
@@ -341,9 +339,7 @@ class OpenAIAssistant(Assistant):
             message = one_line(redact(str(body.get("message") or exc.message), self._api_key))
             tag = f"HTTP {status}" + (f", {code}" if code else "")
             if status == 401:
-                return AuthenticationFailedError(
-                    f"{who}: the API key was rejected ({tag}); check {self.api_key_env}"
-                )
+                return AuthenticationFailedError(f"{who}: the API key was rejected ({tag}); check {self.api_key_env}")
             if status == 403:
                 return AuthenticationFailedError(f"{who}: access denied ({tag}): {message}")
             if status == 413 or looks_too_long(message, code):

@@ -46,11 +46,17 @@ def register(subparsers: Any) -> None:
         help="model that answers: gpt-4o (default), gpt-4.1, gemini-2.5-flash, gemini (current Flash), "
         "or PROVIDER:NAME (openai:NAME, gemini:NAME…) for any other model",
     )
-    g.add_argument("--assistant-base-url", metavar="URL",
-                   help="another endpoint for the assistant (Azure/OpenAI-compatible server, proxy)")
-    g.add_argument("--api-key-env", metavar="NAME",
-                   help="environment variable holding the API key (default: OPENAI_API_KEY, or "
-                   "GOOGLE_API_KEY/GEMINI_API_KEY for Gemini)")
+    g.add_argument(
+        "--assistant-base-url",
+        metavar="URL",
+        help="another endpoint for the assistant (Azure/OpenAI-compatible server, proxy)",
+    )
+    g.add_argument(
+        "--api-key-env",
+        metavar="NAME",
+        help="environment variable holding the API key (default: OPENAI_API_KEY, or "
+        "GOOGLE_API_KEY/GEMINI_API_KEY for Gemini)",
+    )
     g.add_argument("--image-side", type=int, metavar="PX", help="longest side of the images sent")
     g.add_argument("--max-frames", type=int, help="most frames sent to the assistant")
     g.add_argument("--context-window", type=int, help="override the model's context window (tokens)")
@@ -59,8 +65,11 @@ def register(subparsers: Any) -> None:
     g.add_argument("--max-retries", type=int, help="retries of rate limits/server errors (default: 3)")
     _add_provider_options(p)
     _add_agent_options(p)
-    p.add_argument("--json", action="store_true", help="print the answer and its figures as JSON (with --agent: "
-                   "the trace of every step)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the answer and its figures as JSON (with --agent: the trace of every step)",
+    )
     p.add_argument(
         "--report",
         type=report_arg,
@@ -85,8 +94,9 @@ _AGENT_FLAGS: tuple[tuple[str, str, Any, str, str], ...] = (
 
 def _add_agent_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group(
-        "agent", "answer in steps: when the assistant is unsure it names what to look at next, and that range is "
-        "sampled more closely, until it is confident or a budget is spent"
+        "agent",
+        "answer in steps: when the assistant is unsure it names what to look at next, and that range is "
+        "sampled more closely, until it is confident or a budget is spent",
     )
     g.add_argument("--agent", action="store_true", help="answer with the multi-step video agent")
     for flag, dest, kind, metavar, text in _AGENT_FLAGS:
@@ -219,8 +229,11 @@ def _agent_settings(args: argparse.Namespace) -> dict[str, Any]:
     if given and not args.agent:
         flags = [flag for flag, dest, *_ in _AGENT_FLAGS if dest in given]
         raise InvalidArgumentError(f"{', '.join(flags)} {'needs' if len(flags) == 1 else 'need'} --agent")
-    budget = {key: given.pop(f"agent_{key}") for key in ("max_steps", "max_frames", "max_tokens", "max_seconds")
-              if f"agent_{key}" in given}
+    budget = {
+        key: given.pop(f"agent_{key}")
+        for key in ("max_steps", "max_frames", "max_tokens", "max_seconds")
+        if f"agent_{key}" in given
+    }
     settings: dict[str, Any] = {"budget": budget}
     for key in ("min_confidence", "zoom_fps", "zoom_k"):
         if f"agent_{key}" in given:
@@ -343,7 +356,11 @@ def _run_agent(args: argparse.Namespace, assistant: Any, settings: dict[str, Any
     try:
         agent = VideoAgent(assistant, sampler, options=options_from_args(args), k=args.k, **settings)
         result = agent.ask(
-            args.video, args.question, start=args.start, end=args.end, progress=bars,
+            args.video,
+            args.question,
+            start=args.start,
+            end=args.end,
+            progress=bars,
             on_step=None if args.json else show,
         )
     finally:

@@ -32,18 +32,32 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("manifest", help="JSON lines: video, question, and optional id, k, start, end, options, meta")
     p.add_argument("--out", required=True, metavar="FILE", help="results file (JSON lines, appended)")
-    p.add_argument("--sampler", default="uniform", metavar="SPEC",
-                   help="sampler, NAME or NAME:key=value,… (default: uniform)")
+    p.add_argument(
+        "--sampler", default="uniform", metavar="SPEC", help="sampler, NAME or NAME:key=value,… (default: uniform)"
+    )
     p.add_argument("--assistant", metavar="SPEC", help="assistant model that answers each question (default: none)")
     p.add_argument("-k", type=int, default=16, help="frames per row unless the row says (default: 16)")
-    p.add_argument("--workers", type=int, metavar="N",
-                   help="worker processes or Ray actors (default: the machine's CPUs; 1 for in-process models)")
-    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
-                   help="run on Ray: the cluster ADDRESS (auto, ray://host:10001…), or a local instance when "
-                   "no address is given")
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes or Ray actors (default: the machine's CPUs; 1 for in-process models)",
+    )
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="run on Ray: the cluster ADDRESS (auto, ray://host:10001…), or a local instance when no address is given",
+    )
     p.add_argument("--cpus-per-worker", type=float, default=1.0, help="Ray CPUs per actor (default: 1)")
-    p.add_argument("--gpus-per-worker", type=float, default=0.0,
-                   help="Ray GPUs per actor, for samplers that run a model in-process (default: 0)")
+    p.add_argument(
+        "--gpus-per-worker",
+        type=float,
+        default=0.0,
+        help="Ray GPUs per actor, for samplers that run a model in-process (default: 0)",
+    )
     p.add_argument("--retry-errors", action="store_true", help="run again the rows that failed before")
     p.add_argument("--rag-out", metavar="FILE", help="also append each selection to FILE as a GenS rag file")
     add_sampling_options(p)
@@ -91,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if report.errors:
         shown = ", ".join(report.error_ids[:5]) + (" …" if len(report.error_ids) > 5 else "")
-        print(f"gens-tools: warning: {report.errors} row(s) failed ({shown}); see their 'error' in {report.results}",
-              file=sys.stderr)
+        print(
+            f"gens-tools: warning: {report.errors} row(s) failed ({shown}); see their 'error' in {report.results}",
+            file=sys.stderr,
+        )
     return 0

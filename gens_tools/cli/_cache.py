@@ -42,20 +42,27 @@ def _cmd_info(args: argparse.Namespace) -> int:
     total = cache.total_bytes()  # also entries of older gens-tools versions, which are not listed
     env = os.environ.get(ENV_CACHE_DIR)
     if args.json:
-        print(json.dumps({
-            "root": str(cache.root),
-            "env_var": ENV_CACHE_DIR,
-            "env_value": env,
-            "max_bytes": cache.max_bytes,
-            "jpeg_quality": JPEG_QUALITY,
-            "bytes": total,
-            "entries": [_entry_dict(e) for e in entries],
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "root": str(cache.root),
+                    "env_var": ENV_CACHE_DIR,
+                    "env_value": env,
+                    "max_bytes": cache.max_bytes,
+                    "jpeg_quality": JPEG_QUALITY,
+                    "bytes": total,
+                    "entries": [_entry_dict(e) for e in entries],
+                },
+                indent=2,
+            )
+        )
         return 0
     where = f"set by {ENV_CACHE_DIR}" if env else f"default; set {ENV_CACHE_DIR} to move it"
     print(f"frame cache: {cache.root} ({where})")
-    print(f"size: {_size(total)} in {len(entries)} entries; bound {_size(cache.max_bytes or DEFAULT_MAX_BYTES)} "
-          "(least recently used entries are deleted beyond it)")
+    print(
+        f"size: {_size(total)} in {len(entries)} entries; bound {_size(cache.max_bytes or DEFAULT_MAX_BYTES)} "
+        "(least recently used entries are deleted beyond it)"
+    )
     print(f"frames are JPEG at quality {JPEG_QUALITY}, at the size the sampler reads them")
     if not entries:
         return 0
@@ -73,8 +80,10 @@ def _cmd_clear(args: argparse.Namespace) -> int:
     removed = cache.clear(args.video)
     freed = _size(sum(e.n_bytes for e in removed))
     what = f"of {args.video}" if args.video else "in total"
-    print(f"removed {len(removed)} frame cache entr{'y' if len(removed) == 1 else 'ies'} {what} ({freed}) "
-          f"from {cache.root}")
+    print(
+        f"removed {len(removed)} frame cache entr{'y' if len(removed) == 1 else 'ies'} {what} ({freed}) "
+        f"from {cache.root}"
+    )
     return 0
 
 

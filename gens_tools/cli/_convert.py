@@ -49,8 +49,9 @@ class _ShardBar:
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=event.total, desc="converting shards", unit="shard", file=sys.stderr,
-                            dynamic_ncols=True)
+            self.bar = tqdm(
+                total=event.total, desc="converting shards", unit="shard", file=sys.stderr, dynamic_ncols=True
+            )
         self.bar.n = event.done
         if event.message:
             self.bar.set_postfix_str(event.message, refresh=False)

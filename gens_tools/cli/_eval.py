@@ -37,18 +37,34 @@ def register(subparsers: Any) -> None:
     p.add_argument("annotations", help="the annotation file (lvb_val.json, MLVU/json, videomme/test-….parquet, …)")
     p.add_argument("--videos", metavar="DIR", help="the benchmark's video folder (default: its published layout)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for results.jsonl and the summary")
-    p.add_argument("--sampler", action="append", metavar="SPEC",
-                   help="a sampler, NAME or NAME:key=value,… (repeatable; default: uniform), e.g. "
-                   "remote:base_url=http://127.0.0.1:8000/v1,model=gens or precomputed:path=rag.jsonl")
-    p.add_argument("--assistant", action="append", metavar="SPEC",
-                   help="an assistant model, NAME or NAME:key=value,… (repeatable; default: none = frame "
-                   "selection only, no API calls), e.g. gpt-4o or gpt-4o:base_url=http://…/v1")
+    p.add_argument(
+        "--sampler",
+        action="append",
+        metavar="SPEC",
+        help="a sampler, NAME or NAME:key=value,… (repeatable; default: uniform), e.g. "
+        "remote:base_url=http://127.0.0.1:8000/v1,model=gens or precomputed:path=rag.jsonl",
+    )
+    p.add_argument(
+        "--assistant",
+        action="append",
+        metavar="SPEC",
+        help="an assistant model, NAME or NAME:key=value,… (repeatable; default: none = frame "
+        "selection only, no API calls), e.g. gpt-4o or gpt-4o:base_url=http://…/v1",
+    )
     p.add_argument("-k", action="append", type=int, metavar="K", help="frames per question (repeatable; default 32)")
-    p.add_argument("--category", action="append", metavar="NAME",
-                   help="only questions of this category (repeatable), e.g. a LongVideoBench question_category")
+    p.add_argument(
+        "--category",
+        action="append",
+        metavar="NAME",
+        help="only questions of this category (repeatable), e.g. a LongVideoBench question_category",
+    )
     p.add_argument("--limit", type=int, metavar="N", help="only the first N questions (after --category)")
-    p.add_argument("--query", choices=["question+options", "question"], default="question+options",
-                   help="what the sampler is asked (default: the question and its options)")
+    p.add_argument(
+        "--query",
+        choices=["question+options", "question"],
+        default="question+options",
+        help="what the sampler is asked (default: the question and its options)",
+    )
     p.add_argument("--rag", action="store_true", help="also write each selection as the GenS authors' rag file")
     p.add_argument("--retry-errors", action="store_true", help="run again the cells that failed before")
     p.add_argument("--summary-only", action="store_true", help="summarise --out/results.jsonl without running")

@@ -69,8 +69,15 @@ class _Bars:
         bar = self._bars.get(event.stage)
         if bar is None:
             desc, unit = self._LABELS[event.stage]
-            bar = tqdm(total=event.total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True,
-                       mininterval=self.min_interval)
+            bar = tqdm(
+                total=event.total,
+                desc=desc,
+                unit=unit,
+                file=sys.stderr,
+                leave=False,
+                dynamic_ncols=True,
+                mininterval=self.min_interval,
+            )
             self._bars[event.stage] = bar
         bar.n = event.done
         now = time.monotonic()
@@ -326,18 +333,14 @@ def sampler_from_args(args: argparse.Namespace) -> Any:
         takers = sorted({sampler for f in foreign for sampler in f.options})
         named = ", ".join(flags.get(f.name, f.flag) for f in foreign)
         verb = "does" if len(foreign) == 1 else "do"
-        raise InvalidArgumentError(
-            f"{named} {verb} not apply to --sampler {name} (an option of: {', '.join(takers)})"
-        )
+        raise InvalidArgumentError(f"{named} {verb} not apply to --sampler {name} (an option of: {', '.join(takers)})")
     missing = [o for o in own.values() if o.required and o.name not in given]
     if missing:
         needs = " and ".join(flags.get(o.name, o.name) for o in missing)
         raise InvalidArgumentError(f"--sampler {name} needs {needs}")
     as_flags = {option: flags.get(option, f.flag) for option, (f, _) in given.items()}
     try:
-        options = {
-            key: own[key].parse(value) if isinstance(value, str) else value for key, (_, value) in given.items()
-        }
+        options = {key: own[key].parse(value) if isinstance(value, str) else value for key, (_, value) in given.items()}
         return make_sampler(name, **options)
     except InvalidArgumentError as exc:
         raise reworded(exc, as_flags) from None
@@ -503,8 +506,13 @@ def _cmd_info(args: argparse.Namespace) -> int:
         "n_frames": info.n_frames,
         "n_frames_estimate": estimated,
         "container": info.container,
-        "units": {"duration": "seconds", "fps": "frames per second", "width": "pixels", "height": "pixels",
-                  "rotation": "degrees counter-clockwise"},
+        "units": {
+            "duration": "seconds",
+            "fps": "frames per second",
+            "width": "pixels",
+            "height": "pixels",
+            "rotation": "degrees counter-clockwise",
+        },
     }
     if args.json:
         print(json.dumps(data, indent=2))
@@ -563,8 +571,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="show a video's metadata")
     p.add_argument("video", help="video file, folder of frame images, or http(s) URL")
     p.add_argument("--backend", default="auto", choices=["auto", "pyav", "decord"], help="video decoder for files")
-    p.add_argument("--frame-rate", type=float, metavar="FPS",
-                   help="frames per second of a folder of frame images whose file names do not state times")
+    p.add_argument(
+        "--frame-rate",
+        type=float,
+        metavar="FPS",
+        help="frames per second of a folder of frame images whose file names do not state times",
+    )
     p.add_argument("--json", action="store_true", help="print the metadata as JSON (times in seconds)")
     p.set_defaults(func=_cmd_info)
 
@@ -648,4 +660,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
-

@@ -32,27 +32,46 @@ def register(subparsers: Any) -> None:
         "answers, looking more closely where unsure). Stdio by default; --http serves streamable HTTP on 127.0.0.1.",
     )
     access = p.add_argument_group("access (nothing can be opened without --allow)")
-    access.add_argument("--allow", action="append", default=[], metavar="PATH_OR_URL_PREFIX",
-                        help="a folder whose videos may be opened, or an http(s) URL prefix (repeatable)")
+    access.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="PATH_OR_URL_PREFIX",
+        help="a folder whose videos may be opened, or an http(s) URL prefix (repeatable)",
+    )
     access.add_argument("--max-k", type=int, default=32, help="most frames per call (default: 32)")
-    access.add_argument("--max-duration", type=float, metavar="SECONDS",
-                        help="longest stretch of video one call may search (default: no limit)")
+    access.add_argument(
+        "--max-duration",
+        type=float,
+        metavar="SECONDS",
+        help="longest stretch of video one call may search (default: no limit)",
+    )
     access.add_argument("--video", help="bind the tools to this one video (the model then names none)")
     tools = p.add_argument_group("video_frames")
     tools.add_argument("--default-k", type=int, help="frames when the model gives no k (default: 8)")
-    tools.add_argument("--image-side", type=int, default=768, metavar="PX",
-                       help="longer side of the frames sent as images (default: 768)")
+    tools.add_argument(
+        "--image-side",
+        type=int,
+        default=768,
+        metavar="PX",
+        help="longer side of the frames sent as images (default: 768)",
+    )
     add_sampling_options(p)
     add_sampler_options(p)
     ask = p.add_argument_group("ask_video (offered when --assistant is given)")
     ask.add_argument("--assistant", help="model that answers: gpt-4o, gemini-2.5-flash, PROVIDER:NAME…")
     ask.add_argument("--assistant-base-url", metavar="URL", help="another endpoint for the assistant")
     ask.add_argument("--api-key-env", metavar="NAME", help="environment variable holding the assistant's API key")
-    ask.add_argument("--ask-k", type=int, metavar="N",
-                     help="frames of the agent's first look (default: what the assistant's planner suggests)")
+    ask.add_argument(
+        "--ask-k",
+        type=int,
+        metavar="N",
+        help="frames of the agent's first look (default: what the assistant's planner suggests)",
+    )
     ask.add_argument("--max-steps", type=int, default=3, help="most looks per question (default: 3)")
-    ask.add_argument("--min-confidence", type=float, default=0.8,
-                     help="confidence (0-1) at which the agent answers (default: 0.8)")
+    ask.add_argument(
+        "--min-confidence", type=float, default=0.8, help="confidence (0-1) at which the agent answers (default: 0.8)"
+    )
     serve = p.add_argument_group("transport")
     serve.add_argument("--http", action="store_true", help="serve streamable HTTP on 127.0.0.1 instead of stdio")
     serve.add_argument("--port", type=int, default=8000, help="HTTP port (default: 8000; 0 picks a free one)")
@@ -117,7 +136,12 @@ def build_tools(args: argparse.Namespace) -> Any:
         settings = {"base_url": args.assistant_base_url, "api_key_env": args.api_key_env}
         assistant = make_assistant(args.assistant, **{k: v for k, v in settings.items() if v is not None})
         agent = VideoAgent(
-            assistant, frames.sampler, options=options, policy=policy, budget={"max_steps": args.max_steps},
-            min_confidence=args.min_confidence, k=args.ask_k,
+            assistant,
+            frames.sampler,
+            options=options,
+            policy=policy,
+            budget={"max_steps": args.max_steps},
+            min_confidence=args.min_confidence,
+            k=args.ask_k,
         )
     return VideoTools(frames, agent=agent, image_max_side=args.image_side)

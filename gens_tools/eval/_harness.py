@@ -219,8 +219,9 @@ def run_eval(
         _close(sampler_list)
         raise
     try:
-        return _run_grid(items, sampler_list, assistant_list, k_values, results, options, query, rag_dir, retry_errors,
-                         progress)
+        return _run_grid(
+            items, sampler_list, assistant_list, k_values, results, options, query, rag_dir, retry_errors, progress
+        )
     finally:
         _close(sampler_list + assistant_list)
 

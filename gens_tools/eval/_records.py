@@ -49,9 +49,7 @@ def _read_parquet(source: Path) -> list[dict[str, Any]]:
     try:
         import pyarrow.parquet as pq
     except ImportError as exc:
-        raise BackendUnavailableError(
-            f"reading {source.name} needs pyarrow: pip install 'gens-tools[eval]'"
-        ) from exc
+        raise BackendUnavailableError(f"reading {source.name} needs pyarrow: pip install 'gens-tools[eval]'") from exc
     rows: list[dict[str, Any]] = pq.read_table(source).to_pylist()
     return rows
 

@@ -156,9 +156,7 @@ def plot_summary(summary: Mapping[str, Any], path: str | os.PathLike[str]) -> Pa
     return out
 
 
-def write_summary(
-    records: Iterable[Record], folder: str | os.PathLike[str], *, plot: bool = True
-) -> dict[str, Path]:
+def write_summary(records: Iterable[Record], folder: str | os.PathLike[str], *, plot: bool = True) -> dict[str, Path]:
     """Write ``summary.json``, ``summary.md`` and (with ``plot``) ``summary.png`` into ``folder``; returns
     their paths by kind. A missing matplotlib raises :class:`BackendUnavailableError` after the other two are
     written."""

@@ -30,9 +30,7 @@ _LETTERED = re.compile(r"^\s*\(?([A-Z])[.):]\s*")
 _META = ("video_id", "domain", "sub_category")
 
 
-def read_videomme(
-    path: str | os.PathLike[str], *, video_root: str | os.PathLike[str] | None = None
-) -> list[EvalItem]:
+def read_videomme(path: str | os.PathLike[str], *, video_root: str | os.PathLike[str] | None = None) -> list[EvalItem]:
     """The questions of Video-MME (see the module docstring for the fields read).
 
     Args:

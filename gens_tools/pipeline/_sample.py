@@ -119,9 +119,7 @@ class _Clock:
             yield frame
 
 
-def _decode_progress(
-    frames: Iterator[Frame], total: int, progress: ProgressCallback | None
-) -> Iterator[Frame]:
+def _decode_progress(frames: Iterator[Frame], total: int, progress: ProgressCallback | None) -> Iterator[Frame]:
     for done, frame in enumerate(frames, start=1):
         emit(progress, "decode", done, total)
         yield frame
@@ -191,9 +189,7 @@ def _score_timestamps(
     """Score windows that carry only timestamps (samplers that need no pictures, e.g. uniform)."""
     t0 = time.perf_counter()
     plan = plan_windows(len(grid), sampler.window_size)
-    windows = [
-        Window(i, [Frame(timestamp=grid[p], index=p) for p in rng], video_key=key) for i, rng in enumerate(plan)
-    ]
+    windows = [Window(i, [Frame(timestamp=grid[p], index=p) for p in rng], video_key=key) for i, rng in enumerate(plan)]
     results = list(sampler.score_windows(windows, question, total=len(windows), progress=progress))
     return _Scored(
         scores=merge_window_scores(len(grid), ((list(r), res) for r, res in zip(plan, results, strict=True))),
@@ -353,7 +349,14 @@ def sample_frames(
                 scored = _score_timestamps(sampler_obj, question, grid, key, progress)
             # Frames streamed through the sampler are in the store already (no decode progress to report).
             chosen_frames, repeats = _choose(
-                store, key, reader, grid, scored, k, opts.min_gap_frames(), side,
+                store,
+                key,
+                reader,
+                grid,
+                scored,
+                k,
+                opts.min_gap_frames(),
+                side,
                 None if sampler_obj.needs_images else progress,
             )
         scores, timings = scored.scores, scored.timings
@@ -540,9 +543,7 @@ def _choose(
     return frames, repeats
 
 
-def _fewer_frames(
-    m: int, k: int, n: int, fps: float, lost: Sequence[tuple[float, float]], repeats: int
-) -> str:
+def _fewer_frames(m: int, k: int, n: int, fps: float, lost: Sequence[tuple[float, float]], repeats: int) -> str:
     """Why a selection holds ``m`` frames where ``k`` were asked for."""
     reasons = []
     if n < k:

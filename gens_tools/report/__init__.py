@@ -58,9 +58,7 @@ def require_report_backend() -> None:
     require_matplotlib()
 
 
-def render_html(
-    selection: FrameSelection, *, answer: object = None, steps: Iterable[object] | None = None
-) -> str:
+def render_html(selection: FrameSelection, *, answer: object = None, steps: Iterable[object] | None = None) -> str:
     """The report as one self-contained HTML page.
 
     Args:
@@ -83,9 +81,7 @@ def render_html(
     return render_page(data)
 
 
-def render_png(
-    selection: FrameSelection, *, answer: object = None, steps: Iterable[object] | None = None
-) -> bytes:
+def render_png(selection: FrameSelection, *, answer: object = None, steps: Iterable[object] | None = None) -> bytes:
     """The report as one static PNG (header, answer, timeline, contact sheet, steps), 1200 px wide.
 
     Arguments and errors as for :func:`render_html`.

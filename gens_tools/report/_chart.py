@@ -53,9 +53,7 @@ def require_matplotlib() -> Any:
     try:
         import matplotlib
     except ImportError:
-        raise BackendUnavailableError(
-            "the visual report needs matplotlib: pip install 'gens-tools[report]'"
-        ) from None
+        raise BackendUnavailableError("the visual report needs matplotlib: pip install 'gens-tools[report]'") from None
     return matplotlib
 
 
@@ -258,20 +256,43 @@ def _draw_relevance(data: ReportData, ax: Axes, handles: list[Any]) -> None:
     elif sel.spans:
         # No per-point scores (an older selection): the spans' scores are all there is.
         for s in sel.spans:
-            ax.bar(s.start, s.score, width=s.end - s.start, align="edge", color=style.score_color(s.score),
-                   linewidth=0, zorder=2)
+            ax.bar(
+                s.start,
+                s.score,
+                width=s.end - s.start,
+                align="edge",
+                color=style.score_color(s.score),
+                linewidth=0,
+                zorder=2,
+            )
         handles.append(_score_handle())
 
     if unscored:
-        ax.broken_barh([(a, b - a) for a, b in unscored], (0, 1), transform=band, facecolor=style.UNSCORED_BG,
-                       edgecolor=style.UNSCORED_HATCH, hatch="///", linewidth=0, zorder=1)
+        ax.broken_barh(
+            [(a, b - a) for a, b in unscored],
+            (0, 1),
+            transform=band,
+            facecolor=style.UNSCORED_BG,
+            edgecolor=style.UNSCORED_HATCH,
+            hatch="///",
+            linewidth=0,
+            zorder=1,
+        )
         everything = len(unscored) == 1 and _covers(unscored[0], tl)
         label = "not scored (this sampler scores nothing)" if everything and sel.sampler == "uniform" else "not scored"
         handles.append(_patch(facecolor=style.UNSCORED_BG, edgecolor=style.UNSCORED_HATCH, hatch="///", label=label))
     lost = merge_spans(list(sel.lost_spans) + undecoded)
     if lost:
-        ax.broken_barh([(a, max(b - a, 1e-9)) for a, b in lost], (0, 1), transform=band, facecolor=style.LOST_BG,
-                       edgecolor=style.LOST, hatch="xx", linewidth=0, zorder=3)
+        ax.broken_barh(
+            [(a, max(b - a, 1e-9)) for a, b in lost],
+            (0, 1),
+            transform=band,
+            facecolor=style.LOST_BG,
+            edgecolor=style.LOST,
+            hatch="xx",
+            linewidth=0,
+            zorder=3,
+        )
         handles.append(_patch(facecolor=style.LOST_BG, edgecolor=style.LOST, hatch="xx", label="could not decode"))
 
 
@@ -283,9 +304,7 @@ def _covers(span: tuple[float, float], tl: Any) -> bool:
     return bool(tl is not None and span[0] <= tl.start + 1e-6 and span[1] >= tl.start + len(tl) * tl.step - 1e-6)
 
 
-def _drawn_points(
-    values: Sequence[float | None], start: float, step: float
-) -> tuple[list[float | None], float, float]:
+def _drawn_points(values: Sequence[float | None], start: float, step: float) -> tuple[list[float | None], float, float]:
     """``values`` thinned to at most :data:`MAX_DRAWN_POINTS` (the highest of each stretch), with the grid of
     the result."""
     n = len(values)
@@ -321,19 +340,39 @@ def _draw_chosen(data: ReportData, lane: Axes, plot: Axes, handles: list[Any]) -
         color = style.ORIGIN_COLORS[origin]
         if len(data.frames) <= MAX_GUIDE_LINES:
             plot.vlines(times, 0, ymax, colors=color, linewidth=0.8, alpha=0.45, zorder=4)
-        marks = lane.scatter(times, [0.42] * len(times), marker="v", s=64, color=color, linewidths=0, zorder=5,
-                             clip_on=False)
+        marks = lane.scatter(
+            times, [0.42] * len(times), marker="v", s=64, color=color, linewidths=0, zorder=5, clip_on=False
+        )
         marks.set_urls([f"#{card_id(n)}" for n in picked])  # in the page, a marker links to its thumbnail
-        handles.append(Line2D([], [], linestyle="none", marker="v", markersize=7, color=color,
-                              label=f"{style.ORIGIN_LABELS[origin]} ({len(times)})"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="v",
+                markersize=7,
+                color=color,
+                label=f"{style.ORIGIN_LABELS[origin]} ({len(times)})",
+            )
+        )
     if data.answer is not None:
         cited = [data.frames[i].timestamp for i in sorted(data.cited)]
         if cited:
-            stars = lane.scatter(cited, [1.15] * len(cited), marker="*", s=110, color=style.CITED, linewidths=0,
-                                 zorder=6, clip_on=False)
+            stars = lane.scatter(
+                cited, [1.15] * len(cited), marker="*", s=110, color=style.CITED, linewidths=0, zorder=6, clip_on=False
+            )
             stars.set_urls([f"#{card_id(n)}" for n in sorted(data.cited)])
-        handles.append(Line2D([], [], linestyle="none", marker="*", markersize=9, color=style.CITED,
-                              label=f"cited by the answer ({len(cited)})"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="*",
+                markersize=9,
+                color=style.CITED,
+                label=f"cited by the answer ({len(cited)})",
+            )
+        )
 
 
 def _draw_windows(data: ReportData, ax: Axes, handles: list[Any]) -> None:
@@ -345,8 +384,12 @@ def _draw_windows(data: ReportData, ax: Axes, handles: list[Any]) -> None:
     for n, w in enumerate(sorted(sel.windows, key=lambda w: w.start)):
         kind = "failed" if scores and not w.scored else "repaired" if w.repaired else ("a" if n % 2 == 0 else "b")
         bars[kind].append((w.start, max(w.end + step - w.start, step)))
-    colors = {"a": style.WINDOW[0], "b": style.WINDOW[1], "failed": style.WINDOW_FAILED,
-              "repaired": style.WINDOW_REPAIRED}
+    colors = {
+        "a": style.WINDOW[0],
+        "b": style.WINDOW[1],
+        "failed": style.WINDOW_FAILED,
+        "repaired": style.WINDOW_REPAIRED,
+    }
     for kind, xs in bars.items():
         if xs:
             ax.broken_barh(xs, (0.12, 0.76), facecolor=colors[kind], edgecolor="white", linewidth=0.6, zorder=2)
@@ -379,8 +422,9 @@ def _draw_coarse(data: ReportData, ax: Axes, handles: list[Any]) -> None:
             ax.vlines(times, 0, 1.05, colors=style.PASSED, linewidth=0.7, zorder=3)
             from matplotlib.lines import Line2D
 
-            handles.append(Line2D([], [], color=style.PASSED, linewidth=1.2,
-                                  label=f"passed to the sampler ({len(times)})"))
+            handles.append(
+                Line2D([], [], color=style.PASSED, linewidth=1.2, label=f"passed to the sampler ({len(times)})")
+            )
 
 
 def _draw_agent(data: ReportData, ax: Axes, handles: list[Any]) -> None:

@@ -118,8 +118,10 @@ def _facts(data: ReportData) -> str:
     facts = [
         _fact("sampler", sel.sampler),
         _fact("strategy", data.strategy),
-        _fact("K asked / chosen", f"{'—' if sel.k is None else sel.k} / {len(data.frames)}" + (
-            f" ({chosen})" if chosen else "")),
+        _fact(
+            "K asked / chosen",
+            f"{'—' if sel.k is None else sel.k} / {len(data.frames)}" + (f" ({chosen})" if chosen else ""),
+        ),
         _fact("candidates", f"{sel.n_candidates} at {sel.fps:g} fps" if sel.n_candidates else f"{sel.fps:g} fps"),
         _fact("video length", format_timestamp(x1, decimals=0)),
     ]
@@ -130,14 +132,21 @@ def _facts(data: ReportData) -> str:
     if sel.windows:
         failed = sum(not w.scored for w in sel.windows)
         repaired = sum(w.repaired for w in sel.windows)
-        extra = ", ".join(x for x in (f"{failed} not scored" if failed and sel.sampler != "uniform" else "",
-                                      f"{repaired} repaired" if repaired else "") if x)
+        extra = ", ".join(
+            x
+            for x in (
+                f"{failed} not scored" if failed and sel.sampler != "uniform" else "",
+                f"{repaired} repaired" if repaired else "",
+            )
+            if x
+        )
         facts.append(_fact("windows", f"{len(sel.windows)}" + (f" ({extra})" if extra else "")))
     if sel.spans:
         stretches = merge_spans([(sp.start, sp.end) for sp in sel.spans])
         seconds = sum(b - a for a, b in stretches)
-        facts.append(_fact("relevant", f"{seconds:.0f} s in {len(stretches)} stretch"
-                                       + ("es" if len(stretches) > 1 else "")))
+        facts.append(
+            _fact("relevant", f"{seconds:.0f} s in {len(stretches)} stretch" + ("es" if len(stretches) > 1 else ""))
+        )
     if sel.timings:
         order = ("decode", "score", "select", "total")
         keys = [k for k in order if k in sel.timings] + [k for k in sel.timings if k not in order]
@@ -154,8 +163,11 @@ def _facts(data: ReportData) -> str:
     if data.steps:
         tokens = [s.tokens for s in data.steps if s.tokens is not None]
         secs = [s.seconds for s in data.steps if s.seconds is not None]
-        total = f"{len(data.steps)}" + (f", {sum(tokens):,} tokens" if tokens else "") + (
-            f", {_seconds(sum(secs))}" if secs else "")
+        total = (
+            f"{len(data.steps)}"
+            + (f", {sum(tokens):,} tokens" if tokens else "")
+            + (f", {_seconds(sum(secs))}" if secs else "")
+        )
         facts.append(_fact("agent steps", total))
     return f'<dl class="facts">{"".join(facts)}</dl>'
 
@@ -183,8 +195,7 @@ def _notices(data: ReportData) -> str:
             elif w.repaired:
                 why = "; ".join(w.issues) or "its output had to be repaired"
                 items.append(
-                    f"<li>Window {w.index} ({format_timestamp(w.start)}–{format_timestamp(w.end)}): "
-                    f"{escape(why)}.</li>"
+                    f"<li>Window {w.index} ({format_timestamp(w.start)}–{format_timestamp(w.end)}): {escape(why)}.</li>"
                 )
     return f'<ul class="notices">{"".join(items)}</ul>' if items else ""
 
@@ -248,8 +259,9 @@ def _sheet(data: ReportData) -> str:
             url, w, h = thumb
             picture = f'<img src="{url}" width="{w}" height="{h}" alt="frame at {frame.label}">'
         score = "not scored" if frame.score is None else f"score {frame.score:g}"
-        tags = f'<span class="tag {origin}">{origin}</span>' + (' <span class="tag cited">cited</span>' if cited
-                                                                 else "")
+        tags = f'<span class="tag {origin}">{origin}</span>' + (
+            ' <span class="tag cited">cited</span>' if cited else ""
+        )
         cards.append(
             f'<figure class="{classes}" id="{card_id(n)}" data-t="{frame.timestamp:.3f}" '
             f'title="#{n + 1} at {frame.label}, {score}, {origin}">{picture}'
@@ -276,6 +288,8 @@ def _steps(steps: Sequence[ReportStep]) -> str:
             f"<td class=num>{_count(step.tokens) if step.tokens is not None else '—'}</td>"
             f"<td class=num>{_seconds(step.seconds) if step.seconds is not None else '—'}</td></tr>"
         )
-    head = ("<tr><th>#</th><th>action</th><th>question asked</th><th>range</th><th>frames seen (time · score)</th>"
-            "<th>tokens</th><th>time</th></tr>")
+    head = (
+        "<tr><th>#</th><th>action</th><th>question asked</th><th>range</th><th>frames seen (time · score)</th>"
+        "<th>tokens</th><th>time</th></tr>"
+    )
     return f'<h2>Agent steps</h2><table class="steps">{head}{"".join(rows)}</table>'

@@ -128,8 +128,11 @@ def render(data: ReportData) -> bytes:
     ]
     if sel.sampler != "uniform":
         notices += [f"window {w.index} could not be scored" for w in sel.windows if not w.scored]
-        notices += [f"window {w.index}: {'; '.join(w.issues) or 'output repaired'}" for w in sel.windows
-                    if w.scored and w.repaired]
+        notices += [
+            f"window {w.index}: {'; '.join(w.issues) or 'output repaired'}"
+            for w in sel.windows
+            if w.scored and w.repaired
+        ]
     for note in notices[:_MAX_NOTICES]:
         lines.append(("! " + note, 13, False, _WARN))
     if len(notices) > _MAX_NOTICES:
@@ -140,11 +143,13 @@ def render(data: ReportData) -> bytes:
         body = textwrap.shorten(" ".join(a.text.split()), width=1400, placeholder=" …")
         who = " ".join(x for x in (a.provider, a.model) if x)
         cited = ", ".join(data.frames[i].label for i in sorted(data.cited)) or "none of the chosen frames"
-        canvas.text([
-            ("Answer" + (f" ({who})" if who else ""), 15, True, _INK),
-            *[(line, 13, False, _INK) for line in _first_lines(body, _MAX_ANSWER_LINES)],
-            (f"cites: {cited}", 12, False, _MUTED),
-        ])
+        canvas.text(
+            [
+                ("Answer" + (f" ({who})" if who else ""), 15, True, _INK),
+                *[(line, 13, False, _INK) for line in _first_lines(body, _MAX_ANSWER_LINES)],
+                (f"cites: {cited}", 12, False, _MUTED),
+            ]
+        )
     canvas.picture(Image.open(io.BytesIO(timeline_png(data))))
     canvas.text([(f"Chosen frames ({len(data.frames)}, in time order)", 15, True, _INK)])
     canvas.picture(contact_sheet(data))
@@ -198,8 +203,11 @@ def contact_sheet(data: ReportData) -> Image.Image:
         w, h = (thumb.width, thumb.height) if thumb is not None else (side, side * 9 // 16)
         if n in data.cited:
             out = _CITE_RING + 2  # a ring 2 px outside the border
-            draw.rectangle((x - out, y - out, x + w + 2 * _BORDER - 1 + out, y + h + 2 * _BORDER - 1 + out),
-                           outline=style.CITED, width=_CITE_RING)
+            draw.rectangle(
+                (x - out, y - out, x + w + 2 * _BORDER - 1 + out, y + h + 2 * _BORDER - 1 + out),
+                outline=style.CITED,
+                width=_CITE_RING,
+            )
         draw.rectangle((x, y, x + w + 2 * _BORDER - 1, y + h + 2 * _BORDER - 1), fill=style.ORIGIN_COLORS[origin])
         if thumb is not None:
             sheet.paste(thumb, (x + _BORDER, y + _BORDER))
@@ -208,8 +216,11 @@ def contact_sheet(data: ReportData) -> Image.Image:
             draw.text((x + _BORDER + 6, y + _BORDER + 6), "no image", font=font, fill=_MUTED)
         score = "–" if frame.score is None else f"{frame.score:g}"
         caption = next(
-            (text for text in (f"#{n + 1}  {frame.label} · {score} · {origin}", f"{frame.label} · {score}")
-             if font.getlength(text) <= cell_w),
+            (
+                text
+                for text in (f"#{n + 1}  {frame.label} · {score} · {origin}", f"{frame.label} · {score}")
+                if font.getlength(text) <= cell_w
+            ),
             frame.label,
         )
         draw.text((x, y + h + 2 * _BORDER + _CITE_RING + 3), caption, font=font, fill=_INK)

@@ -75,9 +75,7 @@ def weights_in_cache(model_id: str, *, cache_dir: str | os.PathLike[str] | None 
     from huggingface_hub import try_to_load_from_cache
 
     def cached(filename: str) -> str | None:
-        path = try_to_load_from_cache(
-            model_id, filename, cache_dir=None if cache_dir is None else os.fspath(cache_dir)
-        )
+        path = try_to_load_from_cache(model_id, filename, cache_dir=None if cache_dir is None else os.fspath(cache_dir))
         return path if isinstance(path, str) else None
 
     if cached("config.json") is None:

@@ -27,9 +27,7 @@ def validate_question(question: object) -> str:
     if not text:
         raise InvalidArgumentError("question is empty: ask what the frames should show")
     if len(text) > MAX_QUESTION_CHARS:
-        raise InvalidArgumentError(
-            f"question is {len(text)} characters long; the limit is {MAX_QUESTION_CHARS}"
-        )
+        raise InvalidArgumentError(f"question is {len(text)} characters long; the limit is {MAX_QUESTION_CHARS}")
     return text
 
 

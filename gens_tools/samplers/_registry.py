@@ -127,9 +127,7 @@ def register_sampler(
         InvalidArgumentError: a malformed name or target, or a name already taken by another sampler.
     """
     if not isinstance(name, str) or not _NAME.match(name):
-        raise InvalidArgumentError(
-            f"a sampler name is lower-case letters, digits, '-', '_' and '.', got {name!r}"
-        )
+        raise InvalidArgumentError(f"a sampler name is lower-case letters, digits, '-', '_' and '.', got {name!r}")
     if target is None:
 
         def decorate(cls: S) -> S:
@@ -148,9 +146,7 @@ def unregister_sampler(name: str) -> None:
 
 
 @contextlib.contextmanager
-def registered_sampler(
-    name: str, target: type[FrameSampler] | str, *, extra: str | None = None
-) -> Iterator[None]:
+def registered_sampler(name: str, target: type[FrameSampler] | str, *, extra: str | None = None) -> Iterator[None]:
     """Register a sampler for the duration of a ``with`` block (tests), then restore what ``name`` meant."""
     _discover()
     with _lock:

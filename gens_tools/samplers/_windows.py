@@ -45,9 +45,7 @@ def merge_window_scores(
         if result.scores is None:
             continue
         if len(result.scores) != len(positions):
-            raise ValueError(
-                f"window {result.window_index}: {len(result.scores)} scores for {len(positions)} frames"
-            )
+            raise ValueError(f"window {result.window_index}: {len(result.scores)} scores for {len(positions)} frames")
         for pos, score in zip(positions, result.scores, strict=True):
             prev = merged[pos]
             merged[pos] = score if prev is None else max(prev, score)

@@ -488,7 +488,10 @@ class GenS3BSampler(LocalSampler):
                     video["pixel_values_videos"].to(self._device, self._dtype), grid
                 )
             features = _VisionFeatures(
-                torch.cat(list(out.pooler_output), dim=0), grid, self._merge, "video",
+                torch.cat(list(out.pooler_output), dim=0),
+                grid,
+                self._merge,
+                "video",
                 video["second_per_grid_ts"].to(self._device),
             )
             del video, out
@@ -555,9 +558,7 @@ class GenS3BSampler(LocalSampler):
                 f"a window's prompt is {total} tokens, plus {budget} to answer, beyond the model's "
                 f"{self._max_positions}: use a smaller window_size"
             )
-        self.model.model.rope_deltas = torch.cat([s.extras["rope_deltas"] for s in states], dim=0).to(
-            self._device
-        )
+        self.model.model.rope_deltas = torch.cat([s.extras["rope_deltas"] for s in states], dim=0).to(self._device)
         with torch.inference_mode():
             out = self.model.generate(
                 input_ids=input_ids,
@@ -605,9 +606,7 @@ class GenS3BSampler(LocalSampler):
             groups.setdefault(len(item.prompt.ids) - item.prompt.prefix_len, []).append(i)
         with guard_oom(max(item.n_frames for item in pending), batch_size=len(pending)):
             for members in groups.values():
-                group_out = self._generate(
-                    [pending[i].prompt for i in members], [pending[i].state for i in members]
-                )
+                group_out = self._generate([pending[i].prompt for i in members], [pending[i].state for i in members])
                 for i, out in zip(members, group_out, strict=True):
                     outputs[i] = out
         decode_seconds = time.perf_counter() - t0
@@ -725,7 +724,5 @@ def load_qwen_image_processor(path: str | os.PathLike[str]) -> Any:
 
         processor = Qwen2VLImageProcessorPil.from_pretrained(path)
     if not hasattr(processor, "merge_size"):
-        raise ModelUnavailableError(
-            f"{os.fspath(path)!r} has no Qwen2-VL image processor (preprocessor_config.json)"
-        )
+        raise ModelUnavailableError(f"{os.fspath(path)!r} has no Qwen2-VL image processor (preprocessor_config.json)")
     return processor

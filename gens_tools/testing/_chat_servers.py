@@ -165,8 +165,9 @@ def _decode_image(data: bytes, mime: str) -> Image.Image:
         img = Image.open(io.BytesIO(data))
         img.load()
     except Exception as exc:
-        raise _Reject(400, "You uploaded an unsupported image. Please make sure your image is valid.",
-                      "invalid_image") from exc
+        raise _Reject(
+            400, "You uploaded an unsupported image. Please make sure your image is valid.", "invalid_image"
+        ) from exc
     if img.format != fmt:
         raise _Reject(400, f"Image data is {img.format}, but the MIME type says {mime}.", "invalid_image")
     return img
@@ -226,9 +227,7 @@ class FakeServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         self._stopped = False
         self._watchdog = threading.Timer(max_lifetime, self.stop)
@@ -398,8 +397,7 @@ class FakeServer:
         if not labels:
             return "I was shown no frames."
         return (
-            f"I was shown {len(labels)} frames. The event starts at {labels[0]} and is still visible at "
-            f"{labels[-1]}."
+            f"I was shown {len(labels)} frames. The event starts at {labels[0]} and is still visible at {labels[-1]}."
         )
 
     # -- provider specifics --
@@ -433,11 +431,44 @@ def _text_tokens(text: str) -> int:
 class FakeOpenAI(FakeServer):
     """Chat Completions (``/v1/chat/completions``) and Responses (``/v1/responses``)."""
 
-    _CHAT_KEYS = frozenset({"model", "messages", "max_completion_tokens", "max_tokens", "temperature", "top_p", "n",
-                  "stop", "seed", "user", "stream", "response_format", "store", "metadata", "tools", "tool_choice",
-                  "parallel_tool_calls", "stream_options"})
-    _RESP_KEYS = frozenset({"model", "input", "instructions", "max_output_tokens", "temperature", "top_p", "store",
-                  "metadata", "user", "stream", "text", "reasoning"})
+    _CHAT_KEYS = frozenset(
+        {
+            "model",
+            "messages",
+            "max_completion_tokens",
+            "max_tokens",
+            "temperature",
+            "top_p",
+            "n",
+            "stop",
+            "seed",
+            "user",
+            "stream",
+            "response_format",
+            "store",
+            "metadata",
+            "tools",
+            "tool_choice",
+            "parallel_tool_calls",
+            "stream_options",
+        }
+    )
+    _RESP_KEYS = frozenset(
+        {
+            "model",
+            "input",
+            "instructions",
+            "max_output_tokens",
+            "temperature",
+            "top_p",
+            "store",
+            "metadata",
+            "user",
+            "stream",
+            "text",
+            "reasoning",
+        }
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("context_limit", 128_000)
@@ -463,8 +494,12 @@ class FakeOpenAI(FakeServer):
         if fault == "auth" or auth != f"Bearer {self.api_key}":
             got = auth.removeprefix("Bearer ")
             # The worst case for a client: the error quotes the key it was sent, in full.
-            raise _Reject(401, f"Incorrect API key provided: {got}. You can find your API key at "
-                          "https://platform.openai.com/account/api-keys.", "invalid_api_key")
+            raise _Reject(
+                401,
+                f"Incorrect API key provided: {got}. You can find your API key at "
+                "https://platform.openai.com/account/api-keys.",
+                "invalid_api_key",
+            )
         if fault in ("429", "500", "503"):
             status = int(fault)
             message = "Rate limit reached for requests" if status == 429 else "The server had an error"
@@ -487,11 +522,21 @@ class FakeOpenAI(FakeServer):
                 "context_length_exceeded",
             )
         if fault == "policy":
-            raise _Reject(400, "Your request was rejected as a result of our safety system.",
-                          "content_policy_violation")
+            raise _Reject(
+                400, "Your request was rejected as a result of our safety system.", "content_policy_violation"
+            )
         if fault == "no-choices":
-            return 200, {}, {"id": "chatcmpl-" + uuid.uuid4().hex[:20], "object": "chat.completion",
-                             "created": int(time.time()), "model": str(rec.body.get("model")), "choices": []}
+            return (
+                200,
+                {},
+                {
+                    "id": "chatcmpl-" + uuid.uuid4().hex[:20],
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": str(rec.body.get("model")),
+                    "choices": [],
+                },
+            )
         reply = self.next_reply(rec)
         calls: list[ToolCall] = []
         if isinstance(reply, str):
@@ -522,33 +567,48 @@ class FakeOpenAI(FakeServer):
                 "completion_tokens": out_tokens,
                 "total_tokens": prompt + out_tokens,
                 "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-                "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
-                                              "accepted_prediction_tokens": 0,
-                                              "rejected_prediction_tokens": 0},
+                "completion_tokens_details": {
+                    "reasoning_tokens": 0,
+                    "audio_tokens": 0,
+                    "accepted_prediction_tokens": 0,
+                    "rejected_prediction_tokens": 0,
+                },
             }
-            wire_calls = [{"id": c.id, "type": "function",
-                           "function": {"name": c.name, "arguments": json.dumps(c.arguments)}} for c in calls]
+            wire_calls = [
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
+                for c in calls
+            ]
             if rec.body.get("stream"):
                 return 200, {}, self._chat_stream(rec, model, text, refusal, wire_calls, finish, usage)
-            reply_message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": refusal,
-                                             "annotations": []}
+            reply_message: dict[str, Any] = {
+                "role": "assistant",
+                "content": text,
+                "refusal": refusal,
+                "annotations": [],
+            }
             if wire_calls:
                 reply_message["tool_calls"] = wire_calls
-            return 200, {}, {
-                "id": "chatcmpl-" + uuid.uuid4().hex[:20],
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": model,
-                "choices": [{
-                    "index": 0,
-                    "message": reply_message,
-                    "logprobs": None,
-                    "finish_reason": finish,
-                }],
-                "usage": usage,
-                "service_tier": "default",
-                "system_fingerprint": "fp_fake",
-            }
+            return (
+                200,
+                {},
+                {
+                    "id": "chatcmpl-" + uuid.uuid4().hex[:20],
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": reply_message,
+                            "logprobs": None,
+                            "finish_reason": finish,
+                        }
+                    ],
+                    "usage": usage,
+                    "service_tier": "default",
+                    "system_fingerprint": "fp_fake",
+                },
+            )
         content: list[dict[str, Any]] = []
         state = "completed"
         incomplete: dict[str, str] | None = None
@@ -560,29 +620,42 @@ class FakeOpenAI(FakeServer):
             state, incomplete = "incomplete", {"reason": "max_output_tokens"}
         else:
             content.append({"type": "output_text", "text": text or "", "annotations": [], "logprobs": []})
-        return 200, {}, {
-            "id": "resp_" + uuid.uuid4().hex[:20],
-            "object": "response",
-            "created_at": int(time.time()),
-            "status": state,
-            "error": None,
-            "incomplete_details": incomplete,
-            "instructions": rec.body.get("instructions"),
-            "model": model,
-            "output": [{"type": "message", "id": "msg_" + uuid.uuid4().hex[:12], "status": "completed",
-                        "role": "assistant", "content": content}] if content else [],
-            "parallel_tool_calls": True,
-            "tool_choice": "auto",
-            "tools": [],
-            "store": rec.body.get("store", True),
-            "usage": {
-                "input_tokens": prompt,
-                "input_tokens_details": {"cached_tokens": 0},
-                "output_tokens": out_tokens,
-                "output_tokens_details": {"reasoning_tokens": 0},
-                "total_tokens": prompt + out_tokens,
+        return (
+            200,
+            {},
+            {
+                "id": "resp_" + uuid.uuid4().hex[:20],
+                "object": "response",
+                "created_at": int(time.time()),
+                "status": state,
+                "error": None,
+                "incomplete_details": incomplete,
+                "instructions": rec.body.get("instructions"),
+                "model": model,
+                "output": [
+                    {
+                        "type": "message",
+                        "id": "msg_" + uuid.uuid4().hex[:12],
+                        "status": "completed",
+                        "role": "assistant",
+                        "content": content,
+                    }
+                ]
+                if content
+                else [],
+                "parallel_tool_calls": True,
+                "tool_choice": "auto",
+                "tools": [],
+                "store": rec.body.get("store", True),
+                "usage": {
+                    "input_tokens": prompt,
+                    "input_tokens_details": {"cached_tokens": 0},
+                    "output_tokens": out_tokens,
+                    "output_tokens_details": {"reasoning_tokens": 0},
+                    "total_tokens": prompt + out_tokens,
+                },
             },
-        }
+        )
 
     @staticmethod
     def _chat_stream(
@@ -596,13 +669,20 @@ class FakeOpenAI(FakeServer):
     ) -> _Stream:
         """The reply as Chat Completions chunks: the role, the text in pieces (or each call's name, then its
         arguments), the finish reason, then the usage when asked for."""
-        head = {"id": "chatcmpl-" + uuid.uuid4().hex[:20], "object": "chat.completion.chunk",
-                "created": int(time.time()), "model": model, "system_fingerprint": "fp_fake"}
+        head = {
+            "id": "chatcmpl-" + uuid.uuid4().hex[:20],
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+            "system_fingerprint": "fp_fake",
+        }
         want_usage = bool((rec.body.get("stream_options") or {}).get("include_usage"))
 
         def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
-            event = {**head, "choices": [{"index": 0, "delta": delta, "logprobs": None,
-                                          "finish_reason": finish_reason}]}
+            event = {
+                **head,
+                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
+            }
             if want_usage:
                 event["usage"] = None
             return event
@@ -611,10 +691,22 @@ class FakeOpenAI(FakeServer):
         if refusal:
             events.append(chunk({"refusal": refusal}))
         for i in range(0, len(text or ""), 16):
-            events.append(chunk({"content": (text or "")[i:i + 16]}))
+            events.append(chunk({"content": (text or "")[i : i + 16]}))
         for n, call in enumerate(calls):
-            events.append(chunk({"tool_calls": [{"index": n, "id": call["id"], "type": "function",
-                                                 "function": {"name": call["function"]["name"], "arguments": ""}}]}))
+            events.append(
+                chunk(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": n,
+                                "id": call["id"],
+                                "type": "function",
+                                "function": {"name": call["function"]["name"], "arguments": ""},
+                            }
+                        ]
+                    }
+                )
+            )
             arguments = call["function"]["arguments"]
             events.append(chunk({"tool_calls": [{"index": n, "function": {"arguments": arguments}}]}))
         events.append(chunk({}, finish))
@@ -633,12 +725,17 @@ class FakeOpenAI(FakeServer):
             if not isinstance(props, dict):
                 raise _Reject(400, f"Invalid schema for {where}: an object schema needs 'properties'.")
             if schema.get("additionalProperties") is not False:
-                raise _Reject(400, f"Invalid schema for {where}: 'additionalProperties' is required to be supplied "
-                              "and to be false.")
+                raise _Reject(
+                    400,
+                    f"Invalid schema for {where}: 'additionalProperties' is required to be supplied and to be false.",
+                )
             required = schema.get("required")
             if not isinstance(required, list) or sorted(required) != sorted(props):
-                raise _Reject(400, f"Invalid schema for {where}: 'required' is required to be supplied and to be an "
-                              "array including every key in properties.")
+                raise _Reject(
+                    400,
+                    f"Invalid schema for {where}: 'required' is required to be supplied and to be an "
+                    "array including every key in properties.",
+                )
             for name, sub in props.items():
                 FakeOpenAI._check_strict_schema(sub, f"{where}.{name}")
         for sub in schema.get("anyOf") or []:
@@ -671,8 +768,10 @@ class FakeOpenAI(FakeServer):
                 raise _Reject(400, f"Invalid 'tools[{i}]': a function with a name of 1-64 letters, digits, '_' or '-'.")
             params = fn.get("parameters")
             if params is not None and (not isinstance(params, dict) or params.get("type") != "object"):
-                raise _Reject(400, f"Invalid schema for function '{fn['name']}': schema must be a JSON Schema of "
-                              "'type: \"object\"'.")
+                raise _Reject(
+                    400,
+                    f"Invalid schema for function '{fn['name']}': schema must be a JSON Schema of 'type: \"object\"'.",
+                )
             if fn.get("strict") and params is not None:
                 self._check_strict_schema(params, f"function '{fn['name']}'")
 
@@ -718,21 +817,30 @@ class FakeOpenAI(FakeServer):
                 raise _Reject(400, f"Invalid value for 'messages[{i}].role'.")
             role = msg["role"]
             if pending and role != "tool":
-                raise _Reject(400, "An assistant message with 'tool_calls' must be followed by tool messages "
-                              "responding to each 'tool_call_id'. The following tool_call_ids did not have response "
-                              f"messages: {', '.join(pending)}")
+                raise _Reject(
+                    400,
+                    "An assistant message with 'tool_calls' must be followed by tool messages "
+                    "responding to each 'tool_call_id'. The following tool_call_ids did not have response "
+                    f"messages: {', '.join(pending)}",
+                )
             if role == "tool":
                 call_id = msg.get("tool_call_id")
                 if call_id not in pending:
-                    raise _Reject(400, "Invalid parameter: messages with role 'tool' must be a response to a "
-                                  f"preceeding message with 'tool_calls' (messages[{i}], tool_call_id {call_id!r}).")
+                    raise _Reject(
+                        400,
+                        "Invalid parameter: messages with role 'tool' must be a response to a "
+                        f"preceeding message with 'tool_calls' (messages[{i}], tool_call_id {call_id!r}).",
+                    )
                 pending.remove(call_id)
             if role == "assistant" and msg.get("tool_calls"):
                 for call in msg["tool_calls"]:
                     fn = call.get("function") if isinstance(call, dict) else None
                     if not isinstance(fn, dict) or not isinstance(fn.get("arguments"), str) or not call.get("id"):
-                        raise _Reject(400, f"Invalid 'messages[{i}].tool_calls': each needs an id and a function "
-                                      "with a name and arguments (a JSON string).")
+                        raise _Reject(
+                            400,
+                            f"Invalid 'messages[{i}].tool_calls': each needs an id and a function "
+                            "with a name and arguments (a JSON string).",
+                        )
                     tokens += _text_tokens(fn["arguments"]) + 4
                     pending.append(call["id"])
             content = msg.get("content")
@@ -754,8 +862,11 @@ class FakeOpenAI(FakeServer):
                     last_text = part["text"]
                 elif kind == "image_url":
                     if msg["role"] != "user":
-                        raise _Reject(400, f"Image inputs are only supported in 'user' messages "
-                                      f"(messages[{i}] has role {msg['role']!r}).")
+                        raise _Reject(
+                            400,
+                            f"Image inputs are only supported in 'user' messages "
+                            f"(messages[{i}] has role {msg['role']!r}).",
+                        )
                     spec = part.get("image_url")
                     if not isinstance(spec, dict) or set(spec) - {"url", "detail"}:
                         raise _Reject(400, f"Invalid image_url part at messages[{i}].content[{j}].")
@@ -768,9 +879,12 @@ class FakeOpenAI(FakeServer):
                 else:
                     raise _Reject(400, f"Invalid content part type {kind!r} at messages[{i}].content[{j}].")
         if pending:
-            raise _Reject(400, "An assistant message with 'tool_calls' must be followed by tool messages responding "
-                          f"to each 'tool_call_id'. The following tool_call_ids did not have response messages: "
-                          f"{', '.join(pending)}")
+            raise _Reject(
+                400,
+                "An assistant message with 'tool_calls' must be followed by tool messages responding "
+                f"to each 'tool_call_id'. The following tool_call_ids did not have response messages: "
+                f"{', '.join(pending)}",
+            )
         self.check_images(rec, images)
         for info in rec.images:
             info["tokens"] = openai_image_tokens(info["width"], info["height"], info["detail"])
@@ -829,13 +943,28 @@ class FakeOpenAI(FakeServer):
 
 _GEMINI_PATH = re.compile(r"^/(v1|v1beta|v1alpha)/models/([A-Za-z0-9.\-_]+):generateContent$")
 _GEMINI_MIME = {"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"}
-_LEVELS = {"MEDIA_RESOLUTION_LOW": 280, "MEDIA_RESOLUTION_MEDIUM": 560, "MEDIA_RESOLUTION_HIGH": 1120,
-           "MEDIA_RESOLUTION_ULTRA_HIGH": 2240}
+_LEVELS = {
+    "MEDIA_RESOLUTION_LOW": 280,
+    "MEDIA_RESOLUTION_MEDIUM": 560,
+    "MEDIA_RESOLUTION_HIGH": 1120,
+    "MEDIA_RESOLUTION_ULTRA_HIGH": 2240,
+}
 # The request-wide setting has no ULTRA_HIGH (that one is per part only).
 _REQUEST_LEVELS = {"MEDIA_RESOLUTION_LOW", "MEDIA_RESOLUTION_MEDIUM", "MEDIA_RESOLUTION_HIGH"}
-_GEN_CONFIG_KEYS = {"maxOutputTokens", "temperature", "topP", "topK", "candidateCount", "stopSequences",
-                    "responseMimeType", "seed", "mediaResolution", "thinkingConfig", "responseSchema",
-                    "responseJsonSchema"}
+_GEN_CONFIG_KEYS = {
+    "maxOutputTokens",
+    "temperature",
+    "topP",
+    "topK",
+    "candidateCount",
+    "stopSequences",
+    "responseMimeType",
+    "seed",
+    "mediaResolution",
+    "thinkingConfig",
+    "responseSchema",
+    "responseJsonSchema",
+}
 
 
 def gemini_image_tokens(model: str, width: int, height: int, level: str | None) -> int:
@@ -864,12 +993,24 @@ class FakeGemini(FakeServer):
         return self.root
 
     def error_response(self, status: int, message: str, code: str | None) -> tuple[int, dict[str, str], Any]:
-        state = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 413: "INVALID_ARGUMENT",
-                 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}.get(status, "UNKNOWN")
+        state = {
+            400: "INVALID_ARGUMENT",
+            403: "PERMISSION_DENIED",
+            404: "NOT_FOUND",
+            413: "INVALID_ARGUMENT",
+            429: "RESOURCE_EXHAUSTED",
+            500: "INTERNAL",
+            503: "UNAVAILABLE",
+        }.get(status, "UNKNOWN")
         error: dict[str, Any] = {"code": status, "message": message, "status": state}
         if code == "API_KEY_INVALID":
-            error["details"] = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
-                                 "domain": "googleapis.com"}]
+            error["details"] = [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "API_KEY_INVALID",
+                    "domain": "googleapis.com",
+                }
+            ]
         return status, {}, {"error": error}
 
     def respond(self, rec: Recorded, fault: str | None) -> tuple[int, dict[str, str], Any]:
@@ -888,8 +1029,15 @@ class FakeGemini(FakeServer):
         body = rec.body
         if not isinstance(body, dict):
             raise _Reject(400, "Invalid JSON payload received.")
-        unknown = set(body) - {"contents", "systemInstruction", "generationConfig", "safetySettings", "tools",
-                               "toolConfig", "cachedContent"}
+        unknown = set(body) - {
+            "contents",
+            "systemInstruction",
+            "generationConfig",
+            "safetySettings",
+            "tools",
+            "toolConfig",
+            "cachedContent",
+        }
         if unknown:
             raise _Reject(400, f'Invalid JSON payload received. Unknown name "{sorted(unknown)[0]}".')
         tokens = 0
@@ -928,8 +1076,20 @@ class FakeGemini(FakeServer):
             for j, part in enumerate(parts):
                 if not isinstance(part, dict):
                     raise _Reject(400, f"contents[{i}].parts[{j}] must be an object.")
-                data_fields = [k for k in part if k in ("text", "inlineData", "inline_data", "fileData",
-                                                         "file_data", "functionCall", "functionResponse")]
+                data_fields = [
+                    k
+                    for k in part
+                    if k
+                    in (
+                        "text",
+                        "inlineData",
+                        "inline_data",
+                        "fileData",
+                        "file_data",
+                        "functionCall",
+                        "functionResponse",
+                    )
+                ]
                 extra = set(part) - set(data_fields) - {"mediaResolution", "thought", "thoughtSignature"}
                 if len(data_fields) != 1 or extra:
                     raise _Reject(400, f"contents[{i}].parts[{j}] must set exactly one data field.")
@@ -952,8 +1112,9 @@ class FakeGemini(FakeServer):
                     alt = b"-_" if ("-" in raw or "_" in raw) else None
                     data = base64.b64decode(raw, altchars=alt, validate=True)
                 except (binascii.Error, ValueError):
-                    raise _Reject(400, "Invalid value at 'inline_data.data' (TYPE_BYTES), Base64 decoding "
-                                  "failed.") from None
+                    raise _Reject(
+                        400, "Invalid value at 'inline_data.data' (TYPE_BYTES), Base64 decoding failed."
+                    ) from None
                 level = request_level
                 if "mediaResolution" in part:
                     spec = part["mediaResolution"]
@@ -969,8 +1130,12 @@ class FakeGemini(FakeServer):
         rec.prompt_tokens = prompt
         if fault == "too_long" or (self.context_limit is not None and prompt > self.context_limit):
             limit = self.context_limit or 1_048_576
-            raise _Reject(400, f"The input token count ({max(prompt, limit + 1)}) exceeds the maximum number of "
-                          f"tokens allowed ({limit}).", "context_length_exceeded")
+            raise _Reject(
+                400,
+                f"The input token count ({max(prompt, limit + 1)}) exceeds the maximum number of "
+                f"tokens allowed ({limit}).",
+                "context_length_exceeded",
+            )
         usage = {
             "promptTokenCount": prompt,
             "promptTokensDetails": [
@@ -981,28 +1146,45 @@ class FakeGemini(FakeServer):
         version = model if not model.endswith("-latest") else "gemini-3.8-flash"
         meta = {"modelVersion": version, "responseId": uuid.uuid4().hex[:22]}
         if fault == "refusal":
-            return 200, {}, {"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},
-                             "usageMetadata": {**usage, "totalTokenCount": prompt}, **meta}
+            return (
+                200,
+                {},
+                {
+                    "promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},
+                    "usageMetadata": {**usage, "totalTokenCount": prompt},
+                    **meta,
+                },
+            )
         if fault == "content_filter":
-            candidate = {"finishReason": "SAFETY", "index": 0,
-                         "safetyRatings": [{"category": "HARM_CATEGORY_DANGEROUS_CONTENT",
-                                            "probability": "HIGH", "blocked": True}]}
-            return 200, {}, {"candidates": [candidate], "usageMetadata": {**usage, "totalTokenCount": prompt},
-                             **meta}
+            candidate = {
+                "finishReason": "SAFETY",
+                "index": 0,
+                "safetyRatings": [
+                    {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": True}
+                ],
+            }
+            return 200, {}, {"candidates": [candidate], "usageMetadata": {**usage, "totalTokenCount": prompt}, **meta}
         if fault == "no-choices":
             return 200, {}, {"candidates": [], "usageMetadata": {**usage, "totalTokenCount": prompt}, **meta}
         if fault in ("empty", "truncated"):
-            candidate = {"content": {"role": "model", "parts": []} if fault == "empty" else {"role": "model"},
-                         "finishReason": "STOP" if fault == "empty" else "MAX_TOKENS", "index": 0}
-            return 200, {}, {"candidates": [candidate], "usageMetadata": {**usage, "totalTokenCount": prompt},
-                             **meta}
+            candidate = {
+                "content": {"role": "model", "parts": []} if fault == "empty" else {"role": "model"},
+                "finishReason": "STOP" if fault == "empty" else "MAX_TOKENS",
+                "index": 0,
+            }
+            return 200, {}, {"candidates": [candidate], "usageMetadata": {**usage, "totalTokenCount": prompt}, **meta}
         text = self.next_reply(rec)
         if not isinstance(text, str):
             raise ValueError(f"the fake Gemini answers with text only, got {text!r}")
         out = _text_tokens(text)
-        return 200, {}, {
-            "candidates": [{"content": {"parts": [{"text": text}], "role": "model"}, "finishReason": "STOP",
-                            "index": 0}],
-            "usageMetadata": {**usage, "candidatesTokenCount": out, "totalTokenCount": prompt + out},
-            **meta,
-        }
+        return (
+            200,
+            {},
+            {
+                "candidates": [
+                    {"content": {"parts": [{"text": text}], "role": "model"}, "finishReason": "STOP", "index": 0}
+                ],
+                "usageMetadata": {**usage, "candidatesTokenCount": out, "totalTokenCount": prompt + out},
+                **meta,
+            },
+        )

@@ -44,8 +44,15 @@ _CORPUS = [
 
 #: Tiny sizes (the real GenS: vision 1152×27 layers, text 2560×28 layers, 64 experts top-6, 128 queries).
 VISION = {"hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 2, "num_attention_heads": 4}
-TEXT = {"hidden_size": 32, "moe_intermediate_size": 16, "num_hidden_layers": 2, "num_attention_heads": 4,
-        "n_routed_experts": 4, "num_experts_per_tok": 2, "n_shared_experts": 2}
+TEXT = {
+    "hidden_size": 32,
+    "moe_intermediate_size": 16,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "n_routed_experts": 4,
+    "num_experts_per_tok": 2,
+    "n_shared_experts": 2,
+}
 QUERIES = 8
 #: Tiny vision patches (14×14 = 196 per 490-px frame) keep the tests fast; the real tower uses 14 px (1225).
 PATCH = 35
@@ -142,8 +149,14 @@ def real_gens_config() -> dict[str, Any]:
         patch_size=14, hidden_size=1152, intermediate_size=4304, num_hidden_layers=27, num_attention_heads=16
     )
     cfg["text_config"].update(
-        hidden_size=2560, moe_intermediate_size=1664, num_hidden_layers=28, num_attention_heads=20,
-        num_key_value_heads=20, n_routed_experts=64, num_experts_per_tok=6, n_shared_experts=2,
+        hidden_size=2560,
+        moe_intermediate_size=1664,
+        num_hidden_layers=28,
+        num_attention_heads=20,
+        num_key_value_heads=20,
+        n_routed_experts=64,
+        num_experts_per_tok=6,
+        n_shared_experts=2,
         max_position_embeddings=65536,
     )
     return cfg
@@ -213,9 +226,16 @@ def yi_vl_state_dict(cfg: dict[str, Any], *, seed: int = 0) -> dict[str, Any]:
     return sd
 
 
-def write_yi_vl_checkpoint(folder: Path, cfg: dict[str, Any], sd: dict[str, Any], tokenizer: Any,
-                           *, shard_bytes: int = 16_000, weights: str = "safetensors",
-                           generation_config: dict[str, Any] | None = None) -> Path:
+def write_yi_vl_checkpoint(
+    folder: Path,
+    cfg: dict[str, Any],
+    sd: dict[str, Any],
+    tokenizer: Any,
+    *,
+    shard_bytes: int = 16_000,
+    weights: str = "safetensors",
+    generation_config: dict[str, Any] | None = None,
+) -> Path:
     """Save ``sd`` sharded with an index (in key order, so a layer's experts span shards), the config and the
     tokenizer, the way the published checkpoint is laid out.
 
@@ -247,8 +267,10 @@ def write_yi_vl_checkpoint(folder: Path, cfg: dict[str, Any], sd: dict[str, Any]
             torch.save(shard, folder / name)
         weight_map.update(dict.fromkeys(shard, name))
     if weights != "bin-single":
-        index = {"metadata": {"total_size": sum(t.numel() * t.element_size() for t in sd.values())},
-                 "weight_map": weight_map}
+        index = {
+            "metadata": {"total_size": sum(t.numel() * t.element_size() for t in sd.values())},
+            "weight_map": weight_map,
+        }
         index_name = "model.safetensors.index.json" if weights == "safetensors" else "pytorch_model.bin.index.json"
         (folder / index_name).write_text(json.dumps(index), encoding="utf-8")
     (folder / "config.json").write_text(json.dumps(cfg), encoding="utf-8")
@@ -288,8 +310,14 @@ def write_sentencepiece_tokenizer(folder: Path, *, legacy: bool | None = True) -
     )
     (folder / "tokenizer.model").write_bytes(model.getvalue())
     added = {
-        str(i): {"content": token, "lstrip": False, "rstrip": False, "normalized": False, "single_word": False,
-                 "special": True}
+        str(i): {
+            "content": token,
+            "lstrip": False,
+            "rstrip": False,
+            "normalized": False,
+            "single_word": False,
+            "special": True,
+        }
         for i, token in enumerate(SPECIAL_TOKENS)
     }
     config: dict[str, Any] = {
@@ -363,6 +391,7 @@ def scripted_parts(pieces: list[str], *, seed: int = 0) -> tuple[Any, Any]:
             model.lm_head.weight[successor] = 10.0 * basis
     return model, tokenizer
 
+
 def picture(seed: int, size: tuple[int, int] = (64, 36)) -> Image.Image:
     """A random RGB picture made of coloured blocks."""
     import numpy as np
@@ -375,7 +404,5 @@ def picture(seed: int, size: tuple[int, int] = (64, 36)) -> Image.Image:
 
 def window(n: int, *, index: int = 0, start: float = 0.0, seed: int = 0, video_key: str | None = "video-a") -> Window:
     """A window of ``n`` frames at 1 fps from ``start`` with distinct pictures, keyed as the pipeline keys it."""
-    frames = [
-        Frame(timestamp=start + i, image=picture(seed * 1000 + i), index=int(start) + i) for i in range(n)
-    ]
+    frames = [Frame(timestamp=start + i, image=picture(seed * 1000 + i), index=int(start) + i) for i in range(n)]
     return Window(index=index, frames=frames, video_key=video_key)

@@ -182,9 +182,7 @@ def build_siglip(seed: int = 0) -> tuple[Any, Any, Any]:
     from transformers import SiglipConfig, SiglipModel
     from transformers.models.siglip.image_processing_pil_siglip import SiglipImageProcessorPil
 
-    tokenizer = build_bpe_tokenizer(
-        ["<pad>", "</s>", "<unk>"], eos_token="</s>", pad_token="<pad>", unk_token="<unk>"
-    )
+    tokenizer = build_bpe_tokenizer(["<pad>", "</s>", "<unk>"], eos_token="</s>", pad_token="<pad>", unk_token="<unk>")
     config = SiglipConfig(
         text_config={
             "vocab_size": len(tokenizer),

@@ -87,9 +87,7 @@ def sampling_range(info: VideoInfo, start: float | None = None, end: float | Non
     s = 0.0 if start is None else float(start)
     e = duration if end is None else float(end)
     if not (math.isfinite(s) and math.isfinite(e)):
-        raise TimeRangeError(
-            f"start and end must be finite numbers of seconds, got start={start!r}, end={end!r}"
-        )
+        raise TimeRangeError(f"start and end must be finite numbers of seconds, got start={start!r}, end={end!r}")
     if s < 0:
         raise TimeRangeError(f"start={s:g}s is negative; the video runs from 0 to {duration:.3f}s")
     if s >= duration:
@@ -145,9 +143,7 @@ def validate_targets(targets: Sequence[float]) -> list[tuple[float, int]]:
     return pairs
 
 
-def add_lost_span(
-    spans: Sequence[tuple[float, float]], start: float, end: float
-) -> list[tuple[float, float]]:
+def add_lost_span(spans: Sequence[tuple[float, float]], start: float, end: float) -> list[tuple[float, float]]:
     """``spans`` with the span ``start``-``end`` (seconds) added: sorted, with overlapping or touching spans
     merged and times rounded to the microsecond. An empty span leaves ``spans`` as they are."""
     if end - start <= _SPAN_EPS:

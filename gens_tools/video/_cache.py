@@ -247,8 +247,15 @@ class _Writer:
                         f"cannot write the frame cache in {self.root}: {exc.strerror or exc}"
                     ) from None
                 self.n_bytes += len(data)
-                self.records.append({"index": frame.index, "timestamp": frame.timestamp, "file": name,
-                                     "bytes": len(data), "crc32": zlib.crc32(data)})
+                self.records.append(
+                    {
+                        "index": frame.index,
+                        "timestamp": frame.timestamp,
+                        "file": name,
+                        "bytes": len(data),
+                        "crc32": zlib.crc32(data),
+                    }
+                )
             except BaseException as exc:  # reported to the decoding side by put() / finish()
                 self.error = exc
 
@@ -511,9 +518,7 @@ class FrameCache:
         self._touch(loaded.entry.path)
         return out
 
-    def frames(
-        self, reader: VideoReader, targets: Sequence[float], *, key: str
-    ) -> Generator[Frame, None, None]:
+    def frames(self, reader: VideoReader, targets: Sequence[float], *, key: str) -> Generator[Frame, None, None]:
         """Yield the frames of ``reader`` at ``targets`` (as :meth:`VideoReader.iter_frames` does), through
         the cache.
 
@@ -692,8 +697,7 @@ class FrameCache:
             if max_side != _max_side_of(key):
                 raise _CorruptEntry("manifest frame size does not match the key")
             records = [
-                _Record(int(r["index"]), float(r["timestamp"]), str(r["file"]), int(r["bytes"]),
-                        int(r["crc32"]))
+                _Record(int(r["index"]), float(r["timestamp"]), str(r["file"]), int(r["bytes"]), int(r["crc32"]))
                 for r in manifest["frames"]
             ]
             lost = tuple((float(a), float(b)) for a, b in manifest["lost_spans"])
@@ -778,9 +782,7 @@ class FrameCache:
             next_pos = rec.index + 1
         self._touch(loaded.entry.path)
 
-    def _decode_and_store(
-        self, reader: VideoReader, targets: list[float], key: str, digest: str
-    ) -> Iterator[Frame]:
+    def _decode_and_store(self, reader: VideoReader, targets: list[float], key: str, digest: str) -> Iterator[Frame]:
         max_side = _max_side_of(key)
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -829,8 +831,7 @@ class FrameCache:
                 n_bytes += len(text)
                 (tmp / _STAMP).write_text(json.dumps({"bytes": n_bytes}), encoding="utf-8")
             except OSError as exc:
-                raise FrameCacheError(f"cannot write the frame cache in {self.root}: {exc.strerror or exc}") \
-                    from None
+                raise FrameCacheError(f"cannot write the frame cache in {self.root}: {exc.strerror or exc}") from None
             try:
                 os.rename(tmp, self.root / key)
                 committed = True

@@ -94,9 +94,7 @@ class DecordReader(ReaderBase):
             cannot be read.
     """
 
-    def __init__(
-        self, path: str | os.PathLike[str], *, num_threads: int = 0, chunk_size: int = DEFAULT_CHUNK
-    ) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, num_threads: int = 0, chunk_size: int = DEFAULT_CHUNK) -> None:
         source = os.fspath(path)
         if not isinstance(source, str) or not source:
             raise InvalidArgumentError(f"path must be a non-empty file path, got {path!r}")

@@ -578,8 +578,7 @@ class PyAVReader(ReaderBase):
         image: Image.Image
         if plane.line_size > 0:
             # One copy, rows of line_size bytes, into Pillow's own buffer (to_image makes three).
-            image = Image.frombuffer("RGB", (rgb.width, rgb.height), plane, "raw", "RGB",
-                                     plane.line_size, 1)
+            image = Image.frombuffer("RGB", (rgb.width, rgb.height), plane, "raw", "RGB", plane.line_size, 1)
         else:  # rows stored bottom-up
             image = rgb.to_image()
         if self._rotation:
@@ -652,8 +651,9 @@ class PyAVReader(ReaderBase):
             for t in times:
                 found: float | None = None
                 try:
-                    container.seek(self._start_pts + int(t / self._time_base), backward=True, any_frame=False,
-                                   stream=stream)
+                    container.seek(
+                        self._start_pts + int(t / self._time_base), backward=True, any_frame=False, stream=stream
+                    )
                     for packet in container.demux(stream):
                         if packet.pts is not None and packet.size:
                             if packet.is_keyframe:

@@ -12,7 +12,11 @@ from gens_tools.errors import InvalidArgumentError
 def test_strict_json_is_read_as_is() -> None:
     reply = parse_agent_reply('{"answer": "At [00:01:02].", "confidence": 0.9, "look_next": null}')
     assert (reply.answer, reply.confidence, reply.look_next, reply.format, reply.notes) == (
-        "At [00:01:02].", 0.9, None, "json", []
+        "At [00:01:02].",
+        0.9,
+        None,
+        "json",
+        [],
     )
 
 

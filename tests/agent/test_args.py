@@ -77,8 +77,19 @@ def test_check_k_fills_the_default_and_applies_the_cap() -> None:
 
 @pytest.mark.parametrize(
     ("given", "expected"),
-    [(None, None), ("", None), ("  ", None), (0, 0.0), (90, 90.0), (754.5, 754.5), ("90", 90.0),
-     ("90s", 90.0), ("1:30", 90.0), ("12:34", 754.0), ("01:02:03.5", 3723.5)],
+    [
+        (None, None),
+        ("", None),
+        ("  ", None),
+        (0, 0.0),
+        (90, 90.0),
+        (754.5, 754.5),
+        ("90", 90.0),
+        ("90s", 90.0),
+        ("1:30", 90.0),
+        ("12:34", 754.0),
+        ("01:02:03.5", 3723.5),
+    ],
 )
 def test_times_accept_seconds_and_clock_strings(given: object, expected: float | None) -> None:
     assert parse_optional_time(given, "start") == expected

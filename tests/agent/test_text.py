@@ -13,8 +13,11 @@ def _selection(**overrides: object) -> FrameSelection:
     base: dict[str, object] = {
         "video": "/srv/videos/talk.mp4",
         "question": "When is the demo shown?",
-        "frames": [Frame(46.0, score=5.0, index=46), Frame(47.0, score=5.0, index=47),
-                   Frame(3725.5, score=2.0, index=3725)],
+        "frames": [
+            Frame(46.0, score=5.0, index=46),
+            Frame(47.0, score=5.0, index=47),
+            Frame(3725.5, score=2.0, index=3725),
+        ],
         "spans": [ScoredSpan(3720.0, 3730.0, 2.0), ScoredSpan(45.0, 81.0, 5.0), ScoredSpan(90.0, 92.0, 3.0)],
         "sampler": "gens-3b",
         "duration": 5400.0,
@@ -70,8 +73,10 @@ def test_uniform_sampling_says_frames_are_not_scored() -> None:
 
 
 def test_failed_windows_and_lost_spans_are_reported() -> None:
-    windows = [WindowReport(0, 0.0, 255.0, 256, True), WindowReport(1, 256.0, 511.0, 256, False,
-                                                                      repaired=True, issues=("bad json",))]
+    windows = [
+        WindowReport(0, 0.0, 255.0, 256, True),
+        WindowReport(1, 256.0, 511.0, 256, False, repaired=True, issues=("bad json",)),
+    ]
     text = describe_selection(_selection(windows=windows, lost_spans=[(300.0, 312.5)]))
     assert "Not scored: 1 of 2 windows" in text
     assert "Could not be decoded: 300.0-312.5s." in text

@@ -125,8 +125,11 @@ def test_a_confident_first_answer_takes_one_step(openai_server: FakeOpenAI, vide
 
 def test_two_steps_zoom_into_the_range_the_model_names(openai_server: FakeOpenAI, video: Path, sampler: Any) -> None:
     openai_server.script(
-        _reply("Something moves around [00:00:04].", 0.4, {"question": "Does the ball touch the floor?",
-                                                           "start": 3, "end": 7}),
+        _reply(
+            "Something moves around [00:00:04].",
+            0.4,
+            {"question": "Does the ball touch the floor?", "start": 3, "end": 7},
+        ),
         _reply("It touches the floor at [00:00:04.5].", 0.9),
     )
     result = _agent(_gpt(openai_server), sampler).ask(video, "When does the ball bounce?")
@@ -201,8 +204,9 @@ def test_a_model_that_never_becomes_confident_stops_at_the_step_budget(
     assert not result.confident
     assert result.stopped == "steps"
     assert result.stop_message == "not confident (0.2 < 0.8) after 3 steps: the step budget (3) is spent"
-    assert result.text.endswith("(Not confident: not confident (0.2 < 0.8) after 3 steps: the step budget (3) is "
-                                "spent.)")
+    assert result.text.endswith(
+        "(Not confident: not confident (0.2 < 0.8) after 3 steps: the step budget (3) is spent.)"
+    )
     assert "This is the last step" in prompt_of(openai_server.requests[2])
     assert "set look_next to what would settle it" in prompt_of(openai_server.requests[1])
 
@@ -344,8 +348,12 @@ def test_the_responses_api_gets_the_schema_as_text_format(openai_server: FakeOpe
     assert result.confident
     assert openai_server.violations == []
     fmt = openai_server.requests[0].body["text"]["format"]
-    assert fmt == {"type": "json_schema", "name": "video_agent_step", "schema": AGENT_REPLY_SCHEMA.as_dict(),
-                   "strict": True}
+    assert fmt == {
+        "type": "json_schema",
+        "name": "video_agent_step",
+        "schema": AGENT_REPLY_SCHEMA.as_dict(),
+        "strict": True,
+    }
 
 
 def test_the_policy_is_checked_before_anything_is_sent(openai_server: FakeOpenAI, video: Path, sampler: Any) -> None:

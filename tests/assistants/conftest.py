@@ -13,8 +13,17 @@ from gens_tools.testing import FakeGemini, FakeOpenAI
 
 OPENAI_KEY = "sk-test-5ecretOpenAIKey-0123456789abcdef"
 GEMINI_KEY = "AIzaTest-5ecretGeminiKey-0123456789abcdef"
-KEY_ENVS = ("OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENAI_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI",
-            "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID")
+KEY_ENVS = (
+    "OPENAI_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "OPENAI_BASE_URL",
+    "GOOGLE_GENAI_USE_VERTEXAI",
+    "GOOGLE_CLOUD_PROJECT",
+    "GOOGLE_CLOUD_LOCATION",
+    "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID",
+)
 
 
 @pytest.fixture(autouse=True)

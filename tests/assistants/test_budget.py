@@ -79,8 +79,13 @@ def test_model_table_lookup_longest_prefix_and_unknown_default() -> None:
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"context_window": 0}, {"max_images": -1}, {"output_reserve": 10**9}, {"no_such_field": 1},
-     {"image_rule": "magic"}],
+    [
+        {"context_window": 0},
+        {"max_images": -1},
+        {"output_reserve": 10**9},
+        {"no_such_field": 1},
+        {"image_rule": "magic"},
+    ],
 )
 def test_bad_overrides_are_refused(overrides: dict[str, object]) -> None:
     with pytest.raises(InvalidArgumentError):
@@ -173,8 +178,11 @@ def test_gemini3_levels() -> None:
     assert forced.image_tokens == 16 * 1120
     assert {im.media_resolution for im in forced.images} == {"high"}
     # Starting higher, a tight budget steps the level down before dropping frames.
-    tight = plan_frames(sel, "gemini-3-flash-preview",
-                        overrides={"start_level": "high", "context_window": 16 * 600 + 1000, "output_reserve": 1000})
+    tight = plan_frames(
+        sel,
+        "gemini-3-flash-preview",
+        overrides={"start_level": "high", "context_window": 16 * 600 + 1000, "output_reserve": 1000},
+    )
     assert len(tight.images) == 16
     assert tight.media_resolution == "medium"
     assert tight.input_tokens <= tight.budget
@@ -192,8 +200,11 @@ def test_max_images_and_max_frames_cap_the_count() -> None:
 def _noisy_selection(n: int, size: tuple[int, int] = (640, 360)) -> FrameSelection:
     rng = np.random.default_rng(0)
     frames = [
-        Frame(timestamp=float(i), image=Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)),
-              score=float(n - i))
+        Frame(
+            timestamp=float(i),
+            image=Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)),
+            score=float(n - i),
+        )
         for i in range(n)
     ]
     return FrameSelection(video="noise.mp4", question="q", frames=frames)
@@ -231,8 +242,7 @@ def test_planner_refuses_what_cannot_work() -> None:
     with pytest.raises(InvalidArgumentError, match="no frame with an image"):
         plan_frames(FrameSelection(video="v", question="q", frames=[Frame(1.0)]), "gpt-4o")
     with pytest.raises(InvalidArgumentError, match="not even one frame fits"):
-        plan_frames(sel, "gpt-4o", question="word " * 3000, overrides={"context_window": 3000,
-                                                                       "output_reserve": 100})
+        plan_frames(sel, "gpt-4o", question="word " * 3000, overrides={"context_window": 3000, "output_reserve": 100})
 
 
 def test_suggested_frame_count_respects_defaults_and_context() -> None:

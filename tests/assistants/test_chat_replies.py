@@ -54,13 +54,26 @@ def _completion(message: dict[str, Any], finish: str = "stop") -> dict[str, Any]
 @pytest.mark.parametrize(
     ("message", "finish", "expected"),
     [
-        ({"role": "assistant", "content": "At [00:00:05]."}, "stop",
-         {"text": "At [00:00:05].", "refusal": None, "refusal_reason": None, "problem": None}),
-        ({"role": "assistant", "content": None, "refusal": "I can't help"}, "stop",
-         {"text": None, "refusal": "I can't help", "refusal_reason": "refusal",
-          "problem": "server answered without text"}),
-        ({"role": "assistant", "content": ""}, "content_filter",
-         {"text": "", "refusal": None, "refusal_reason": "content_filter", "problem": None}),
+        (
+            {"role": "assistant", "content": "At [00:00:05]."},
+            "stop",
+            {"text": "At [00:00:05].", "refusal": None, "refusal_reason": None, "problem": None},
+        ),
+        (
+            {"role": "assistant", "content": None, "refusal": "I can't help"},
+            "stop",
+            {
+                "text": None,
+                "refusal": "I can't help",
+                "refusal_reason": "refusal",
+                "problem": "server answered without text",
+            },
+        ),
+        (
+            {"role": "assistant", "content": ""},
+            "content_filter",
+            {"text": "", "refusal": None, "refusal_reason": "content_filter", "problem": None},
+        ),
     ],
 )
 def test_one_reader_for_json_bodies_and_sdk_objects(
@@ -78,11 +91,12 @@ def test_one_reader_for_json_bodies_and_sdk_objects(
 
 
 def test_content_parts_and_missing_choices() -> None:
-    parts = {"role": "assistant", "content": [{"type": "text", "text": "{\"1-2\": "}, {"type": "text", "text": "5}"}]}
+    parts = {"role": "assistant", "content": [{"type": "text", "text": '{"1-2": '}, {"type": "text", "text": "5}"}]}
     assert read_chat_completion(_completion(parts)).text == '{"1-2": 5}'
     empty = read_chat_completion({"id": "x", "choices": [], "usage": {"prompt_tokens": 3}})
-    assert empty == Reply(None, "no_choices", TokenUsage(input_tokens=3), "x", None,
-                          problem="server answered without any choice")
+    assert empty == Reply(
+        None, "no_choices", TokenUsage(input_tokens=3), "x", None, problem="server answered without any choice"
+    )
 
 
 def test_the_remote_sampler_reads_with_the_shared_reader() -> None:
@@ -91,7 +105,7 @@ def test_the_remote_sampler_reads_with_the_shared_reader() -> None:
     def mask(text: str, limit: int) -> str:
         return remote_redact(text, KEY, limit)
 
-    ok = read_reply(json.dumps(_completion({"content": "{\"1-2\": 5}"}, "length")).encode(), 2, mask)
+    ok = read_reply(json.dumps(_completion({"content": '{"1-2": 5}'}, "length")).encode(), 2, mask)
     assert (ok.text, ok.finish_reason, ok.retries, ok.problem) == ('{"1-2": 5}', "length", 2, None)
     assert ok.usage == {"prompt_tokens": 120, "completion_tokens": 7, "total_tokens": 127, "cached_tokens": 64}
     refused = read_reply(json.dumps(_completion({"content": None, "refusal": f"no ({KEY})"})).encode(), 0, mask)

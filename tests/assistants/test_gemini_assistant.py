@@ -58,8 +58,11 @@ def test_request_layout_and_answer(gemini_server: FakeGemini, selection16: Frame
     for p in images:
         inline = p["inlineData"]
         assert inline.get("mimeType", inline.get("mime_type")) == "image/jpeg"
-        raw = base64.urlsafe_b64decode(inline["data"]) if "-" in inline["data"] or "_" in inline["data"] \
+        raw = (
+            base64.urlsafe_b64decode(inline["data"])
+            if "-" in inline["data"] or "_" in inline["data"]
             else base64.b64decode(inline["data"])
+        )
         assert raw[:3] == b"\xff\xd8\xff"
         assert "mediaResolution" not in p  # Gemini 2.x: no per-part level
     assert parts[-1] == {"text": f"Question: {QUESTION}"}
@@ -97,8 +100,11 @@ def test_gemini3_media_resolution(gemini_server: FakeGemini, selection16: FrameS
     ultra.answer(QUESTION, selection16)
     assert _levels(gemini_server.requests[2]) == (None, {"MEDIA_RESOLUTION_ULTRA_HIGH"})
     assert [i["tokens"] for i in gemini_server.requests[2].images] == [2240] * 2
-    tight = assistant(gemini_server, model="gemini-3-flash-preview",
-                      budget={"start_level": "high", "context_window": 16 * 400 + 2000, "output_reserve": 2000})
+    tight = assistant(
+        gemini_server,
+        model="gemini-3-flash-preview",
+        budget={"start_level": "high", "context_window": 16 * 400 + 2000, "output_reserve": 2000},
+    )
     answer = tight.answer(QUESTION, selection16)
     req = gemini_server.requests[3]
     assert _levels(req) == ("MEDIA_RESOLUTION_LOW", {None})
@@ -181,7 +187,9 @@ def test_blocks_and_empty_answers_are_errors(
 
 
 def test_keys_from_env_and_never_leaked(
-    gemini_server: FakeGemini, selection16: FrameSelection, monkeypatch: pytest.MonkeyPatch,
+    gemini_server: FakeGemini,
+    selection16: FrameSelection,
+    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with pytest.raises(MissingAPIKeyError) as info:

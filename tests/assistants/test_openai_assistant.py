@@ -137,8 +137,10 @@ def test_timeouts_are_retried_then_reported(openai_server: FakeOpenAI, selection
     assert answer.text
     assert len(openai_server.requests) == 2
     openai_server.push("timeout", "timeout")
-    with assistant(openai_server, timeout=0.6, max_retries=1) as a, pytest.raises(ProviderUnavailableError,
-                                                                                  match="timed out"):
+    with (
+        assistant(openai_server, timeout=0.6, max_retries=1) as a,
+        pytest.raises(ProviderUnavailableError, match="timed out"),
+    ):
         a.answer(QUESTION, selection16)
 
 
@@ -191,8 +193,10 @@ def test_refusals_and_empty_answers_are_errors_not_answers(
     openai_server.push(fault)
     with assistant(openai_server, api=api) as a, pytest.raises(error) as info:
         a.answer(QUESTION, sel)
-    expected = {"truncated": "max_output_tokens" if api == "responses" else "length",
-                "empty": "stop" if api == "chat" else "completed"}.get(fault, reason)
+    expected = {
+        "truncated": "max_output_tokens" if api == "responses" else "length",
+        "empty": "stop" if api == "chat" else "completed",
+    }.get(fault, reason)
     assert getattr(info.value, "reason", None) == expected
     if fault == "refusal":
         assert "can't help" in str(info.value)
@@ -269,8 +273,16 @@ def test_bad_arguments_are_typed_errors(openai_server: FakeOpenAI, selection16: 
         a.answer(QUESTION, [f for f in selection16.frames])  # type: ignore[arg-type]
     with pytest.raises(InvalidArgumentError):
         a.answer(QUESTION, FrameSelection(video="v", question="q", frames=[]))
-    for bad in ({"api": "graphql"}, {"timeout": 0}, {"max_retries": -1}, {"detail": "ultra"}, {"max_side": 4},
-                {"jpeg_quality": 0}, {"media_resolution": "huge"}, {"max_frames": 0}):
+    for bad in (
+        {"api": "graphql"},
+        {"timeout": 0},
+        {"max_retries": -1},
+        {"detail": "ultra"},
+        {"max_side": 4},
+        {"jpeg_quality": 0},
+        {"media_resolution": "huge"},
+        {"max_frames": 0},
+    ):
         with pytest.raises(InvalidArgumentError):
             assistant(openai_server, **bad)
     assert openai_server.requests == []

@@ -24,8 +24,10 @@ def test_importing_does_not_load_the_sdks() -> None:
     assert out.stdout.strip() == ""
 
 
-@pytest.mark.parametrize(("module", "name", "hint"), [("openai", "gpt-4o", "gens-tools[openai]"),
-                                                      ("google.genai", "gemini-2.5-flash", "gens-tools[gemini]")])
+@pytest.mark.parametrize(
+    ("module", "name", "hint"),
+    [("openai", "gpt-4o", "gens-tools[openai]"), ("google.genai", "gemini-2.5-flash", "gens-tools[gemini]")],
+)
 def test_missing_sdk_is_a_backend_error(monkeypatch: pytest.MonkeyPatch, module: str, name: str, hint: str) -> None:
     monkeypatch.setitem(sys.modules, module, None)  # makes `import module` fail
     if module == "google.genai":

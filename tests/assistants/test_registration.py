@@ -135,8 +135,21 @@ def _ask(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 def test_cli_ask_with_the_toy_and_its_options(
     video_40s: Path, toy: type[ToyAssistant], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = _ask(capsys, str(video_40s), "What is on screen?", "--assistant", "toy-vlm", "--style", "pirate",
-                          "--grain", "coarse", "-k", "3", "--json", "--no-cache")
+    code, out, err = _ask(
+        capsys,
+        str(video_40s),
+        "What is on screen?",
+        "--assistant",
+        "toy-vlm",
+        "--style",
+        "pirate",
+        "--grain",
+        "coarse",
+        "-k",
+        "3",
+        "--json",
+        "--no-cache",
+    )
     assert code == 0, err
     data = json.loads(out)
     assert data["provider"] == "toy"
@@ -144,8 +157,9 @@ def test_cli_ask_with_the_toy_and_its_options(
     assert data["estimate"]["image_settings"] == {"grain": "coarse"}
     assert [f.grain for f in toy.sent[-1]] == ["coarse"] * 3
     assert data["citations"] == [_seconds(data["images"][0]["label"]), _seconds(data["images"][-1]["label"])]
-    code, out, err = _ask(capsys, str(video_40s), "What is on screen?", "--assistant", "toy", "-k", "2", "-q",
-                          "--no-cache")
+    code, out, err = _ask(
+        capsys, str(video_40s), "What is on screen?", "--assistant", "toy", "-k", "2", "-q", "--no-cache"
+    )
     assert code == 0, err
     assert out.startswith("I saw 2 frames")
     assert "(grain=fine, ≤160px)" in out
@@ -171,8 +185,12 @@ def test_cli_help_lists_the_toys_options(toy: type[ToyAssistant], capsys: pytest
     ],
 )
 def test_cli_refuses_options_of_another_provider(
-    video_40s: Path, toy: type[ToyAssistant], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-    args: list[str], needle: str,
+    video_40s: Path,
+    toy: type[ToyAssistant],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    needle: str,
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-unused")
     monkeypatch.setenv("GEMINI_API_KEY", "unused")
@@ -212,10 +230,27 @@ def _variant(**attrs: Any) -> type[Assistant]:
         ({"serves_any_model": True}, "already serves every other model name"),
         ({"provider_options": (ProviderOption("timeout", "mine"),)}, "'timeout'"),
         ({"model_table": {"silent-1": {"context_window": 1000}}}, "incomplete"),
-        ({"model_table": {"silent-1": {"context_window": 9000, "output_reserve": 10, "image_rule": "nope",
-                                       "max_images": 5}}}, "unknown image_rule 'nope'"),
-        ({"model_table": {"gpt-4o": {"context_window": 9000, "output_reserve": 10, "image_rule": "openai_tile",
-                                     "max_images": 5}}}, "belongs to the openai provider"),
+        (
+            {
+                "model_table": {
+                    "silent-1": {"context_window": 9000, "output_reserve": 10, "image_rule": "nope", "max_images": 5}
+                }
+            },
+            "unknown image_rule 'nope'",
+        ),
+        (
+            {
+                "model_table": {
+                    "gpt-4o": {
+                        "context_window": 9000,
+                        "output_reserve": 10,
+                        "image_rule": "openai_tile",
+                        "max_images": 5,
+                    }
+                }
+            },
+            "belongs to the openai provider",
+        ),
         ({"image_rules": (ToyPixelRule(), "flat")}, "ImageRule"),
     ],
 )
@@ -241,6 +276,7 @@ def test_registration_refuses_abstract_classes_and_non_assistants() -> None:
 
 def test_a_provider_can_be_registered_with_the_decorator_and_replaced() -> None:
     try:
+
         @register_assistant
         class Quiet(_Silent):
             provider: ClassVar[str] = "quiet"
@@ -281,8 +317,21 @@ def test_a_provider_flag_already_taken_gets_the_provider_prefix(
 ) -> None:
     register_assistant(_Echo)
     try:
-        code, out, err = _ask(capsys, str(video_40s), "What?", "--assistant", "echo", "--echo-fps", "3", "--fps", "0.5",
-                              "-k", "2", "--json", "--no-cache")
+        code, out, err = _ask(
+            capsys,
+            str(video_40s),
+            "What?",
+            "--assistant",
+            "echo",
+            "--echo-fps",
+            "3",
+            "--fps",
+            "0.5",
+            "-k",
+            "2",
+            "--json",
+            "--no-cache",
+        )
         assert code == 0, err
         assert json.loads(out)["answer"] == "echo fps=3 with 2 frames"
         code, out, err = _ask(capsys, str(video_40s), "What?", "--echo-fps", "3")

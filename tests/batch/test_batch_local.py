@@ -22,9 +22,14 @@ def comparable(path: Path) -> dict[str, object]:
     for r in read_records(path):
         sel = r.get("selection") or {}
         out[str(r["id"])] = (
-            r["status"], r["error"], r.get("k"), r.get("meta"),
+            r["status"],
+            r["error"],
+            r.get("k"),
+            r.get("meta"),
             [(f["timestamp"], f["score"], f["origin"]) for f in sel.get("frames", [])],
-            sel.get("fps"), sel.get("start"), sel.get("end"),
+            sel.get("fps"),
+            sel.get("start"),
+            sel.get("end"),
         )
     return out
 
@@ -89,8 +94,9 @@ def test_assistant_answers_every_row(clips: Path, tmp_path: Path) -> None:
 
 def test_precomputed_rows_are_bound_to_their_video(clips: Path, tmp_path: Path) -> None:
     rag = tmp_path / "rag.jsonl"
-    rag.write_text(json.dumps({"video_path": "x/clip1.mp4", "rag_images": ["7.jpg", "30.jpg"], "rag_sim": [5, 4],
-                               "fps": 1}) + "\n")
+    rag.write_text(
+        json.dumps({"video_path": "x/clip1.mp4", "rag_images": ["7.jpg", "30.jpg"], "rag_sim": [5, 4], "fps": 1}) + "\n"
+    )
     path = tmp_path / "m.jsonl"
     path.write_text(json.dumps({"id": "a", "video": f"{clips}/clip1.mp4", "question": "q"}) + "\n")
     job = BatchJob(Spec.parse(f"precomputed:path={rag}"), k=2)

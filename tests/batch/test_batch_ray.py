@@ -46,8 +46,9 @@ def test_ray_run_resumes(ray_instance: Any, manifest: Path, tmp_path: Path) -> N
     assert len({r["id"] for r in read_records(out)}) == 15
 
 
-def test_batch_command_on_ray(ray_instance: Any, manifest: Path, tmp_path: Path,
-                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_batch_command_on_ray(
+    ray_instance: Any, manifest: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["batch", str(manifest), "--out", str(tmp_path / "r.jsonl"), "--ray", "-q"]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith("12 rows done, 3 failed")

@@ -16,27 +16,47 @@ from .conftest import write_manifest
 
 
 def test_rows_and_their_errors(tmp_path: Path) -> None:
-    path = write_manifest(tmp_path, [
-        {"video": "a.mp4", "question": "q1"},
-        {"id": 7, "video": "/abs/b.mp4", "question": "q2", "k": 4, "start": 1, "end": 9.5,
-         "options": {"fps": 2, "max_side": 224}, "meta": {"x": [1]}},
-        {"video": "https://example.com/v.mp4", "question": "q3"},
-        "",
-        {"id": "u", "video": "a.mp4", "question": "q", "options": {"fpz": 1}},
-        {"id": "v", "video": "a.mp4", "question": "q", "qestion": "typo"},
-        {"id": "w", "video": "a.mp4", "question": " "},
-        {"id": "x", "video": "a.mp4", "question": "q", "k": 0},
-        {"id": 7, "video": "a.mp4", "question": "again"},
-        "[1, 2]",
-        "{oops",
-    ])
+    path = write_manifest(
+        tmp_path,
+        [
+            {"video": "a.mp4", "question": "q1"},
+            {
+                "id": 7,
+                "video": "/abs/b.mp4",
+                "question": "q2",
+                "k": 4,
+                "start": 1,
+                "end": 9.5,
+                "options": {"fps": 2, "max_side": 224},
+                "meta": {"x": [1]},
+            },
+            {"video": "https://example.com/v.mp4", "question": "q3"},
+            "",
+            {"id": "u", "video": "a.mp4", "question": "q", "options": {"fpz": 1}},
+            {"id": "v", "video": "a.mp4", "question": "q", "qestion": "typo"},
+            {"id": "w", "video": "a.mp4", "question": " "},
+            {"id": "x", "video": "a.mp4", "question": "q", "k": 0},
+            {"id": 7, "video": "a.mp4", "question": "again"},
+            "[1, 2]",
+            "{oops",
+        ],
+    )
     rows = list(read_manifest(path))
     good = [r for r in rows if isinstance(r, Row)]
     bad = {r.id: r.error for r in rows if isinstance(r, BadRow)}
     assert [r.id for r in good] == ["1", "7", "3"]
     assert good[0].video == str(tmp_path / "a.mp4")  # relative to the manifest
-    assert good[1] == Row(id="7", video="/abs/b.mp4", question="q2", k=4, start=1.0, end=9.5,
-                          options={"fps": 2, "max_side": 224}, meta={"x": [1]}, line=2)
+    assert good[1] == Row(
+        id="7",
+        video="/abs/b.mp4",
+        question="q2",
+        k=4,
+        start=1.0,
+        end=9.5,
+        options={"fps": 2, "max_side": 224},
+        meta={"x": [1]},
+        line=2,
+    )
     assert good[2].video == "https://example.com/v.mp4"
     assert "unknown sampling option(s) fpz" in bad["u"]
     assert "unknown key(s) qestion" in bad["v"]

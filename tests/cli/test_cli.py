@@ -33,8 +33,21 @@ def test_sample_prints_a_table(video_40s: Path, capsys: pytest.CaptureFixture[st
 
 def test_sample_json_and_out(video_40s: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out_dir = tmp_path / "frames"
-    code, out, err = run(capsys, "sample", str(video_40s), "What?", "-k", "3", "--start", "0:10", "--end", "40",
-                         "--json", "--out", str(out_dir))
+    code, out, err = run(
+        capsys,
+        "sample",
+        str(video_40s),
+        "What?",
+        "-k",
+        "3",
+        "--start",
+        "0:10",
+        "--end",
+        "40",
+        "--json",
+        "--out",
+        str(out_dir),
+    )
     assert code == 0, err
     data = json.loads(out)
     assert [round(f["timestamp"]) for f in data["frames"]] == [15, 25, 35]
@@ -63,8 +76,10 @@ def test_sample_json_and_out(video_40s: Path, tmp_path: Path, capsys: pytest.Cap
         (["sample", "{video}", "q", "--start", "100"], "past the end"),
         (["sample", "{garbage}", "q"], "not"),
         (["sample", "{video}", "q", "--sampler", "remote"], "--base-url"),
-        (["sample", "{video}", "q", "--sampler", "gens-3b", "--concurrency", "4"],
-         "--concurrency does not apply to --sampler gens-3b (an option of: remote)"),
+        (
+            ["sample", "{video}", "q", "--sampler", "gens-3b", "--concurrency", "4"],
+            "--concurrency does not apply to --sampler gens-3b (an option of: remote)",
+        ),
         (["sample", "{video}", "q", "--window-size", "many"], "--window-size expects a whole number, got 'many'"),
     ],
 )
@@ -113,13 +128,19 @@ def test_info_and_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 def test_console_script_runs_as_a_process(video_40s: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "gens_tools", "sample", str(video_40s), "q", "-k", "2", "--json"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert [round(f["timestamp"]) for f in json.loads(proc.stdout)["frames"]] == [10, 30]
     bad = subprocess.run(
         [sys.executable, "-m", "gens_tools", "sample", "/nonexistent/v.mp4", "q"],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert bad.returncode == 1
     assert bad.stderr.count("\n") == 1
@@ -136,8 +157,25 @@ def toy() -> Iterator[None]:
 def test_a_registered_sampler_gets_its_flags_from_its_constructor(
     toy: None, video_40s: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run(capsys, "sample", str(video_40s), "q", "-k", "3", "--json", "--sampler", "toy",
-                         "--toy-option", "30", "--width", "1", "--mode", "flat", "--window-size", "8")
+    code, out, err = run(
+        capsys,
+        "sample",
+        str(video_40s),
+        "q",
+        "-k",
+        "3",
+        "--json",
+        "--sampler",
+        "toy",
+        "--toy-option",
+        "30",
+        "--width",
+        "1",
+        "--mode",
+        "flat",
+        "--window-size",
+        "8",
+    )
     assert code == 0, err
     data = json.loads(out)
     assert data["sampler"] == "toy"
@@ -148,10 +186,14 @@ def test_a_registered_sampler_gets_its_flags_from_its_constructor(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--sampler", "toy", "--concurrency", "2"],
-         "--concurrency does not apply to --sampler toy (an option of: remote)"),
-        (["--sampler", "uniform", "--toy-option", "3"],
-         "--toy-option does not apply to --sampler uniform (an option of: toy)"),
+        (
+            ["--sampler", "toy", "--concurrency", "2"],
+            "--concurrency does not apply to --sampler toy (an option of: remote)",
+        ),
+        (
+            ["--sampler", "uniform", "--toy-option", "3"],
+            "--toy-option does not apply to --sampler uniform (an option of: toy)",
+        ),
         (["--sampler", "toy", "--toy-option", "soon"], "--toy-option expects a number, got 'soon'"),
         (["--sampler", "toy", "--width", "-1"], "--width must be >= 0, got -1"),
     ],
@@ -194,8 +236,10 @@ def test_each_flag_appears_once_and_secrets_never(toy: None, capsys: pytest.Capt
 def test_a_flag_the_command_has_stays_its_own(video_40s: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # `sample --max-side` is the decoding size; the remote sampler's max_side is --remote-max-side there.
     code, _, err = run(capsys, "sample", str(video_40s), "q", "-k", "2", "--max-side", "64", "--remote-max-side", "64")
-    assert (code, err.strip()) == (1, "gens-tools: error: --remote-max-side does not apply to --sampler auto "
-                                      "(an option of: remote)")
+    assert (code, err.strip()) == (
+        1,
+        "gens-tools: error: --remote-max-side does not apply to --sampler auto (an option of: remote)",
+    )
     # `ask --timeout` is the assistant's; the remote sampler's is --remote-timeout there.
     with pytest.raises(SystemExit):
         main(["ask", "--help"])

@@ -39,8 +39,20 @@ def test_ask_prints_answer_citations_and_tokens(
     video_40s: Path, openai_server: FakeOpenAI, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    code, out, err = run(capsys, "ask", str(video_40s), "What is on screen?", "--assistant", "gpt-4o",
-                         "--assistant-base-url", openai_server.base_url, "-k", "4", "-q", "--no-cache")
+    code, out, err = run(
+        capsys,
+        "ask",
+        str(video_40s),
+        "What is on screen?",
+        "--assistant",
+        "gpt-4o",
+        "--assistant-base-url",
+        openai_server.base_url,
+        "-k",
+        "4",
+        "-q",
+        "--no-cache",
+    )
     assert code == 0, err
     assert openai_server.violations == []
     (req,) = openai_server.requests
@@ -60,9 +72,24 @@ def test_ask_json_with_gemini(
     monkeypatch.setenv("GEMINI_API_KEY", KEY)
     server = FakeGemini(api_key=KEY, check_time_codes=True)
     try:
-        code, out, err = run(capsys, "ask", str(video_40s), "What is on screen?", "--assistant",
-                             "gemini-2.5-flash", "--assistant-base-url", server.base_url, "-k", "3", "--json",
-                             "--start", "0:10", "--end", "40", "--no-cache")
+        code, out, err = run(
+            capsys,
+            "ask",
+            str(video_40s),
+            "What is on screen?",
+            "--assistant",
+            "gemini-2.5-flash",
+            "--assistant-base-url",
+            server.base_url,
+            "-k",
+            "3",
+            "--json",
+            "--start",
+            "0:10",
+            "--end",
+            "40",
+            "--no-cache",
+        )
     finally:
         server.stop()
     assert code == 0, err
@@ -80,8 +107,20 @@ def test_k_defaults_to_the_planner(
     video_40s: Path, openai_server: FakeOpenAI, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    code, out, err = run(capsys, "ask", str(video_40s), "What?", "--assistant-base-url", openai_server.base_url,
-                         "--json", "--no-cache", "--context-window", "6000", "--detail", "low")
+    code, out, err = run(
+        capsys,
+        "ask",
+        str(video_40s),
+        "What?",
+        "--assistant-base-url",
+        openai_server.base_url,
+        "--json",
+        "--no-cache",
+        "--context-window",
+        "6000",
+        "--detail",
+        "low",
+    )
     assert code == 0, err
     data = json.loads(out)
     n = len(openai_server.requests[0].images)
@@ -101,8 +140,12 @@ def test_k_defaults_to_the_planner(
     ],
 )
 def test_errors_are_one_line_on_stderr(
-    video_40s: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-    args: list[str], env: dict[str, str], needle: str,
+    video_40s: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    env: dict[str, str],
+    needle: str,
 ) -> None:
     for k, v in env.items():
         monkeypatch.setenv(k, v)
@@ -115,20 +158,25 @@ def test_errors_are_one_line_on_stderr(
 
 
 def test_bad_video_and_rejected_key_are_one_line(
-    tmp_path: Path, video_40s: Path, openai_server: FakeOpenAI, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    video_40s: Path,
+    openai_server: FakeOpenAI,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    code, out, err = run(capsys, "ask", str(tmp_path / "missing.mp4"), "What?",
-                         "--assistant-base-url", openai_server.base_url)
+    code, out, err = run(
+        capsys, "ask", str(tmp_path / "missing.mp4"), "What?", "--assistant-base-url", openai_server.base_url
+    )
     assert code == 1
     assert out == ""
     assert len(err.strip().splitlines()) == 1
     assert openai_server.requests == []
     wrong = "sk-wrong-cli-" + "5" * 30
     monkeypatch.setenv("OPENAI_API_KEY", wrong)
-    code, out, err = run(capsys, "ask", str(video_40s), "What?", "--assistant-base-url", openai_server.base_url,
-                         "-k", "2", "--no-cache")
+    code, out, err = run(
+        capsys, "ask", str(video_40s), "What?", "--assistant-base-url", openai_server.base_url, "-k", "2", "--no-cache"
+    )
     assert code == 1
     assert out == ""
     assert len(err.strip().splitlines()) == 1

@@ -33,8 +33,21 @@ def _reply(answer: str, confidence: float, look_next: object = None) -> str:
 
 
 def _ask(capsys: pytest.CaptureFixture[str], video: Path, server: FakeOpenAI, *extra: str) -> tuple[int, str, str]:
-    code = main(["ask", str(video), "What happens at the end?", "--assistant-base-url", server.base_url, "-k", "4",
-                 "-q", "--no-cache", "--agent", *extra])
+    code = main(
+        [
+            "ask",
+            str(video),
+            "What happens at the end?",
+            "--assistant-base-url",
+            server.base_url,
+            "-k",
+            "4",
+            "-q",
+            "--no-cache",
+            "--agent",
+            *extra,
+        ]
+    )
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -16,8 +16,25 @@ def test_eval_command_runs_resumes_and_summarises(
 ) -> None:
     out = tmp_path / "run"
     gpt = f"gpt-4o:base_url={fake_gpt.base_url},api_key={fake_gpt.api_key}"
-    argv = ["eval", "jsonl", str(needles), "--sampler", "uniform", "--assistant", gpt, "-k", "4", "-k", "8",
-            "--out", str(out), "--limit", "3", "--rag", "-q"]
+    argv = [
+        "eval",
+        "jsonl",
+        str(needles),
+        "--sampler",
+        "uniform",
+        "--assistant",
+        gpt,
+        "-k",
+        "4",
+        "-k",
+        "8",
+        "--out",
+        str(out),
+        "--limit",
+        "3",
+        "--rag",
+        "-q",
+    ]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert printed.startswith("| sampler | assistant | K |")
@@ -40,8 +57,10 @@ def test_eval_command_runs_resumes_and_summarises(
 
 def test_category_filter(needles: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    assert main(["eval", "jsonl", str(needles), "--category", "order", "-k", "2", "--out", str(out), "-q",
-                 "--no-plot"]) == 0
+    assert (
+        main(["eval", "jsonl", str(needles), "--category", "order", "-k", "2", "--out", str(out), "-q", "--no-plot"])
+        == 0
+    )
     records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert len(records) == 2
     assert {r["category"] for r in records} == {"order"}

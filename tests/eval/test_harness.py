@@ -24,10 +24,18 @@ def oracle_rag(items: list[EvalItem], path: Path) -> Path:
     with path.open("w") as f:
         for item in items:
             seconds = [s for a, b in item.relevant_spans for s in range(int(a), int(b))]
-            f.write(json.dumps({
-                "video_path": item.video, "rag_images": [f"f/{s:05d}.jpg" for s in seconds],
-                "rag_sim": [5] * len(seconds), "fps": 1, "question": sampler_query(item, "question+options"),
-            }) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "video_path": item.video,
+                        "rag_images": [f"f/{s:05d}.jpg" for s in seconds],
+                        "rag_sim": [5] * len(seconds),
+                        "fps": 1,
+                        "question": sampler_query(item, "question+options"),
+                    }
+                )
+                + "\n"
+            )
     return path
 
 
@@ -36,7 +44,10 @@ def test_grid_scores_what_the_assistant_saw(needles: Path, fake_gpt: FakeOpenAI,
     gpt = make_assistant("gpt-4o", base_url=fake_gpt.base_url, api_key=fake_gpt.api_key)
     oracle = PrecomputedSampler(oracle_rag(items, tmp_path / "oracle.jsonl"))
     records = run_eval(
-        items, samplers={"uniform": "uniform", "oracle": oracle}, assistants=[gpt], ks=[4, 16],
+        items,
+        samplers={"uniform": "uniform", "oracle": oracle},
+        assistants=[gpt],
+        ks=[4, 16],
         results=tmp_path / "results.jsonl",
     )
     assert len(records) == 6 * 2 * 2
@@ -81,8 +92,14 @@ def test_interrupted_run_resumes_where_it_stopped(needles: Path, fake_gpt: FakeO
         f.write('{"item": "half a li')  # a write cut short by the interruption
     before = len(fake_gpt.requests)
     seen: list[tuple[int, int]] = []
-    records = run_eval(items, samplers=["uniform"], assistants=[gpt], ks=[2, 4], results=results,
-                       progress=lambda d, t: seen.append((d, t)))
+    records = run_eval(
+        items,
+        samplers=["uniform"],
+        assistants=[gpt],
+        ks=[2, 4],
+        results=results,
+        progress=lambda d, t: seen.append((d, t)),
+    )
     assert len(fake_gpt.requests) - before == 12 - 5  # only the rest was asked
     assert len(records) == 12
     assert len({(r["item"], r["k"]) for r in records}) == 12
@@ -104,8 +121,9 @@ class CountingSampler(FrameSampler):
 
     def score_window(self, window: Window, question: str) -> WindowScores:
         self.calls += 1
-        return WindowScores(window.index, [5.0 if f.index is not None and f.index % 3 == 0 else 0.0
-                                           for f in window.frames])
+        return WindowScores(
+            window.index, [5.0 if f.index is not None and f.index % 3 == 0 else 0.0 for f in window.frames]
+        )
 
 
 def test_window_scores_are_computed_once_per_item(needles: Path, tmp_path: Path) -> None:
@@ -142,8 +160,14 @@ def test_failures_are_recorded_and_counted_wrong(needles: Path, fake_gpt: FakeOp
     assert cell["correct"] <= 1
     assert cell["accuracy"] == cell["correct"] / 3
     # --retry-errors runs the failed cells again (the video is still missing; the provider is back).
-    again = run_eval([*items, missing], samplers=["uniform"], assistants=[gpt], ks=[4], results=tmp_path / "r.jsonl",
-                     retry_errors=True)
+    again = run_eval(
+        [*items, missing],
+        samplers=["uniform"],
+        assistants=[gpt],
+        ks=[4],
+        results=tmp_path / "r.jsonl",
+        retry_errors=True,
+    )
     assert [r["item"] for r in again if r["error"]] == ["gone"]
 
 
@@ -172,8 +196,9 @@ def test_plot_without_matplotlib_says_which_extra(monkeypatch: pytest.MonkeyPatc
 def test_labels_never_hold_api_keys(fake_gpt: FakeOpenAI, needles: Path, tmp_path: Path) -> None:
     spec = f"gpt-4o:base_url={fake_gpt.base_url},api_key={fake_gpt.api_key}"
     assert fake_gpt.api_key not in Spec.parse(spec).label
-    records = run_eval(read_items(needles)[:1], samplers=["uniform"], assistants=[spec], ks=[2],
-                       results=tmp_path / "r.jsonl")
+    records = run_eval(
+        read_items(needles)[:1], samplers=["uniform"], assistants=[spec], ks=[2], results=tmp_path / "r.jsonl"
+    )
     assert records[0]["error"] is None
     assert fake_gpt.api_key not in (tmp_path / "r.jsonl").read_text()
     assert list(read_records(tmp_path / "r.jsonl")) == records

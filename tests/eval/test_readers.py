@@ -39,8 +39,15 @@ LVB_RECORD = {
 
 
 def test_longvideobench_json(tmp_path: Path) -> None:
-    second = {**LVB_RECORD, "id": "abc_1", "video_path": "abc.mp4", "candidates": ["a", "b", "c", "d", "e"],
-              "correct_choice": 4, "duration_group": 3600, "question_category": "E2O"}
+    second = {
+        **LVB_RECORD,
+        "id": "abc_1",
+        "video_path": "abc.mp4",
+        "candidates": ["a", "b", "c", "d", "e"],
+        "correct_choice": 4,
+        "duration_group": 3600,
+        "question_category": "E2O",
+    }
     (tmp_path / "lvb_val.json").write_text(json.dumps([LVB_RECORD, second]))
     items = read_longvideobench(tmp_path / "lvb_val.json")
     assert [i.id for i in items] == ["86CxyhFV9MI_0", "abc_1"]
@@ -93,15 +100,42 @@ def _mlvu(tmp_path: Path) -> Path:
     json_dir = tmp_path / "MLVU" / "json"
     json_dir.mkdir(parents=True)
     needle = [
-        {"video": "needle_1.mp4", "duration": 467, "question": "What does the hand hold?",
-         "candidates": ["a cup", "a pen", "a key", "a ball"], "answer": "a key", "question_type": "needle"},
-        {"video": "needle_2.mp4", "duration": 2200.5, "question": "What colour is the car?",
-         "candidates": ["red", "blue", "green", "white"], "answer": "red", "question_type": "needle"},
+        {
+            "video": "needle_1.mp4",
+            "duration": 467,
+            "question": "What does the hand hold?",
+            "candidates": ["a cup", "a pen", "a key", "a ball"],
+            "answer": "a key",
+            "question_type": "needle",
+        },
+        {
+            "video": "needle_2.mp4",
+            "duration": 2200.5,
+            "question": "What colour is the car?",
+            "candidates": ["red", "blue", "green", "white"],
+            "answer": "red",
+            "question_type": "needle",
+        },
     ]
-    plot = [{"video": "movie101_66.mp4", "duration": 246, "question": "Who wins?",
-             "candidates": ["the cat", "the dog"], "answer": "the dog", "question_type": "plotQA"}]
-    summary = [{"video": "x.mp4", "duration": 600, "question": "Summarise the video.", "answer": "…",
-                "question_type": "summary"}]
+    plot = [
+        {
+            "video": "movie101_66.mp4",
+            "duration": 246,
+            "question": "Who wins?",
+            "candidates": ["the cat", "the dog"],
+            "answer": "the dog",
+            "question_type": "plotQA",
+        }
+    ]
+    summary = [
+        {
+            "video": "x.mp4",
+            "duration": 600,
+            "question": "Summarise the video.",
+            "answer": "…",
+            "question_type": "summary",
+        }
+    ]
     (json_dir / "2_needle.json").write_text(json.dumps(needle))
     (json_dir / "1_plotQA.json").write_text(json.dumps(plot))
     (json_dir / "9_summary.json").write_text(json.dumps(summary))
@@ -122,14 +156,24 @@ def test_mlvu_folder_and_file(tmp_path: Path) -> None:
     assert long.duration_bucket == "30-60min"
     assert long.answer == "A"
     only = load_benchmark("mlvu", json_dir / "2_needle.json", video_root=tmp_path / "vids")
-    assert [i.video for i in only] == [str(tmp_path / "vids" / "2_needle" / "needle_1.mp4"),
-                                       str(tmp_path / "vids" / "2_needle" / "needle_2.mp4")]
+    assert [i.video for i in only] == [
+        str(tmp_path / "vids" / "2_needle" / "needle_1.mp4"),
+        str(tmp_path / "vids" / "2_needle" / "needle_2.mp4"),
+    ]
 
 
 def test_mlvu_answer_must_be_a_candidate(tmp_path: Path) -> None:
     json_dir = _mlvu(tmp_path)
-    bad = [{"video": "v.mp4", "duration": 10, "question": "q", "candidates": ["a", "b"], "answer": "c",
-            "question_type": "count"}]
+    bad = [
+        {
+            "video": "v.mp4",
+            "duration": 10,
+            "question": "q",
+            "candidates": ["a", "b"],
+            "answer": "c",
+            "question_type": "count",
+        }
+    ]
     (json_dir / "4_count.json").write_text(json.dumps(bad))
     with pytest.raises(InvalidArgumentError, match="not one of the candidates"):
         read_mlvu(json_dir)
@@ -178,8 +222,16 @@ def test_videomme_json_export(tmp_path: Path) -> None:
 
 def test_own_jsonl_round_trip(tmp_path: Path) -> None:
     item = EvalItem(
-        id="x/1", video=str(tmp_path / "v" / "a.mp4"), question="Which?", options=("red", "blue"), answer="B",
-        category="needle", duration_bucket="short", duration=300.0, relevant_spans=((10.0, 14.0),), meta={"n": 1},
+        id="x/1",
+        video=str(tmp_path / "v" / "a.mp4"),
+        question="Which?",
+        options=("red", "blue"),
+        answer="B",
+        category="needle",
+        duration_bucket="short",
+        duration=300.0,
+        relevant_spans=((10.0, 14.0),),
+        meta={"n": 1},
     )
     path = write_items([item], tmp_path / "items.jsonl")
     assert json.loads(path.read_text())["video"] == "v/a.mp4"  # relative to the file

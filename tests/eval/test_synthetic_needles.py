@@ -72,7 +72,7 @@ def test_benchmark_items_match_their_videos(needles: Path) -> None:
                     shown.setdefault(colour, []).append(float(frame.pts * frame.time_base))
         spans = item.relevant_spans
         if item.category == "needle":
-            (a, b), = spans
+            ((a, b),) = spans
             assert min(shown[correct]) == a
             assert max(shown[correct]) == b - 1 / rate
             assert [o for o in item.options if o in shown] == [correct]

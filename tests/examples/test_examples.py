@@ -38,8 +38,15 @@ def server() -> Iterator[FakeOpenAI]:
 def run_example(name: str, *args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL", "_API_BASE"))}
     clean.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", XDG_CACHE_HOME=str(tmp_path / "cache"), **env)
-    return subprocess.run([sys.executable, str(EXAMPLES / name), *args], env=clean, capture_output=True, text=True,
-                          timeout=240, check=False, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def painted_times(rec: Recorded) -> list[float]:
@@ -85,12 +92,21 @@ def test_video_agent_on_the_fake_server(video: Path, tmp_path: Path, server: Fak
     import json
 
     server.script(
-        json.dumps({"answer": "Maybe [00:00:10].", "confidence": 0.3, "look_next": {"question": "", "start": 8,
-                                                                                      "end": 12}}),
+        json.dumps(
+            {"answer": "Maybe [00:00:10].", "confidence": 0.3, "look_next": {"question": "", "start": 8, "end": 12}}
+        ),
         json.dumps({"answer": "At [00:00:10.5].", "confidence": 0.9, "look_next": None}),
     )
-    proc = run_example("video_agent.py", "--video", str(video), "-k", "3", tmp_path=tmp_path, OPENAI_API_KEY=KEY,
-                       OPENAI_BASE_URL=server.base_url)
+    proc = run_example(
+        "video_agent.py",
+        "--video",
+        str(video),
+        "-k",
+        "3",
+        tmp_path=tmp_path,
+        OPENAI_API_KEY=KEY,
+        OPENAI_BASE_URL=server.base_url,
+    )
     assert proc.returncode == 0, proc.stderr
     assert server.violations == []
     out = proc.stdout.splitlines()
@@ -101,8 +117,9 @@ def test_video_agent_on_the_fake_server(video: Path, tmp_path: Path, server: Fak
 
 
 def test_video_agent_with_a_key_but_no_network(video: Path, tmp_path: Path) -> None:
-    proc = run_example("video_agent.py", "--video", str(video), tmp_path=tmp_path, OPENAI_API_KEY=KEY,
-                       OPENAI_BASE_URL=NO_NETWORK)
+    proc = run_example(
+        "video_agent.py", "--video", str(video), tmp_path=tmp_path, OPENAI_API_KEY=KEY, OPENAI_BASE_URL=NO_NETWORK
+    )
     assert_one_line_error(proc)
     assert "could not connect" in proc.stderr
 
@@ -111,10 +128,19 @@ def test_video_agent_with_a_key_but_no_network(video: Path, tmp_path: Path) -> N
 
 
 def test_langchain_agent_on_the_fake_server(video: Path, tmp_path: Path, server: FakeOpenAI) -> None:
-    server.script(ToolCall("video_frames", {"video": "clock.mp4", "question": "When is 10 s shown?", "k": 3}),
-                  answer_from_frames)
-    proc = run_example("langchain_agent.py", str(video), "When is 10 s shown?", "--max-side", "160",
-                       tmp_path=tmp_path, OPENAI_API_KEY=KEY, OPENAI_BASE_URL=server.base_url)
+    server.script(
+        ToolCall("video_frames", {"video": "clock.mp4", "question": "When is 10 s shown?", "k": 3}), answer_from_frames
+    )
+    proc = run_example(
+        "langchain_agent.py",
+        str(video),
+        "When is 10 s shown?",
+        "--max-side",
+        "160",
+        tmp_path=tmp_path,
+        OPENAI_API_KEY=KEY,
+        OPENAI_BASE_URL=server.base_url,
+    )
     assert proc.returncode == 0, proc.stderr
     assert server.violations == []
     assert "→ video_frames({'video': 'clock.mp4', 'question': 'When is 10 s shown?', 'k': 3})" in proc.stdout
@@ -122,8 +148,9 @@ def test_langchain_agent_on_the_fake_server(video: Path, tmp_path: Path, server:
 
 
 def test_langchain_agent_with_a_key_but_no_network(video: Path, tmp_path: Path) -> None:
-    proc = run_example("langchain_agent.py", str(video), tmp_path=tmp_path, OPENAI_API_KEY=KEY,
-                       OPENAI_BASE_URL=NO_NETWORK)
+    proc = run_example(
+        "langchain_agent.py", str(video), tmp_path=tmp_path, OPENAI_API_KEY=KEY, OPENAI_BASE_URL=NO_NETWORK
+    )
     assert_one_line_error(proc)
     assert "ConnectionError: Connection error." in proc.stderr
 
@@ -132,8 +159,9 @@ def test_langchain_agent_with_a_key_but_no_network(video: Path, tmp_path: Path) 
 
 
 def test_llamaindex_agent_without_a_key_runs_the_tool_alone(video: Path, tmp_path: Path) -> None:
-    proc = run_example("llamaindex_agent.py", "--video", str(video), "--question", "What is shown?", "-k", "2",
-                       tmp_path=tmp_path)
+    proc = run_example(
+        "llamaindex_agent.py", "--video", str(video), "--question", "What is shown?", "-k", "2", tmp_path=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("Not running the agent: OPENAI_API_KEY is not set.")
     assert 'Frames of clock.mp4 for "What is shown?"' in proc.stdout
@@ -141,8 +169,16 @@ def test_llamaindex_agent_without_a_key_runs_the_tool_alone(video: Path, tmp_pat
 
 def test_llamaindex_agent_on_the_fake_server(video: Path, tmp_path: Path, server: FakeOpenAI) -> None:
     server.script(ToolCall("video_frames", {"question": "What is shown?", "k": 3}), answer_from_frames)
-    proc = run_example("llamaindex_agent.py", "--video", str(video), "--question", "What is shown?",
-                       tmp_path=tmp_path, OPENAI_API_KEY=KEY, OPENAI_BASE_URL=server.base_url)
+    proc = run_example(
+        "llamaindex_agent.py",
+        "--video",
+        str(video),
+        "--question",
+        "What is shown?",
+        tmp_path=tmp_path,
+        OPENAI_API_KEY=KEY,
+        OPENAI_BASE_URL=server.base_url,
+    )
     assert proc.returncode == 0, proc.stderr
     assert server.violations == []
     assert "--- video_frames({'question': 'What is shown?', 'k': 3})" in proc.stdout
@@ -150,8 +186,16 @@ def test_llamaindex_agent_on_the_fake_server(video: Path, tmp_path: Path, server
 
 
 def test_llamaindex_agent_with_a_key_but_no_network(video: Path, tmp_path: Path) -> None:
-    proc = run_example("llamaindex_agent.py", "--video", str(video), "--question", "q", tmp_path=tmp_path,
-                       OPENAI_API_KEY=KEY, OPENAI_BASE_URL=NO_NETWORK)
+    proc = run_example(
+        "llamaindex_agent.py",
+        "--video",
+        str(video),
+        "--question",
+        "q",
+        tmp_path=tmp_path,
+        OPENAI_API_KEY=KEY,
+        OPENAI_BASE_URL=NO_NETWORK,
+    )
     assert_one_line_error(proc)
 
 
@@ -180,8 +224,19 @@ def test_mcp_client_with_an_assistant(video: Path, tmp_path: Path, server: FakeO
 
     pytest.importorskip("mcp")
     server.script(json.dumps({"answer": "At [00:00:10].", "confidence": 0.95, "look_next": None}))
-    proc = run_example("mcp_client.py", "--video", str(video), "-k", "2", "--assistant", "gpt-4o",
-                       "--assistant-base-url", server.base_url, tmp_path=tmp_path, OPENAI_API_KEY=KEY)
+    proc = run_example(
+        "mcp_client.py",
+        "--video",
+        str(video),
+        "-k",
+        "2",
+        "--assistant",
+        "gpt-4o",
+        "--assistant-base-url",
+        server.base_url,
+        tmp_path=tmp_path,
+        OPENAI_API_KEY=KEY,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0] == "tools: video_frames, video_info, ask_video"
     assert "--- ask_video\nAt [00:00:10].\nFrames the answer was based on: 10.0s [00:00:10.0]" in proc.stdout
@@ -190,7 +245,18 @@ def test_mcp_client_with_an_assistant(video: Path, tmp_path: Path, server: FakeO
 
 def test_mcp_client_with_an_assistant_but_no_network(video: Path, tmp_path: Path) -> None:
     pytest.importorskip("mcp")
-    proc = run_example("mcp_client.py", "--video", str(video), "-k", "2", "--assistant", "gpt-4o",
-                       "--assistant-base-url", NO_NETWORK, tmp_path=tmp_path, OPENAI_API_KEY=KEY)
+    proc = run_example(
+        "mcp_client.py",
+        "--video",
+        str(video),
+        "-k",
+        "2",
+        "--assistant",
+        "gpt-4o",
+        "--assistant-base-url",
+        NO_NETWORK,
+        tmp_path=tmp_path,
+        OPENAI_API_KEY=KEY,
+    )
     assert_one_line_error(proc)
     assert "could not connect" in proc.stderr

@@ -32,7 +32,10 @@ def server_command(*args: str) -> tuple[str, list[str]]:
 
 def server_env(**extra: str) -> dict[str, str]:
     """The environment of the server process: this one's, offline, without real keys, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GEMINI_API_KEY",
-                                                             "GOOGLE_API_KEY")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GEMINI_API_KEY", "GOOGLE_API_KEY")
+    }
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", **extra)
     return env

@@ -72,16 +72,16 @@ async def test_stdio_lists_the_tools_and_returns_real_frames(video: Path) -> Non
         assert "additionalProperties" not in json.dumps(schema)
         assert "The frames' images are included in the result." in (tools["video_frames"].description or "")
 
-        result = await session.call_tool("video_frames", {"video": "clock.mp4", "question": "What time is it?",
-                                                          "k": 4})
+        result = await session.call_tool("video_frames", {"video": "clock.mp4", "question": "What time is it?", "k": 4})
         times = check_frames(result)
         assert len(times) == 4
         text = result.content[0].text
         assert text.startswith('Frames of clock.mp4 for "What time is it?" (sampler: uniform).')
         assert str(video.parent) not in text  # the server's paths are not shown
 
-        zoom = await session.call_tool("video_frames", {"video": str(video), "question": "Closer", "k": 3,
-                                                        "start": "0:10", "end": 12})
+        zoom = await session.call_tool(
+            "video_frames", {"video": str(video), "question": "Closer", "k": 3, "start": "0:10", "end": 12}
+        )
         assert all(10.0 <= t < 12.0 for t in check_frames(zoom))
 
         info = await session.call_tool("video_info", {"video": "clock.mp4"})
@@ -102,8 +102,9 @@ async def test_refusals_come_back_as_tool_errors(video: Path) -> None:
         too_many = await session.call_tool("video_frames", {"video": "clock.mp4", "question": "q", "k": 50})
         assert too_many.is_error
         assert "k=50 is more than this tool allows (8)" in _texts(too_many)[0]
-        reversed_range = await session.call_tool("video_frames", {"video": "clock.mp4", "question": "q",
-                                                                  "start": 9, "end": 3})
+        reversed_range = await session.call_tool(
+            "video_frames", {"video": "clock.mp4", "question": "q", "start": 9, "end": 3}
+        )
         assert reversed_range.is_error
         unknown = await session.call_tool("ask_video", {"video": "clock.mp4", "question": "q"})
         assert unknown.is_error
@@ -120,13 +121,23 @@ async def test_without_allow_nothing_opens(video: Path) -> None:
 async def test_ask_video_runs_the_agent_on_the_configured_assistant(video: Path) -> None:
     server = FakeOpenAI(api_key=KEY, check_time_codes=True)
     server.script(
-        json.dumps({"answer": "Around [00:00:10].", "confidence": 0.4,
-                    "look_next": {"question": "", "start": 8, "end": 12}}),
+        json.dumps(
+            {"answer": "Around [00:00:10].", "confidence": 0.4, "look_next": {"question": "", "start": 8, "end": 12}}
+        ),
         json.dumps({"answer": "At [00:00:10.5].", "confidence": 0.9, "look_next": None}),
     )
     try:
-        async with stdio_session("--allow", str(video.parent), "--assistant", "gpt-4o", "--assistant-base-url",
-                                 server.base_url, "--ask-k", "4", OPENAI_API_KEY=KEY) as session:
+        async with stdio_session(
+            "--allow",
+            str(video.parent),
+            "--assistant",
+            "gpt-4o",
+            "--assistant-base-url",
+            server.base_url,
+            "--ask-k",
+            "4",
+            OPENAI_API_KEY=KEY,
+        ) as session:
             listed = await session.list_tools()
             assert [t.name for t in listed.tools] == ["video_frames", "video_info", "ask_video"]
             result = await session.call_tool("ask_video", {"video": "clock.mp4", "question": "When is 10 s?"})
@@ -181,8 +192,15 @@ def _wait_for_url(proc: subprocess.Popen[str]) -> str:
 
 def test_a_bad_configuration_is_one_line(video: Path) -> None:
     command, argv = server_command("--allow", "ftp://example.com/x")
-    proc = subprocess.run([command, *argv], env=server_env(), capture_output=True, text=True, timeout=60,
-                          check=False, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [command, *argv],
+        env=server_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [
         "gens-tools mcp: error: URL prefix 'ftp://example.com/x' must be an http(s) URL with a host, e.g. "

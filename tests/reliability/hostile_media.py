@@ -523,7 +523,13 @@ def cases() -> list[Case]:
     for kind in ("hls", "hls-renamed", "ffconcat", "dash"):
         out.append(Case(f"playlist-{kind}", _playlist(kind), "error", ("NotAVideoError",), witnesses=WITNESSES))
         out.append(
-            Case(f"playlist-{kind}-no-policy", _playlist(kind), "error", ("NotAVideoError",), policy=False,
-                 witnesses=WITNESSES)
+            Case(
+                f"playlist-{kind}-no-policy",
+                _playlist(kind),
+                "error",
+                ("NotAVideoError",),
+                policy=False,
+                witnesses=WITNESSES,
+            )
         )
     return out

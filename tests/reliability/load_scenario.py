@@ -26,9 +26,7 @@ def main(workdir: Path) -> None:
     from gens_tools.testing import FakeGenSServer, peak_rss_mib
     from gens_tools.video import FrameCache
 
-    videos = [
-        make_test_video(workdir / f"v{i}.mp4", duration=60.0 + 10 * i, fps=5.0, size=(160, 90)) for i in range(3)
-    ]
+    videos = [make_test_video(workdir / f"v{i}.mp4", duration=60.0 + 10 * i, fps=5.0, size=(160, 90)) for i in range(3)]
     calls = [(videos[i % 3], f"What happens between {5 + 2 * i} and {7 + 2 * i} seconds?") for i in range(20)]
     wrong: list[str] = []
 

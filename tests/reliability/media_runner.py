@@ -166,8 +166,8 @@ def run(work: Path, first: int, only: set[str] | None) -> None:
             continue
         print(json.dumps({"event": "start", "index": index, "case": case.name}), flush=True)
         made = built.get(case.name, {"build_error": "not built"})
-        record: dict[str, Any] = {"case": case.name, **made} if "video" not in made else run_case(
-            case, made["video"], work
+        record: dict[str, Any] = (
+            {"case": case.name, **made} if "video" not in made else run_case(case, made["video"], work)
         )
         print(json.dumps({"event": "done", "index": index, **record}), flush=True)
 

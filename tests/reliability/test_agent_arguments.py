@@ -93,10 +93,14 @@ def test_cli_a_name_over_255_bytes_is_one_line(tmp_path: Path, capsys: pytest.Ca
         (["--fps", "0"], "--fps must be"),
         (["--min-gap", "-1"], "--min-gap must be"),
         (["-k", "0"], "-k must be"),
-        (["--sampler", "remote", "--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--remote-max-side", "8"],
-         "--remote-max-side must be"),
-        (["--sampler", "remote", "--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--concurrency", "0"],
-         "--concurrency must be"),
+        (
+            ["--sampler", "remote", "--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--remote-max-side", "8"],
+            "--remote-max-side must be",
+        ),
+        (
+            ["--sampler", "remote", "--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--concurrency", "0"],
+            "--concurrency must be",
+        ),
         (["--sampler", "remote", "--base-url", "ftp://x", "--model", "m"], "--base-url must be"),
     ],
 )

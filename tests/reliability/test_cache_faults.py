@@ -113,8 +113,7 @@ def test_a_live_writer_is_left_alone(clip: Path, tmp_path: Path) -> None:
     next(writing)  # a writer in the middle of its entry
     other = FrameCache(tmp_path / "frames")
     other.evict()
-    list(other.frames(open_video(clip), grid, key=other.key(str(clip), fps=2.0, max_side=None, start=None,
-                                                              end=None)))
+    list(other.frames(open_video(clip), grid, key=other.key(str(clip), fps=2.0, max_side=None, start=None, end=None)))
     assert [p for p in cache.root.iterdir() if p.name.startswith(".tmp-")], "a live writer's folder was removed"
     assert len(list(writing)) == len(grid) - 1  # it finishes and commits
     assert cache.lookup(key) is not None

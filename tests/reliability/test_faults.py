@@ -159,6 +159,7 @@ def test_assistant_fault_is_a_clear_typed_error(provider: tuple[str, Any], kind:
     error, words = ASSISTANT_FAULTS[kind]
     server.push(*[kind] * 3)
     assistant = _assistant(name, server)
+
     def ask() -> object:
         if mode == "sync":
             return assistant.answer("What?", selection())
@@ -201,9 +202,29 @@ def test_cli_ask_reports_a_body_that_is_not_json_in_one_line(tmp_path: Path) -> 
     server.push("not-json")
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "gens_tools", "ask", str(video), "What?", "--sampler", "uniform", "-k", "2",
-             "--assistant", "gpt-4o", "--assistant-base-url", server.base_url, "--max-retries", "0", "-q"],
-            capture_output=True, text=True, timeout=120, env={**_env(), "OPENAI_API_KEY": KEY},
+            [
+                sys.executable,
+                "-m",
+                "gens_tools",
+                "ask",
+                str(video),
+                "What?",
+                "--sampler",
+                "uniform",
+                "-k",
+                "2",
+                "--assistant",
+                "gpt-4o",
+                "--assistant-base-url",
+                server.base_url,
+                "--max-retries",
+                "0",
+                "-q",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**_env(), "OPENAI_API_KEY": KEY},
         )
     finally:
         server.stop()

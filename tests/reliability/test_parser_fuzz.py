@@ -73,8 +73,10 @@ def hostile_output(draw: st.DrawFn) -> str:
     if depth:
         text = "{" + '"1": ' + "[" * depth + text + "]" * draw(st.integers(0, depth)) + "}"
     if draw(st.booleans()):
-        text = draw(st.sampled_from(["```json\n", "```", "Here:", "Sure!\n\n"])) + text + draw(
-            st.sampled_from(["\n```", "", " hope this helps", "```\n```{"])
+        text = (
+            draw(st.sampled_from(["```json\n", "```", "Here:", "Sure!\n\n"]))
+            + text
+            + draw(st.sampled_from(["\n```", "", " hope this helps", "```\n```{"]))
         )
     if draw(st.booleans()):
         text = text[: draw(st.integers(0, max(0, len(text))))]

@@ -36,15 +36,17 @@ class SeeingSampler(FrameSampler):
             t = read_time_code(frame.image)
             scores.append(5.0 if 12 <= t < 18 else 3.0 if 30 <= t < 33 else 1.0 if 50 <= t < 52 else 0.0)
         repaired = window.index == 1
-        return WindowScores(window.index, scores, repaired=repaired,
-                            issues=["closed a truncated JSON object"] if repaired else [])
+        return WindowScores(
+            window.index, scores, repaired=repaired, issues=["closed a truncated JSON object"] if repaired else []
+        )
 
 
 @pytest.fixture(scope="session")
 def video_80s(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """80 s at 5 fps, 320×180, every frame painted with its own time."""
-    return make_test_video(tmp_path_factory.mktemp("report-videos") / "talk.mp4", duration=DURATION, fps=5.0,
-                           size=(320, 180))
+    return make_test_video(
+        tmp_path_factory.mktemp("report-videos") / "talk.mp4", duration=DURATION, fps=5.0, size=(320, 180)
+    )
 
 
 @pytest.fixture

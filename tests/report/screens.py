@@ -47,8 +47,9 @@ def screenshot(chromium: str, page: Path, out: Path, *, width: int = 1280, heigh
             f"--window-size={width},{height}",
             page.resolve().as_uri(),
         ]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False,
-                              env={**os.environ, "HOME": profile})
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=120, check=False, env={**os.environ, "HOME": profile}
+        )
     assert proc.returncode == 0, f"chromium failed ({proc.returncode}): {proc.stderr[-2000:]}"
     assert out.is_file(), f"chromium wrote no screenshot: {proc.stderr[-2000:]}"
     with Image.open(out) as img:

@@ -46,8 +46,9 @@ def test_a_selection_reloaded_from_json_gives_the_same_report(selection: FrameSe
     tl = selection.timeline
     assert tl is not None
     n = len(tl)
-    selection.timeline = replace(tl, coarse_scores=tuple(i / n for i in range(n)),
-                                 passed=tuple(i % 7 == 0 for i in range(n)))
+    selection.timeline = replace(
+        tl, coarse_scores=tuple(i / n for i in range(n)), passed=tuple(i % 7 == 0 for i in range(n))
+    )
     data = json.loads(selection.to_json(images="base64"))
     assert data["timeline"]["coarse_scores"][7] == pytest.approx(7 / n)
     again = FrameSelection.from_dict(data)
@@ -67,8 +68,16 @@ def test_timeline_without_coarse_ranking_keeps_its_dict_form() -> None:
 
 
 def test_agent_steps_accept_mappings_objects_and_step_records() -> None:
-    step = as_step({"question": "q", "start": 5, "end": 9, "frames": [3.0, {"timestamp": 4, "score": 2}],
-                    "tokens": {"input_tokens": 10, "output_tokens": 5}, "seconds": 1.5})
+    step = as_step(
+        {
+            "question": "q",
+            "start": 5,
+            "end": 9,
+            "frames": [3.0, {"timestamp": 4, "score": 2}],
+            "tokens": {"input_tokens": 10, "output_tokens": 5},
+            "seconds": 1.5,
+        }
+    )
     assert step == ReportStep(question="q", start=5.0, end=9.0, frames=step.frames, tokens=15, seconds=1.5)
     assert [(f.timestamp, f.score) for f in step.frames] == [(3.0, None), (4.0, 2.0)]
     assert step.range_label == "00:00:05–00:00:09"
@@ -116,8 +125,13 @@ print("WROTE", sorted(p.name for p in Path(sys.argv[1]).glob("*")) if Path(sys.a
 
 
 def test_a_missing_report_extra_is_named(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-c", _NO_MATPLOTLIB, str(tmp_path / "out")], capture_output=True,
-                          text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", _NO_MATPLOTLIB, str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[:2] == ["ERROR the visual report needs matplotlib: pip install 'gens-tools[report]'"] * 2
@@ -126,8 +140,10 @@ def test_a_missing_report_extra_is_named(tmp_path: Path) -> None:
 
 
 def test_importing_the_report_does_not_load_matplotlib() -> None:
-    code = ("import sys, gens_tools, gens_tools.report, gens_tools.cli; gens_tools.cli.build_parser();"
-            "print('matplotlib' in sys.modules)")
+    code = (
+        "import sys, gens_tools, gens_tools.report, gens_tools.cli; gens_tools.cli.build_parser();"
+        "print('matplotlib' in sys.modules)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"

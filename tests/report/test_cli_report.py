@@ -28,8 +28,21 @@ def server() -> Iterator[FakeGenSServer]:
 
 
 def sample_argv(video: Path, server: FakeGenSServer, *extra: str) -> list[str]:
-    return ["sample", str(video), QUESTION, "-k", "8", "--sampler", "remote", "--base-url", server.url,
-            "--model", "gens-test", "--quiet", *extra]
+    return [
+        "sample",
+        str(video),
+        QUESTION,
+        "-k",
+        "8",
+        "--sampler",
+        "remote",
+        "--base-url",
+        server.url,
+        "--model",
+        "gens-test",
+        "--quiet",
+        *extra,
+    ]
 
 
 def test_sample_writes_an_html_report(
@@ -70,8 +83,12 @@ def test_sample_writes_a_png_report_with_json_output(
     [("out.pdf", "a report is written as .html, .htm, .png"), ("missing/out.html", "does not exist")],
 )
 def test_bad_report_paths_are_refused_before_sampling(
-    video_80s: Path, server: FakeGenSServer, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-    name: str, message: str,
+    video_80s: Path,
+    server: FakeGenSServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    message: str,
 ) -> None:
     with pytest.raises(SystemExit) as exc:
         main(sample_argv(video_80s, server, "--report", str(tmp_path / name)))
@@ -83,7 +100,10 @@ def test_bad_report_paths_are_refused_before_sampling(
 
 
 def test_ask_writes_a_report_with_the_answer_and_its_cited_frames(
-    video_80s: Path, chromium: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    video_80s: Path,
+    chromium: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
@@ -92,8 +112,24 @@ def test_ask_writes_a_report_with_the_answer_and_its_cited_frames(
     # The fake GPT-4o checks each image against its label and cites the first and the last frame it was shown.
     api = FakeOpenAI(api_key=OPENAI_KEY, check_time_codes=True)
     try:
-        code = main(["ask", str(video_80s), "What is on screen?", "--assistant", "gpt-4o", "--assistant-base-url",
-                     api.base_url, "--sampler", "uniform", "-k", "6", "-q", "--report", str(out)])
+        code = main(
+            [
+                "ask",
+                str(video_80s),
+                "What is on screen?",
+                "--assistant",
+                "gpt-4o",
+                "--assistant-base-url",
+                api.base_url,
+                "--sampler",
+                "uniform",
+                "-k",
+                "6",
+                "-q",
+                "--report",
+                str(out),
+            ]
+        )
     finally:
         api.stop()
     assert api.violations == []

@@ -111,8 +111,9 @@ def test_timeline_spans_the_video_and_marks_each_frame_at_its_time(
     windows = tl.windows
     assert windows is not None
     assert windows.start > tl.plot.stop
-    cols = np.unique(np.concatenate([tl.columns(windows, c) for c in
-                                     (*style.WINDOW, style.WINDOW_FAILED, style.WINDOW_REPAIRED)]))
+    cols = np.unique(
+        np.concatenate([tl.columns(windows, c) for c in (*style.WINDOW, style.WINDOW_FAILED, style.WINDOW_REPAIRED)])
+    )
     assert abs(cols[0] - tl.left) <= 3
     assert abs(cols[-1] - tl.right) <= 3
     # Window 2 (32–47 s) failed: red in its lane, hatched "not scored" in the plot, nowhere else.
@@ -185,7 +186,8 @@ def test_page_is_self_contained_and_fetches_nothing(selection: FrameSelection) -
 
 def test_answer_and_cited_frames_are_highlighted(selection: FrameSelection, chromium: str, tmp_path: Path) -> None:
     answer = answer_citing(
-        selection, [13.0, 30.0, 65.0],
+        selection,
+        [13.0, 30.0, 65.0],
         "The results slide is up at [00:00:13] and again at 00:00:30; nothing at [00:01:05].",
     )
     pixels, html = shoot(chromium, selection, tmp_path, answer=answer)
@@ -210,13 +212,32 @@ def test_agent_steps_are_listed_and_drawn_on_the_timeline(
 ) -> None:
     frames = selection.frames
     steps = [
-        {"question": "Where are slides shown?", "frames": frames[:3], "seconds": 3.2, "action": "sample_frames",
-         "tokens": {"input_tokens": 2100, "output_tokens": 40}},
-        ReportStep(question="Which slide shows results?", start=10.0, end=20.0, frames=tuple(frames[2:5]),
-                   tokens=1800, seconds=2.1, action="sample_frames"),
-        SimpleNamespace(question="When is the results slide on screen?", start=None, end=None,
-                        frames=[{"timestamp": 13.0, "score": 5}], tokens=4267, seconds=4.0, action="answer",
-                        note="answered"),
+        {
+            "question": "Where are slides shown?",
+            "frames": frames[:3],
+            "seconds": 3.2,
+            "action": "sample_frames",
+            "tokens": {"input_tokens": 2100, "output_tokens": 40},
+        },
+        ReportStep(
+            question="Which slide shows results?",
+            start=10.0,
+            end=20.0,
+            frames=tuple(frames[2:5]),
+            tokens=1800,
+            seconds=2.1,
+            action="sample_frames",
+        ),
+        SimpleNamespace(
+            question="When is the results slide on screen?",
+            start=None,
+            end=None,
+            frames=[{"timestamp": 13.0, "score": 5}],
+            tokens=4267,
+            seconds=4.0,
+            action="answer",
+            note="answered",
+        ),
     ]
     pixels, html = shoot(chromium, selection, tmp_path, steps=steps)
     tl = Timeline(pixels, DURATION)
@@ -309,14 +330,28 @@ def two_hour_selection(*, k: int) -> FrameSelection:
     scores = [float(rng.choice([0, 1, 2, 3, 4, 5])) if (i // 40) % 6 == 0 else 0.0 for i in range(n)]
     chosen = sorted(rng.choice(n, size=k, replace=False).tolist())
     frames = [
-        Frame(timestamp=float(i), score=scores[i], index=i, origin="scored" if scores[i] > 0 else "fill",
-              image=Image.fromarray(rng.integers(0, 255, (360, 640, 3), dtype=np.uint8), "RGB"))
+        Frame(
+            timestamp=float(i),
+            score=scores[i],
+            index=i,
+            origin="scored" if scores[i] > 0 else "fill",
+            image=Image.fromarray(rng.integers(0, 255, (360, 640, 3), dtype=np.uint8), "RGB"),
+        )
         for i in chosen
     ]
-    windows = [WindowReport(index=w, start=w * 256.0, end=min(n, (w + 1) * 256) - 1.0, n_frames=256, scored=True)
-               for w in range(-(-n // 256))]
+    windows = [
+        WindowReport(index=w, start=w * 256.0, end=min(n, (w + 1) * 256) - 1.0, n_frames=256, scored=True)
+        for w in range(-(-n // 256))
+    ]
     return FrameSelection(
-        video="two_hours.mp4", question="When is the winner announced?", frames=frames,
-        spans=spans_from_scores([float(i) for i in range(n)], scores, 1.0), sampler="gens", duration=7200.0,
-        windows=windows, n_candidates=n, k=k, timeline=Timeline(0.0, 1.0, tuple(scores)),
+        video="two_hours.mp4",
+        question="When is the winner announced?",
+        frames=frames,
+        spans=spans_from_scores([float(i) for i in range(n)], scores, 1.0),
+        sampler="gens",
+        duration=7200.0,
+        windows=windows,
+        n_candidates=n,
+        k=k,
+        timeline=Timeline(0.0, 1.0, tuple(scores)),
     )

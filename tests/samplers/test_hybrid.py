@@ -89,9 +89,7 @@ def test_a_label_range_spans_passed_frames_not_seconds(video_10min: Path) -> Non
     fine = ReadsTimes(answer='{"11-12": 5}')
     sampler = HybridSampler(fine, EveryOther(), pool=20)
     results = list(
-        sampler.score_windows(
-            [Window(0, frames, video_key="v") for frames in [_frames(video_10min, 260, 340)]], "q"
-        )
+        sampler.score_windows([Window(0, frames, video_key="v") for frames in [_frames(video_10min, 260, 340)]], "q")
     )
     passed_times = fine.calls[0]
     assert passed_times == [float(t) for t in range(280, 320, 2)]

@@ -101,9 +101,7 @@ def test_non_text_output_does_not_raise() -> None:
 
 
 # ---------------------------------------------------------------- properties
-entry = st.tuples(st.integers(0, 299), st.integers(0, 30), st.integers(1, 5)).map(
-    lambda t: (t[0], t[0] + t[1], t[2])
-)
+entry = st.tuples(st.integers(0, 299), st.integers(0, 30), st.integers(1, 5)).map(lambda t: (t[0], t[0] + t[1], t[2]))
 
 
 @given(st.lists(entry, max_size=25), st.integers(1, 300))

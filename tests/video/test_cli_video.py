@@ -64,8 +64,20 @@ def _printed_paths(out: str) -> list[str]:
 def test_no_cache_with_a_scoring_sampler_prints_no_paths_to_deleted_files(
     clip_60s: Path, gens_server: FakeGenSServer, cache_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = ["sample", str(clip_60s), "What happens at 20 s?", "-k", "3", "--sampler", "remote",
-            "--base-url", gens_server.url, "--model", "gens-test", "-q"]
+    argv = [
+        "sample",
+        str(clip_60s),
+        "What happens at 20 s?",
+        "-k",
+        "3",
+        "--sampler",
+        "remote",
+        "--base-url",
+        gens_server.url,
+        "--model",
+        "gens-test",
+        "-q",
+    ]
     code, out, err = run(capsys, *argv, "--no-cache")
     assert code == 0, err
     assert "3 frames" in out
@@ -152,8 +164,9 @@ def test_cache_info_and_clear(
     assert json.loads(run(capsys, "cache", "info", "--json")[1])["entries"] == []
 
 
-def test_cache_clear_of_a_missing_video_is_one_line(tmp_path: Path, cache_dir: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_cache_clear_of_a_missing_video_is_one_line(
+    tmp_path: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = run(capsys, "cache", "clear", str(tmp_path / "nope.mp4"))
     assert code == 1
     assert err.count("\n") == 1
@@ -179,8 +192,9 @@ def test_progress_bars_redraw_at_a_bounded_rate(monkeypatch: pytest.MonkeyPatch)
 # --- cache fidelity --------------------------------------------------------------------------------------
 
 
-def test_cached_frames_are_smaller_than_quality_95_and_close_to_the_decoded_ones(h264_clip: Clip,
-                                                                                tmp_path: Path) -> None:
+def test_cached_frames_are_smaller_than_quality_95_and_close_to_the_decoded_ones(
+    h264_clip: Clip, tmp_path: Path
+) -> None:
     cache = FrameCache(tmp_path / "c")
     reader = PyAVReader(h264_clip.path)
     grid = sampling_grid(reader.info, 1.0)

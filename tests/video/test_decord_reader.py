@@ -57,8 +57,9 @@ def test_every_target_gets_the_frame_on_screen(h264_clip: Clip) -> None:
         check_frame(f, h264_clip.times, targets[f.index])
 
 
-def test_agrees_with_the_pyav_reader(h264_clip: Clip, vfr_clips: dict[str, Clip],
-                                     rotated_clips: dict[int, Clip]) -> None:
+def test_agrees_with_the_pyav_reader(
+    h264_clip: Clip, vfr_clips: dict[str, Clip], rotated_clips: dict[int, Clip]
+) -> None:
     for clip in (h264_clip, vfr_clips["mkv"], rotated_clips[90]):
         dec, ref = DecordReader(clip.path), PyAVReader(clip.path)
         assert dec.info.duration == pytest.approx(ref.info.duration, abs=1e-3)
@@ -90,8 +91,13 @@ def test_variable_frame_rate(vfr_clips: dict[str, Clip], ext: str) -> None:
 
 def test_resizing_keeps_aspect_and_never_enlarges(h264_clip: Clip) -> None:
     with DecordReader(h264_clip.path) as reader:
-        for max_side, size in ((64, (64, 36)), (100, (100, 56)), (320, (320, 180)), (2000, (320, 180)),
-                               (None, (320, 180))):
+        for max_side, size in (
+            (64, (64, 36)),
+            (100, (100, 56)),
+            (320, (320, 180)),
+            (2000, (320, 180)),
+            (None, (320, 180)),
+        ):
             (frame,) = reader.iter_frames([1.0], max_side=max_side)
             assert frame.image is not None
             assert frame.image.size == size, max_side
@@ -129,15 +135,15 @@ def test_unsorted_duplicate_and_out_of_range_targets(h264_clip: Clip) -> None:
         list(reader.iter_frames([1.0]))
 
 
-def test_never_a_wrong_frame_across_containers_and_codecs(container_clips: dict[str, Clip],
-                                                          tmp_path: Path) -> None:
+def test_never_a_wrong_frame_across_containers_and_codecs(container_clips: dict[str, Clip], tmp_path: Path) -> None:
     """Either every frame is the right one, or the file is refused with a typed error naming the PyAV
     backend. decord 0.6 misplaces every frame after an open-GOP HEVC keyframe, and cannot read AVI times."""
     clips = dict(container_clips)
     # HEVC with keyframes inside the clip: x265 writes open-GOP (CRA) keyframes
     times = tuple(i / 30 for i in range(120))
-    clips["open_gop_hevc.mp4"] = Clip(make_test_video(tmp_path / "ogop.mp4", duration=4.0, fps=30.0,
-                                                      codec="hevc", gop=30), times)
+    clips["open_gop_hevc.mp4"] = Clip(
+        make_test_video(tmp_path / "ogop.mp4", duration=4.0, fps=30.0, codec="hevc", gop=30), times
+    )
     readable: list[str] = []
     refusals: dict[str, str] = {}
     for name, clip in clips.items():
@@ -243,7 +249,9 @@ def test_a_pass_where_every_frame_fails_is_an_error_not_an_empty_success(contain
 
 
 def test_decord_through_the_cli_never_reports_an_empty_success(
-    container_clips: dict[str, Clip], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    container_clips: dict[str, Clip],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
     from gens_tools.cli._main import main

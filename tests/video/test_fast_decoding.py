@@ -225,9 +225,7 @@ def test_generated_b_frame_clip_really_reorders(video_dir: Path) -> None:
     assert pts != sorted(pts)
 
 
-def test_segments_start_at_keyframes_and_merge_where_keyframes_are_far_apart(
-    video_dir: Path, segmented: None
-) -> None:
+def test_segments_start_at_keyframes_and_merge_where_keyframes_are_far_apart(video_dir: Path, segmented: None) -> None:
     # Keyframes every 5 s: candidate cuts every 3 s land on the same keyframes, so segments follow them.
     clip = _clip(video_dir, "gop5s.mp4", duration=30.0, fps=10.0, gop=50, size=(160, 90))
     reader = PyAVReader(clip.path, threads=2)

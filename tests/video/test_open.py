@@ -169,9 +169,7 @@ def test_mp4_with_its_index_at_the_end_without_range_support_says_what_to_do(
     assert "range requests" in err
 
 
-def test_mp4_with_its_index_first_streams_without_range_support(
-    plain_http_server: FileServer, video_dir: Path
-) -> None:
+def test_mp4_with_its_index_first_streams_without_range_support(plain_http_server: FileServer, video_dir: Path) -> None:
     path = make_test_video(video_dir / "early_index.mp4", duration=30.0, fps=30.0, faststart=True)
     with open_video(plain_http_server.url(path.name), timeout=5.0) as reader:
         frames = list(reader.iter_frames([0.0, 12.5, 29.9]))

@@ -85,8 +85,7 @@ def _parse_device(th: ModuleType, device: str | torch.device) -> torch.device:
     if dev.type == "cuda":
         if not th.cuda.is_available():
             raise InvalidArgumentError(
-                f"device {device!r} was requested but CUDA is not available (torch {th.__version__}); "
-                "use device='cpu'"
+                f"device {device!r} was requested but CUDA is not available (torch {th.__version__}); use device='cpu'"
             )
         if dev.index is not None and dev.index >= th.cuda.device_count():
             raise InvalidArgumentError(

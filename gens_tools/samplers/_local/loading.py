@@ -36,6 +36,7 @@ def hub_allow_patterns(repo_files: list[str] | None) -> list[str]:
         return list(HUB_ALLOW_PATTERNS)
     return [*HUB_ALLOW_PATTERNS, *HUB_BIN_PATTERNS]
 
+
 _TRUE = {"1", "on", "yes", "true"}
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 
@@ -156,9 +157,7 @@ def resolve_model_path(
     except RevisionNotFoundError as exc:
         raise ModelUnavailableError(f"model {text!r} has no revision {revision!r}") from exc
     except LocalEntryNotFoundError as exc:
-        why = (
-            "HF_HUB_OFFLINE is set" if offline else "the Hugging Face hub could not be reached"
-        )
+        why = "HF_HUB_OFFLINE is set" if offline else "the Hugging Face hub could not be reached"
         raise ModelUnavailableError(
             f"model {name!r} is not in the local Hugging Face cache and {why}: {how_to_get(text)}"
         ) from exc

@@ -101,13 +101,16 @@ def video_positions(
     first, after = at[0], at[-1] + 1
     before = torch.arange(first).expand(3, -1)
     time = (torch.arange(groups, dtype=torch.float64) * second_per_grid * tokens_per_second).long()
-    video = torch.stack(
-        [
-            time.view(-1, 1, 1).expand(groups, rows, cols),
-            torch.arange(rows).view(1, -1, 1).expand(groups, rows, cols),
-            torch.arange(cols).view(1, 1, -1).expand(groups, rows, cols),
-        ]
-    ).reshape(3, -1) + first
+    video = (
+        torch.stack(
+            [
+                time.view(-1, 1, 1).expand(groups, rows, cols),
+                torch.arange(rows).view(1, -1, 1).expand(groups, rows, cols),
+                torch.arange(cols).view(1, 1, -1).expand(groups, rows, cols),
+            ]
+        ).reshape(3, -1)
+        + first
+    )
     resume = int(video.max()) + 1
     rest = torch.arange(len(ids) - after).expand(3, -1) + resume
     positions = torch.cat([before, video, rest], dim=1)

@@ -214,13 +214,10 @@ def gens_config_violations(config: Mapping[str, Any] | Any) -> list[str]:
         problems.append(f"text_config.scoring_func is {text.get('scoring_func')!r}, expected 'softmax'")
     if text.get("first_k_dense_replace", 0) != 0:
         problems.append(
-            f"text_config.first_k_dense_replace is {text.get('first_k_dense_replace')!r}; every layer must be "
-            "MoE (0)"
+            f"text_config.first_k_dense_replace is {text.get('first_k_dense_replace')!r}; every layer must be MoE (0)"
         )
     if text.get("moe_layer_freq", 1) != 1:
-        problems.append(
-            f"text_config.moe_layer_freq is {text.get('moe_layer_freq')!r}; every layer must be MoE (1)"
-        )
+        problems.append(f"text_config.moe_layer_freq is {text.get('moe_layer_freq')!r}; every layer must be MoE (1)")
     shared = text.get("n_shared_experts")
     if not isinstance(shared, int) or shared <= 0:
         problems.append(f"text_config.n_shared_experts is {shared!r}; native Aria needs at least one")
@@ -337,13 +334,13 @@ def convert_key(key: str) -> str | None:
     if key.endswith((".position_ids", "rotary_emb.inv_freq")):
         return None  # index/rotary buffers some savers include; the model rebuilds them
     if key.startswith("vision_tower.vision_model."):
-        rest = key[len("vision_tower.vision_model."):]
+        rest = key[len("vision_tower.vision_model.") :]
         if rest.startswith(("head.", "post_layernorm.")):
             return None
         if rest.startswith(("embeddings.", "encoder.")):
             return "model.vision_tower." + rest
     elif key.startswith("multi_modal_projector."):
-        rest = key[len("multi_modal_projector."):]
+        rest = key[len("multi_modal_projector.") :]
         if rest.startswith(("self_attn.", "layers.", "vit_norm.")):
             raise UnsupportedCheckpointError(
                 f"checkpoint weight {key!r} belongs to a projector native Aria does not have"
@@ -356,7 +353,7 @@ def convert_key(key: str) -> str | None:
         if key == "language_model.lm_head.weight":
             return "lm_head.weight"
         if key.startswith("language_model.model."):
-            rest = key[len("language_model.model."):]
+            rest = key[len("language_model.model.") :]
             if ".mlp.experts." in rest:
                 raise UnsupportedCheckpointError(
                     f"checkpoint weight {key!r}: routed experts map only as gate/up/down_proj weights, packed by "
@@ -423,9 +420,7 @@ def _identity_post_layernorm(vision_hidden: int, like: Any) -> list[tuple[str, A
     ]
 
 
-def _convert_stream(
-    items: Iterator[tuple[str, Any]], config: Mapping[str, Any]
-) -> Iterator[tuple[str, Any]]:
+def _convert_stream(items: Iterator[tuple[str, Any]], config: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
     text = _sub(config, "text_config")
     vision = _sub(config, "vision_config")
     packer = _ExpertPacker(int(text["n_routed_experts"]))
@@ -599,8 +594,7 @@ def convert_checkpoint(
         flush()
 
         final = {
-            old: f"model-{i:05d}-of-{len(shard_names):05d}.safetensors"
-            for i, old in enumerate(shard_names, start=1)
+            old: f"model-{i:05d}-of-{len(shard_names):05d}.safetensors" for i, old in enumerate(shard_names, start=1)
         }
         for old, new in final.items():
             (tmp / old).rename(tmp / new)

@@ -203,9 +203,7 @@ def build_window_ids(
     instruction: str = GENS_INSTRUCTION,
 ) -> WindowInputs:
     """The token layout of one window (no pixels): see :class:`WindowInputs`."""
-    text = window_text(
-        tokenizer, n_frames, question, use_image_start_end=use_image_start_end, instruction=instruction
-    )
+    text = window_text(tokenizer, n_frames, question, use_image_start_end=use_image_start_end, instruction=instruction)
     ids = tokenize_pieces(tokenizer, text, image_token_id=image_token_id)
     if ids.count(image_token_id) != n_frames:
         raise InvalidArgumentError(

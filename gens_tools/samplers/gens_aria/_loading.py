@@ -73,9 +73,7 @@ def _empty_model(config: Any, *, device: torch.device, dtype: torch.dtype, attn_
     except ImportError:  # another layout: initialise normally (slower, same result once loaded)
         skip_init = contextlib.nullcontext()
     with torch.device(device), skip_init:
-        return AriaForConditionalGeneration._from_config(
-            config, dtype=dtype, attn_implementation=attn_implementation
-        )
+        return AriaForConditionalGeneration._from_config(config, dtype=dtype, attn_implementation=attn_implementation)
 
 
 def _fill_model(model: Any, items: Iterable[tuple[str, Any]]) -> None:

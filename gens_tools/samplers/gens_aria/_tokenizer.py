@@ -165,8 +165,10 @@ def load_tokenizer(path: str | os.PathLike[str], *, slow: bool | None = None) ->
                 stacklevel=2,
             )
     if slow is True and not use_slow:
-        why = "sentencepiece is not installed" if slow_tokenizer_applies(folder) else (
-            f"the folder has no {SENTENCEPIECE_FILE} of a Llama tokenizer"
+        why = (
+            "sentencepiece is not installed"
+            if slow_tokenizer_applies(folder)
+            else (f"the folder has no {SENTENCEPIECE_FILE} of a Llama tokenizer")
         )
         raise ModelUnavailableError(f"cannot load the slow tokenizer of {str(folder)!r}: {why}")
     try:

@@ -18,9 +18,7 @@ from gens_tools.samplers._prompt import GENS_INSTRUCTION, split_prompt
 
 def jpeg_data_urls(images: Sequence[Image.Image], side: int, quality: int) -> list[str]:
     """Each image as a ``data:image/jpeg;base64,…`` URL, shrunk to at most ``side`` px."""
-    return [
-jpeg_data_url(encode_jpeg(im, quality=quality, max_side=side)) for im in images
-    ]
+    return [jpeg_data_url(encode_jpeg(im, quality=quality, max_side=side)) for im in images]
 
 
 def images_in_body(body: bytes) -> list[Image.Image]:

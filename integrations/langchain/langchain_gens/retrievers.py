@@ -149,8 +149,15 @@ class GenSVideoRetriever(BaseRetriever):
     def _save_dir(self, selection: FrameSelection) -> Path:
         assert self.frames_dir is not None
         ident = json.dumps(
-            [selection.video, selection.question, selection.sampler, selection.fps, selection.start,
-             selection.end, selection.timestamps],
+            [
+                selection.video,
+                selection.question,
+                selection.sampler,
+                selection.fps,
+                selection.start,
+                selection.end,
+                selection.timestamps,
+            ],
         )
         return Path(self.frames_dir).expanduser() / hashlib.sha256(ident.encode()).hexdigest()[:16]
 

@@ -24,8 +24,9 @@ def _load_from_checkout() -> None:
     folder on ``sys.path`` (that would also expose this ``tests`` folder as a top-level ``tests`` package and
     shadow the repository's own)."""
     init = Path(__file__).resolve().parents[1] / "langchain_gens" / "__init__.py"
-    spec = importlib.util.spec_from_file_location("langchain_gens", init,
-                                                  submodule_search_locations=[str(init.parent)])
+    spec = importlib.util.spec_from_file_location(
+        "langchain_gens", init, submodule_search_locations=[str(init.parent)]
+    )
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -133,8 +134,9 @@ def outside_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real, readable video that lies outside the allowed folder."""
     from gens_tools.synthetic import make_test_video
 
-    return make_test_video(tmp_path_factory.mktemp("outside") / "secret.mp4", duration=3.0, fps=5.0,
-                           size=(64, 48))
+    return make_test_video(
+        tmp_path_factory.mktemp("outside") / "secret.mp4", duration=3.0, fps=5.0, size=(64, 48)
+    )
 
 
 @pytest.fixture

@@ -71,8 +71,10 @@ def _agent(cls: type[FunctionAgent], server: FakeOpenAI, video: Path, sampler: A
 
 
 async def test_frames_reach_chat_completions_in_a_user_message(server: FakeOpenAI, video: Path, sampler: Any) -> None:
-    server.script(ToolCall("video_frames", {"video": str(video), "question": "When does the ball bounce?", "k": 4}),
-                  _answer_from_frames)
+    server.script(
+        ToolCall("video_frames", {"video": str(video), "question": "When does the ball bounce?", "k": 4}),
+        _answer_from_frames,
+    )
     answer = await _run(_agent(GenSFunctionAgent, server, video, sampler), "When does the ball bounce in clock.mp4?")
 
     assert server.violations == []
@@ -83,7 +85,7 @@ async def test_frames_reach_chat_completions_in_a_user_message(server: FakeOpenA
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "tool", "user"]
     tool = messages[3]
     assert isinstance(tool["content"], str)
-    assert tool["content"].startswith('Frames of ')
+    assert tool["content"].startswith("Frames of ")
     assert "- 4.0s [00:00:04.0] score 5" in tool["content"]
     assert tool["content"].endswith(FRAMES_NOTE)
     frames = _images(second)
@@ -114,8 +116,9 @@ async def test_a_refused_call_stays_text_and_the_agent_goes_on(server: FakeOpenA
         assert tool["content"].startswith("Access denied:")
         return ToolCall("video_frames", {"video": "clock.mp4", "question": "When?", "k": 2})
 
-    server.script(ToolCall("video_frames", {"video": "/etc/hostname", "question": "When?"}), after_refusal,
-                  _answer_from_frames)
+    server.script(
+        ToolCall("video_frames", {"video": "/etc/hostname", "question": "When?"}), after_refusal, _answer_from_frames
+    )
     answer = await _run(_agent(GenSFunctionAgent, server, video, sampler), "When?")
     assert server.violations == []
     assert answer == "I saw 4s, 5s"

@@ -164,8 +164,13 @@ def test_bin_weights_are_fetched_only_from_a_repository_without_safetensors() ->
 
     with_safetensors = ["config.json", "model-00001-of-00002.safetensors", "pytorch_model-00001-of-00002.bin"]
     assert hub_allow_patterns(with_safetensors) == HUB_ALLOW_PATTERNS
-    only_bin = ["config.json", "pytorch_model.bin.index.json", "pytorch_model-00001-of-00002.bin",
-                "training_args.bin", "modeling_yivl.py"]
+    only_bin = [
+        "config.json",
+        "pytorch_model.bin.index.json",
+        "pytorch_model-00001-of-00002.bin",
+        "training_args.bin",
+        "modeling_yivl.py",
+    ]
     patterns = hub_allow_patterns(only_bin)
     fetched = [name for name in only_bin if any(fnmatch.fnmatch(name, p) for p in patterns)]
     # the weights and their index; never another pickle nor remote code
@@ -214,8 +219,9 @@ def test_an_online_download_asks_for_bin_weights_when_the_repository_has_no_safe
     assert not (st_folder / "pytorch_model.bin").exists()
 
 
-def test_loading_refuses_when_the_weights_cannot_fit(qwen_parts: tuple[Any, Any, Any], tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_loading_refuses_when_the_weights_cannot_fit(
+    qwen_parts: tuple[Any, Any, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from gens_tools.samplers._local import memory
     from gens_tools.samplers.gens_3b import GenS3BSampler
 

@@ -32,8 +32,9 @@ def video_sampler(parts: tuple[Any, Any, Any], **options: Any) -> GenS3BSampler:
     return GenS3BSampler.from_components(model, tokenizer, image_processor, input_layout="video", **options)
 
 
-def qwen_video_patchify(frames: list[Image.Image], processor: Any, *, temporal: int = 2, patch: int = 14,
-                        merge: int = 2) -> tuple[np.ndarray, list[int]]:
+def qwen_video_patchify(
+    frames: list[Image.Image], processor: Any, *, temporal: int = 2, patch: int = 14, merge: int = 2
+) -> tuple[np.ndarray, list[int]]:
     """Qwen's video processor, re-implemented from its algorithm: rescale and normalise every (already
     112-px) frame, pad the frame count to a multiple of ``temporal`` with the last frame, then cut
     (groups, T, C, h/m, m, P, w/m, m, P) and reorder to (groups, h/m, w/m, m, m, C, T, P, P)."""
@@ -71,8 +72,9 @@ def test_a_video_of_doubled_frames_is_the_image_processors_patches(qwen_parts: t
     s = video_sampler(qwen_parts)
     a, b = _frames(2, seed=3)
     video = s.preprocess_video([a, a, b, b], fps=1.0)
-    stills = qwen_parts[2](images=[a, b], return_tensors="pt", size={"shortest_edge": 112 * 112,
-                                                                     "longest_edge": 112 * 112})
+    stills = qwen_parts[2](
+        images=[a, b], return_tensors="pt", size={"shortest_edge": 112 * 112, "longest_edge": 112 * 112}
+    )
     assert torch.equal(video["pixel_values_videos"], stills["pixel_values"])
     assert video["video_grid_thw"].tolist() == [[2, 8, 8]]
 
@@ -98,8 +100,9 @@ def _window_at(fps: float, n: int = 6) -> Window:
     return Window(index=0, frames=frames, video_key="video-a")
 
 
-def released_qwen_positions(ids: list[int], video_id: int, grid: list[int], second_per_grid: float,
-                            tokens_per_second: int, merge: int = 2) -> torch.Tensor:
+def released_qwen_positions(
+    ids: list[int], video_id: int, grid: list[int], second_per_grid: float, tokens_per_second: int, merge: int = 2
+) -> torch.Tensor:
     """Qwen2.5-VL's rotary positions as released (its original ``get_rope_index``), for one video: text
     counts up; each video token takes (start + ⌊g·s·tps⌋, start + row, start + col); the text after resumes
     one past the largest position so far."""
@@ -141,7 +144,9 @@ def test_temporal_positions_follow_the_grid_frame_rate(qwen_parts: tuple[Any, An
     # the video part is what transformers' own rope index gives too
     ids = torch.tensor([prompt.ids])
     theirs, _ = s.model.model.get_rope_index(
-        ids, mm_token_type_ids=s.mm_token_types(ids), video_grid_thw=features.grid,
+        ids,
+        mm_token_type_ids=s.mm_token_types(ids),
+        video_grid_thw=features.grid,
         second_per_grid_ts=features.second_per_grid,
     )
     last_video = max(i for i, t in enumerate(prompt.ids) if t == video_id)
@@ -157,16 +162,27 @@ def sharp_parts(qwen_parts: tuple[Any, Any, Any]) -> tuple[Any, Any, Any]:
     return tiny_qwen.build_qwen_model(tokenizer, rope_theta=10.0, attention_scale=20.0), tokenizer, processor
 
 
-def _greedy(model: Any, seq: list[int], video: dict[str, torch.Tensor], video_id: int, stops: list[int],
-            positions_of: Any, steps: int = 12) -> list[int]:
+def _greedy(
+    model: Any,
+    seq: list[int],
+    video: dict[str, torch.Tensor],
+    video_id: int,
+    stops: list[int],
+    positions_of: Any,
+    steps: int = 12,
+) -> list[int]:
     """Greedy decoding by full forwards over the standard video inputs, with the given rotary positions."""
     seq, tokens = list(seq), []
     with torch.inference_mode():
         for _ in range(steps):
             ids = torch.tensor([seq])
             model.model.rope_deltas = None
-            logits = model(input_ids=ids, mm_token_type_ids=(ids == video_id).int() * 2,
-                           position_ids=positions_of(seq).unsqueeze(1), **video).logits
+            logits = model(
+                input_ids=ids,
+                mm_token_type_ids=(ids == video_id).int() * 2,
+                position_ids=positions_of(seq).unsqueeze(1),
+                **video,
+            ).logits
             tok = int(logits[0, -1].argmax())
             if tok in stops:
                 break
@@ -228,8 +244,9 @@ def test_prefix_reuse_gives_the_same_answers(qwen_parts: tuple[Any, Any, Any]) -
         (0.5, [2, 5, 0, 0, 0, 0]),  # a frame every 2 s: frame 1 spans seconds 2-3
     ],
 )
-def test_answers_in_seconds_are_read_back_onto_frames(qwen_parts: tuple[Any, Any, Any], fps: float,
-                                                      expected: list[float]) -> None:
+def test_answers_in_seconds_are_read_back_onto_frames(
+    qwen_parts: tuple[Any, Any, Any], fps: float, expected: list[float]
+) -> None:
     s = video_sampler(qwen_parts)
     parsed = s.read_answer('{"2-3": 5, "0": 2}', 6, fps)
     assert parsed.scores == expected
@@ -260,4 +277,3 @@ def test_frames_of_different_sizes_cannot_be_one_video(qwen_parts: tuple[Any, An
     frames = [f.require_image() for f in color_frames(2)]
     with pytest.raises(InvalidArgumentError, match="same size"):
         s.preprocess_video([frames[0], frames[1].resize((320, 180))], fps=1.0)
-

@@ -44,8 +44,8 @@ def aria_model(yi_cfg: dict[str, Any], yi_sd: dict[str, Any]) -> Any:
 
 
 @pytest.fixture(scope="session")
-def yi_vl_dir(tmp_path_factory: pytest.TempPathFactory, yi_cfg: dict[str, Any], yi_sd: dict[str, Any],
-              tokenizer: Any) -> Path:
+def yi_vl_dir(
+    tmp_path_factory: pytest.TempPathFactory, yi_cfg: dict[str, Any], yi_sd: dict[str, Any], tokenizer: Any
+) -> Path:
     """The tiny GenS saved like the published checkpoint (sharded safetensors, yi_vl config, tokenizer)."""
     return tiny_aria.write_yi_vl_checkpoint(tmp_path_factory.mktemp("gens-yi-vl") / "GenS", yi_cfg, yi_sd, tokenizer)
-

@@ -58,15 +58,18 @@ def siglip_tower(pixels: Tensor, sd: StateDict, cfg: dict[str, Any]) -> Tensor:
     v = cfg["vision_config"]
     pre = "vision_tower.vision_model."
     patch, heads, eps = v["patch_size"], v["num_attention_heads"], v["layer_norm_eps"]
-    x = F.conv2d(pixels, sd[pre + "embeddings.patch_embedding.weight"], sd[pre + "embeddings.patch_embedding.bias"],
-                 stride=patch)
+    x = F.conv2d(
+        pixels, sd[pre + "embeddings.patch_embedding.weight"], sd[pre + "embeddings.patch_embedding.bias"], stride=patch
+    )
     x = x.flatten(2).transpose(1, 2)
     x = x + sd[pre + "embeddings.position_embedding.weight"][siglip_position_ids(v["image_size"] // patch)]
     for i in range(v["num_hidden_layers"]):
         p = f"{pre}encoder.layers.{i}."
         h = _layer_norm(x, sd, p + "layer_norm1", eps)
-        q, k, val = (F.linear(h, sd[f"{p}self_attn.{n}.weight"], sd[f"{p}self_attn.{n}.bias"])
-                     for n in ("q_proj", "k_proj", "v_proj"))
+        q, k, val = (
+            F.linear(h, sd[f"{p}self_attn.{n}.weight"], sd[f"{p}self_attn.{n}.bias"])
+            for n in ("q_proj", "k_proj", "v_proj")
+        )
         attn = _attend(_heads(q, heads), _heads(k, heads), _heads(val, heads))
         x = x + F.linear(attn, sd[p + "self_attn.out_proj.weight"], sd[p + "self_attn.out_proj.bias"])
         h = _layer_norm(x, sd, p + "layer_norm2", eps)
@@ -194,8 +197,16 @@ def official_logits(ids: Sequence[int], pixels: Tensor, sd: StateDict, cfg: dict
     return decoder_logits(torch.cat(pieces).unsqueeze(0), sd, cfg)
 
 
-def official_greedy(ids: Sequence[int], pixels: Tensor, sd: StateDict, cfg: dict[str, Any], *, steps: int,
-                    stop: Sequence[int] = (), repetition_penalty: float = 1.0) -> list[int]:
+def official_greedy(
+    ids: Sequence[int],
+    pixels: Tensor,
+    sd: StateDict,
+    cfg: dict[str, Any],
+    *,
+    steps: int,
+    stop: Sequence[int] = (),
+    repetition_penalty: float = 1.0,
+) -> list[int]:
     """Greedy continuation of ``ids`` (up to ``steps`` tokens, ending at a ``stop`` token, which is not
     returned). A repetition penalty divides positive logits and multiplies negative ones of every token id
     already in the sequence, prompt included."""

@@ -99,8 +99,9 @@ def test_converted_config_carries_the_sizes(yi_cfg: dict[str, Any]) -> None:
 
 
 @torch.no_grad()
-def test_moe_layers_match_the_deepseek_reference(yi_cfg: dict[str, Any], yi_sd: dict[str, Any],
-                                                 aria_model: Any) -> None:
+def test_moe_layers_match_the_deepseek_reference(
+    yi_cfg: dict[str, Any], yi_sd: dict[str, Any], aria_model: Any
+) -> None:
     x = torch.randn(7, yi_cfg["text_config"]["hidden_size"], generator=torch.Generator().manual_seed(1))
     for layer in range(yi_cfg["text_config"]["num_hidden_layers"]):
         native = aria_model.model.language_model.layers[layer].mlp(x.unsqueeze(0))[0]
@@ -108,8 +109,9 @@ def test_moe_layers_match_the_deepseek_reference(yi_cfg: dict[str, Any], yi_sd: 
 
 
 @torch.no_grad()
-def test_projector_matches_the_resampler_reference(yi_cfg: dict[str, Any], yi_sd: dict[str, Any],
-                                                   aria_model: Any) -> None:
+def test_projector_matches_the_resampler_reference(
+    yi_cfg: dict[str, Any], yi_sd: dict[str, Any], aria_model: Any
+) -> None:
     patches = patches_per_frame(yi_cfg["vision_config"]["patch_size"])
     x = torch.randn(2, patches, yi_cfg["vision_config"]["hidden_size"], generator=torch.Generator().manual_seed(2))
     native = aria_model.model.multi_modal_projector(x)
@@ -170,8 +172,13 @@ def test_round_trip_same_logits(tmp_path: Path, yi_vl_dir: Path, aria_model: Any
     shards = [f for f in files if f.endswith(".safetensors")]
     assert len(shards) > 1
     assert all(f.startswith("model-") and f"-of-{len(shards):05d}" in f for f in shards)
-    for needed in ("config.json", "model.safetensors.index.json", "preprocessor_config.json",
-                   "tokenizer.json", "tokenizer_config.json"):
+    for needed in (
+        "config.json",
+        "model.safetensors.index.json",
+        "preprocessor_config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    ):
         assert needed in files
     assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
     assert [e.stage for e in events] == ["write"] * len(events)
@@ -182,7 +189,9 @@ def test_round_trip_same_logits(tmp_path: Path, yi_vl_dir: Path, aria_model: Any
     assert facts == {"kind": "yi_vl", "use_image_start_end": True, "vision_feature_select_strategy": "full"}
 
     inputs = build_window_inputs(
-        tokenizer, [tiny_aria.picture(i) for i in range(2)], "What is the man holding?",
+        tokenizer,
+        [tiny_aria.picture(i) for i in range(2)],
+        "What is the man holding?",
         tokens_per_image=tiny_aria.QUERIES,
     )
     ids = torch.tensor([inputs.input_ids])
@@ -191,7 +200,9 @@ def test_round_trip_same_logits(tmp_path: Path, yi_vl_dir: Path, aria_model: Any
         torch.testing.assert_close(model(input_ids=ids, pixel_values=inputs.pixel_values).logits, reference)
     # and the images matter: other pictures give other logits
     other = build_window_inputs(
-        tokenizer, [tiny_aria.picture(9 + i) for i in range(2)], "What is the man holding?",
+        tokenizer,
+        [tiny_aria.picture(9 + i) for i in range(2)],
+        "What is the man holding?",
         tokens_per_image=tiny_aria.QUERIES,
     )
     assert not torch.allclose(aria_model(input_ids=ids, pixel_values=other.pixel_values).logits, reference)

@@ -59,9 +59,7 @@ def test_prompt_token_layout(tokenizer: Any, n_frames: int) -> None:
     for i in range(1, n_frames):
         assert text_before[i] == f"<fim_suffix>\n[{i}]<fim_prefix>"
     tail = tokenizer.decode(ids[runs[-1][0] + q :])
-    assert tail == (
-        f"<fim_suffix>\nQuestion: {QUESTION}\n{GENS_INSTRUCTION}<|im_end|>\n<|im_start|>assistant\n"
-    )
+    assert tail == (f"<fim_suffix>\nQuestion: {QUESTION}\n{GENS_INSTRUCTION}<|im_end|>\n<|im_start|>assistant\n")
     # the reusable prefix ends right after the last frame's image tokens
     assert w.prefix_length == runs[-1][0] + q
     assert ids[w.prefix_length] == tid("<fim_suffix>")

@@ -55,7 +55,9 @@ def test_generation_parser_selection_end_to_end(scripted: tuple[Any, Any]) -> No
     chosen = select_indices(merged, 3)
     assert chosen == [1, 5, 8]  # one frame from each of the three score-5 spans
     assert [windows[0].frames[1].timestamp, windows[0].frames[2].timestamp, windows[1].frames[1].timestamp] == [
-        1.0, 2.0, 5.0,
+        1.0,
+        2.0,
+        5.0,
     ]
 
 
@@ -164,8 +166,9 @@ def test_batched_windows_match_one_by_one(random_model: Any, tokenizer: Any) -> 
     assert [e.done for e in events] == [1, 2, 3]
 
 
-def test_loads_the_published_layout_and_a_converted_folder(yi_vl_dir: Path, tmp_path: Path, random_model: Any,
-                                                           tokenizer: Any) -> None:
+def test_loads_the_published_layout_and_a_converted_folder(
+    yi_vl_dir: Path, tmp_path: Path, random_model: Any, tokenizer: Any
+) -> None:
     """By path: the yi_vl folder is remapped while loading; converted and other native folders load as they
     are; all answer like the in-memory model."""
     from gens_tools.samplers.gens_aria._convert import convert_checkpoint
@@ -205,8 +208,9 @@ def test_missing_weights_name_the_model_and_how_to_get_them(tmp_path: Path) -> N
         GenSAriaSampler(str(tmp_path / "no-such-folder"), device="cpu")
 
 
-def test_out_of_memory_names_a_window_size_to_try(random_model: Any, tokenizer: Any,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_out_of_memory_names_a_window_size_to_try(
+    random_model: Any, tokenizer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sampler = GenSAriaSampler.from_components(random_model, tokenizer, reuse_prefix=False)
 
     def boom(*args: Any, **kwargs: Any) -> Any:

@@ -16,8 +16,9 @@ from gens_tools.errors import InvalidArgumentError
 from gens_tools.testing import tiny_aria
 
 
-def test_convert_command_end_to_end(tmp_path: Path, yi_vl_dir: Path, aria_model: Any, tokenizer: Any,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_convert_command_end_to_end(
+    tmp_path: Path, yi_vl_dir: Path, aria_model: Any, tokenizer: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     from transformers import AriaForConditionalGeneration
 
     dst = tmp_path / "out" / "GenS-aria"
@@ -58,8 +59,9 @@ def _fails(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     return err
 
 
-def test_convert_command_errors(tmp_path: Path, yi_vl_dir: Path, tokenizer: Any,
-                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_convert_command_errors(
+    tmp_path: Path, yi_vl_dir: Path, tokenizer: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert "is not a folder" in _fails(["convert", str(tmp_path / "missing"), str(tmp_path / "x"), "-q"], capsys)
 
     taken = tmp_path / "taken"

@@ -34,8 +34,14 @@ def test_the_real_gens_is_counted_without_allocating(gens_params: int) -> None:
 
 def test_float32_on_a_small_cpu_is_refused_with_the_real_figures(gens_params: int) -> None:
     with pytest.raises(SamplerError) as info:
-        check_fits("GenS", gens_params, torch.float32, torch.device("cpu"), free=24 * 10**9,
-                   alternative="the 3 B sampler (--sampler gens-3b)")
+        check_fits(
+            "GenS",
+            gens_params,
+            torch.float32,
+            torch.device("cpu"),
+            free=24 * 10**9,
+            alternative="the 3 B sampler (--sampler gens-3b)",
+        )
     assert str(info.value) == (
         "GenS needs ≈101 GB in float32 on the CPU; this machine has 24 GB free: use a GPU with ≥ 80 GB, "
         "dtype=bfloat16 (≈51 GB) or the 3 B sampler (--sampler gens-3b)"

@@ -62,8 +62,12 @@ def _ids(tokenizer: Any, per_image: int) -> list[int]:
 
 
 @pytest.fixture(scope="module", params=list(STRATEGIES))
-def case(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tokenizer: Any,
-         weights: dict[str, torch.Tensor]) -> tuple[str, dict[str, Any], Path]:
+def case(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    tokenizer: Any,
+    weights: dict[str, torch.Tensor],
+) -> tuple[str, dict[str, Any], Path]:
     """(expected strategy, config, yi_vl folder) for each way a checkpoint can state its strategy."""
     value, expected = STRATEGIES[request.param]
     cfg = _config(tokenizer, value)
@@ -72,8 +76,9 @@ def case(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 
 
 @torch.no_grad()
-def test_the_exposed_model_computes_the_official_logits(case: tuple[str, dict[str, Any], Path], tokenizer: Any,
-                                                        weights: dict[str, torch.Tensor], pixels: torch.Tensor) -> None:
+def test_the_exposed_model_computes_the_official_logits(
+    case: tuple[str, dict[str, Any], Path], tokenizer: Any, weights: dict[str, torch.Tensor], pixels: torch.Tensor
+) -> None:
     expected, cfg, folder = case
     sampler = GenSAriaSampler(str(folder), device="cpu")
     assert sampler.vision_feature_select_strategy == expected
@@ -85,16 +90,22 @@ def test_the_exposed_model_computes_the_official_logits(case: tuple[str, dict[st
 
 
 @torch.no_grad()
-def test_the_sampler_generates_the_official_greedy_tokens(case: tuple[str, dict[str, Any], Path], tokenizer: Any,
-                                                          weights: dict[str, torch.Tensor],
-                                                          pixels: torch.Tensor) -> None:
+def test_the_sampler_generates_the_official_greedy_tokens(
+    case: tuple[str, dict[str, Any], Path], tokenizer: Any, weights: dict[str, torch.Tensor], pixels: torch.Tensor
+) -> None:
     _expected, cfg, folder = case
     sampler = GenSAriaSampler(str(folder), device="cpu", max_new_tokens=STEPS)
     reference = official_greedy(_ids(tokenizer, 1), pixels, weights, cfg, steps=STEPS, stop=_stops(tokenizer))
     assert len(reference) >= 4  # a real continuation, not an immediate stop
     native_ids = torch.tensor([_ids(tokenizer, sampler.tokens_per_image)])
-    out = sampler.model.generate(input_ids=native_ids, pixel_values=pixels, pixel_mask=None, max_new_tokens=STEPS,
-                                 do_sample=False, eos_token_id=list(_stops(tokenizer)))
+    out = sampler.model.generate(
+        input_ids=native_ids,
+        pixel_values=pixels,
+        pixel_mask=None,
+        max_new_tokens=STEPS,
+        do_sample=False,
+        eos_token_id=list(_stops(tokenizer)),
+    )
     assert out[0, native_ids.shape[1] :].tolist()[: len(reference)] == reference
     answer = sampler.score_window(tiny_aria.window(2), Q)
     assert answer.raw_output == tokenizer.decode(reference, skip_special_tokens=True).strip()
@@ -110,8 +121,9 @@ def test_the_strategies_really_differ(tokenizer: Any, weights: dict[str, torch.T
 
 
 @torch.no_grad()
-def test_a_model_built_by_hand_gets_the_strategy_from_components(tokenizer: Any, weights: dict[str, torch.Tensor],
-                                                                 pixels: torch.Tensor) -> None:
+def test_a_model_built_by_hand_gets_the_strategy_from_components(
+    tokenizer: Any, weights: dict[str, torch.Tensor], pixels: torch.Tensor
+) -> None:
     """A native Aria built from the converted config and state dict without gens-tools' loader: wrapping it
     in the sampler applies the strategy its config records."""
     from transformers import AriaForConditionalGeneration
@@ -128,9 +140,9 @@ def test_a_model_built_by_hand_gets_the_strategy_from_components(tokenizer: Any,
 
 
 @torch.no_grad()
-def test_a_converted_default_checkpoint_keeps_its_strategy(tmp_path: Path, tokenizer: Any,
-                                                           weights: dict[str, torch.Tensor],
-                                                           pixels: torch.Tensor) -> None:
+def test_a_converted_default_checkpoint_keeps_its_strategy(
+    tmp_path: Path, tokenizer: Any, weights: dict[str, torch.Tensor], pixels: torch.Tensor
+) -> None:
     """`gens-tools convert` records the strategy: gens-tools applies it when loading the converted folder,
     and plain transformers, which cannot, fails at the projector instead of reading the wrong features."""
     from transformers import AriaForConditionalGeneration
@@ -169,16 +181,23 @@ def test_the_padding_mask_option_still_runs_under_the_default_strategy(case: tup
     ],
 )
 @torch.no_grad()
-def test_the_checkpoint_generation_config_is_honoured(tmp_path: Path, tokenizer: Any, weights: dict[str, torch.Tensor],
-                                                      pixels: torch.Tensor, generation_config: dict[str, Any]) -> None:
+def test_the_checkpoint_generation_config_is_honoured(
+    tmp_path: Path,
+    tokenizer: Any,
+    weights: dict[str, torch.Tensor],
+    pixels: torch.Tensor,
+    generation_config: dict[str, Any],
+) -> None:
     cfg = _config(tokenizer, "default")
-    folder = tiny_aria.write_yi_vl_checkpoint(tmp_path / "GenS", cfg, weights, tokenizer,
-                                              generation_config=generation_config)
+    folder = tiny_aria.write_yi_vl_checkpoint(
+        tmp_path / "GenS", cfg, weights, tokenizer, generation_config=generation_config
+    )
     sampler = GenSAriaSampler(str(folder), device="cpu", max_new_tokens=STEPS)
     assert sampler.model.generation_config.repetition_penalty == 1.8
     official_ids = _ids(tokenizer, 1)
-    penalised = official_greedy(official_ids, pixels, weights, cfg, steps=STEPS, stop=_stops(tokenizer),
-                                repetition_penalty=1.8)
+    penalised = official_greedy(
+        official_ids, pixels, weights, cfg, steps=STEPS, stop=_stops(tokenizer), repetition_penalty=1.8
+    )
     plain = official_greedy(official_ids, pixels, weights, cfg, steps=STEPS, stop=_stops(tokenizer))
     assert penalised != plain  # the penalty matters for this model and prompt
     for _ in range(2):  # greedy: the same answer every time
@@ -191,16 +210,19 @@ def test_the_checkpoint_generation_config_is_honoured(tmp_path: Path, tokenizer:
 
 @pytest.mark.parametrize("layout", ["bin", "bin-single"])
 @torch.no_grad()
-def test_pytorch_bin_weights_load(tmp_path: Path, tokenizer: Any, weights: dict[str, torch.Tensor],
-                                  pixels: torch.Tensor, layout: str) -> None:
+def test_pytorch_bin_weights_load(
+    tmp_path: Path, tokenizer: Any, weights: dict[str, torch.Tensor], pixels: torch.Tensor, layout: str
+) -> None:
     cfg = _config(tokenizer, "full")
     folder = tiny_aria.write_yi_vl_checkpoint(tmp_path / "GenS", cfg, weights, tokenizer, weights=layout)
     assert not list(folder.glob("*.safetensors"))
     assert (folder / "pytorch_model.bin.index.json").is_file() == (layout == "bin")
     sampler = GenSAriaSampler(str(folder), device="cpu")
     ids = torch.tensor([_ids(tokenizer, sampler.tokens_per_image)])
-    assert_same_logits(sampler.model(input_ids=ids, pixel_values=pixels).logits,
-                               official_logits(_ids(tokenizer, 1), pixels, weights, cfg))
+    assert_same_logits(
+        sampler.model(input_ids=ids, pixel_values=pixels).logits,
+        official_logits(_ids(tokenizer, 1), pixels, weights, cfg),
+    )
     converted = convert_checkpoint(folder, tmp_path / "native")  # conversion reads .bin too, writes safetensors
     assert list(converted.glob("*.safetensors"))
 
@@ -215,8 +237,9 @@ class _Tripwire:
         return (Path.write_text, (Path(self.path), "unpickled"))  # type: ignore[return-value]
 
 
-def test_a_bin_file_with_code_is_refused_unread(tmp_path: Path, tokenizer: Any,
-                                                weights: dict[str, torch.Tensor]) -> None:
+def test_a_bin_file_with_code_is_refused_unread(
+    tmp_path: Path, tokenizer: Any, weights: dict[str, torch.Tensor]
+) -> None:
     cfg = _config(tokenizer, "full")
     folder = tiny_aria.write_yi_vl_checkpoint(tmp_path / "GenS", cfg, weights, tokenizer, weights="bin-single")
     tripwire = tmp_path / "tripwire.txt"

@@ -92,8 +92,9 @@ def test_prompt_ids_match_sentencepiece_itself(tmp_path: Path, legacy: bool | No
         assert ours.input_ids == _official_ids(folder / "tokenizer.model", text, specials, "<|img|>")
 
 
-def test_without_sentencepiece_the_fast_tokenizer_is_used_and_said(tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_sentencepiece_the_fast_tokenizer_is_used_and_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tiny_aria.write_sentencepiece_tokenizer(tmp_path / "tok", legacy=True)
     monkeypatch.setattr(tokenizer_mod, "sentencepiece_installed", lambda: False)
     with pytest.warns(UserWarning, match="sentencepiece package is not installed"):

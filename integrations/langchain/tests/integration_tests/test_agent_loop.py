@@ -51,8 +51,9 @@ def zoom_script(video: str) -> Any:
             return _call("call_1", video=video, question=QUESTION)
         if len(results) == 1:
             start, end, _ = SPAN.findall(str(results[0].content))[0]  # best span first
-            return _call("call_2", video=video, question=QUESTION, start=float(start) - 1,
-                         end=float(end) + 1, k=3)
+            return _call(
+                "call_2", video=video, question=QUESTION, start=float(start) - 1, end=float(end) + 1, k=3
+            )
         shown = [m for m in messages if isinstance(m, HumanMessage) and isinstance(m.content, list)]
         times = [t for t, _ in _image_pairs(shown[-1])]
         return AIMessage("The event is on screen at " + ", ".join(f"{t:.1f}s" for t in times) + ".")
@@ -68,13 +69,15 @@ def _agent(tool: GenSVideoFramesTool, model: Any, **kwargs: Any) -> Any:
 
 @pytest.fixture
 def tool(video_root: Path, helpers: Any) -> GenSVideoFramesTool:
-    return GenSVideoFramesTool(sampler=helpers.EventSampler(), allowed_roots=[video_root], max_k=8,
-                               default_k=5)
+    return GenSVideoFramesTool(
+        sampler=helpers.EventSampler(), allowed_roots=[video_root], max_k=8, default_k=5
+    )
 
 
 @pytest.mark.parametrize("use_async", [False, True], ids=["invoke", "ainvoke"])
-async def test_two_tool_calls_then_an_answer(tool: GenSVideoFramesTool, helpers: Any,
-                                             use_async: bool) -> None:
+async def test_two_tool_calls_then_an_answer(
+    tool: GenSVideoFramesTool, helpers: Any, use_async: bool
+) -> None:
     model = helpers.ScriptedChatModel(script=zoom_script("clip.mp4"))
     agent = _agent(tool, model)
     request = {"messages": [HumanMessage(f"{QUESTION} The video is clip.mp4.")]}
@@ -86,8 +89,13 @@ async def test_two_tool_calls_then_an_answer(tool: GenSVideoFramesTool, helpers:
 
     # Second call: the model zoomed in around the best span it read in the first result (8-11 s).
     calls = [m for m in state["messages"] if isinstance(m, AIMessage) and m.tool_calls]
-    assert calls[1].tool_calls[0]["args"] == {"video": "clip.mp4", "question": QUESTION, "start": 7.0,
-                                              "end": 12.0, "k": 3}
+    assert calls[1].tool_calls[0]["args"] == {
+        "video": "clip.mp4",
+        "question": QUESTION,
+        "start": 7.0,
+        "end": 12.0,
+        "k": 3,
+    }
     results = [m for m in state["messages"] if isinstance(m, ToolMessage)]
     assert [r.status for r in results] == ["success", "success"]
     assert all(isinstance(r.content, str) for r in results)  # tool messages stay text (OpenAI-safe)
@@ -97,8 +105,15 @@ async def test_two_tool_calls_then_an_answer(tool: GenSVideoFramesTool, helpers:
     # What reached the model on its last call: each tool result followed by a user message of its frames.
     last = model.received[-1]
     kinds = [type(m).__name__ for m in last]
-    assert kinds == ["HumanMessage", "AIMessage", "ToolMessage", "HumanMessage", "AIMessage", "ToolMessage",
-                     "HumanMessage"]
+    assert kinds == [
+        "HumanMessage",
+        "AIMessage",
+        "ToolMessage",
+        "HumanMessage",
+        "AIMessage",
+        "ToolMessage",
+        "HumanMessage",
+    ]
     first_frames, zoom_frames = _image_pairs(last[3]), _image_pairs(last[6])
     assert len(first_frames) == 5
     assert [t for t, _ in zoom_frames] == pytest.approx([8.0, 9.0, 10.0])
@@ -157,8 +172,9 @@ def test_frames_survive_a_checkpointed_conversation(video_root: Path, helpers: A
     the model the frames found earlier."""
     from langgraph.checkpoint.memory import InMemorySaver
 
-    tool = GenSVideoFramesTool(sampler=helpers.EventSampler(), allowed_roots=[video_root], default_k=5,
-                         artifact_format="json")
+    tool = GenSVideoFramesTool(
+        sampler=helpers.EventSampler(), allowed_roots=[video_root], default_k=5, artifact_format="json"
+    )
     model = helpers.ScriptedChatModel(script=zoom_script("clip.mp4"))
     agent = _agent(tool, model, checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "t1"}}

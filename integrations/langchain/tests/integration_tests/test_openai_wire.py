@@ -49,8 +49,11 @@ class FakeOpenAI:
         self.paths.append(request.url.path)
         if not any(m["role"] == "tool" for m in body["messages"]):
             args = {"video": "clip.mp4", "question": "When is the event on screen?", "k": 3}
-            call = {"id": "call_1", "type": "function",
-                    "function": {"name": "video_frames", "arguments": json.dumps(args)}}
+            call = {
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "video_frames", "arguments": json.dumps(args)},
+            }
             message = {"role": "assistant", "content": None, "tool_calls": [call]}
             return httpx.Response(200, json=_completion(message, "tool_calls"))
         return httpx.Response(200, json=_completion({"role": "assistant", "content": "At 8-10 s."}, "stop"))
@@ -61,8 +64,13 @@ def test_frames_reach_chat_completions_as_user_image_parts(video_root: Path, hel
     from langchain_openai import ChatOpenAI
 
     fake = FakeOpenAI()
-    model = ChatOpenAI(model="gpt-4o", api_key="sk-test", base_url="http://fake-openai.test/v1",
-                       max_retries=0, http_client=httpx.Client(transport=httpx.MockTransport(fake)))
+    model = ChatOpenAI(
+        model="gpt-4o",
+        api_key="sk-test",
+        base_url="http://fake-openai.test/v1",
+        max_retries=0,
+        http_client=httpx.Client(transport=httpx.MockTransport(fake)),
+    )
     tool = GenSVideoFramesTool(sampler=helpers.EventSampler(), allowed_roots=[video_root])
     agent = create_agent(model, [tool], middleware=[GenSFramesMiddleware()])
     state = agent.invoke({"messages": [HumanMessage("When is the event in clip.mp4?")]})
@@ -78,8 +86,11 @@ def test_frames_reach_chat_completions_as_user_image_parts(video_root: Path, hel
     assert "- 8.0s [00:00:08.0] score 5" in tool_msg["content"]
 
     parts = frames_msg["content"]
-    images = [(prev["text"], part["image_url"]["url"]) for prev, part in itertools.pairwise(parts)
-              if part["type"] == "image_url"]
+    images = [
+        (prev["text"], part["image_url"]["url"])
+        for prev, part in itertools.pairwise(parts)
+        if part["type"] == "image_url"
+    ]
     assert len(images) == 3
     for text, url in images:
         t = float(re.match(r"Frame at ([\d.]+)s", text).group(1))  # type: ignore[union-attr]

@@ -22,8 +22,7 @@ def clip(video_root: Path) -> str:
     return str(video_root / "clip.mp4")
 
 
-def test_documents_carry_time_span_score_and_the_picture(clip: str, event_sampler: Any,
-                                                         helpers: Any) -> None:
+def test_documents_carry_time_span_score_and_the_picture(clip: str, event_sampler: Any, helpers: Any) -> None:
     docs = GenSVideoRetriever(video=clip, sampler=event_sampler, k=3).invoke(QUERY)
     assert [d.metadata["timestamp_s"] for d in docs] == pytest.approx([8.0, 9.0, 10.0])
     for doc in docs:
@@ -58,8 +57,9 @@ def test_unscored_frames_get_their_own_interval(clip: str) -> None:
 
 
 def test_path_mode_writes_the_frames(clip: str, event_sampler: Any, helpers: Any, tmp_path: Path) -> None:
-    retriever = GenSVideoRetriever(video=clip, sampler=event_sampler, k=2, image_format="path",
-                                   frames_dir=tmp_path / "frames")
+    retriever = GenSVideoRetriever(
+        video=clip, sampler=event_sampler, k=2, image_format="path", frames_dir=tmp_path / "frames"
+    )
     docs = retriever.invoke(QUERY)
     assert len(docs) == 2
     for doc in docs:

@@ -30,8 +30,13 @@ class TestGenSVideoFramesToolStandardIntegration(ToolsIntegrationTests):
 
     @property
     def tool_invoke_params_example(self) -> dict[str, Any]:
-        return {"video": "clip.mp4", "question": "When is the event on screen?", "k": 3, "start": 5.0,
-                "end": 15.0}
+        return {
+            "video": "clip.mp4",
+            "question": "When is the event on screen?",
+            "k": 3,
+            "start": 5.0,
+            "end": 15.0,
+        }
 
 
 class TestGenSVideoFramesToolImagesInContentStandardIntegration(TestGenSVideoFramesToolStandardIntegration):

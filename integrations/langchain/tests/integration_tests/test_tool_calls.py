@@ -88,8 +88,9 @@ async def test_async_matches_sync(tool: GenSVideoFramesTool) -> None:
 async def test_images_in_content_for_models_that_take_them(
     video_root: Path, event_sampler: Any, helpers: Any, use_async: bool
 ) -> None:
-    tool = GenSVideoFramesTool(sampler=event_sampler, allowed_roots=[video_root], images_in_content=True,
-                         image_max_side=96)
+    tool = GenSVideoFramesTool(
+        sampler=event_sampler, allowed_roots=[video_root], images_in_content=True, image_max_side=96
+    )
     args = {"video": "clip.mp4", "question": QUESTION, "k": 3}
     msg = await _acall(tool, **args) if use_async else _call(tool, **args)
     blocks = msg.content
@@ -117,37 +118,65 @@ REFUSALS: list[Any] = [
     pytest.param(lambda r, o: {"video": str(o)}, "Access denied: ", id="absolute-outside"),
     pytest.param(lambda r, o: {"video": os.path.relpath(o, r)}, "Access denied: ", id="dotdot-outside"),
     pytest.param(lambda r, o: {"video": _symlink_out(r, o)}, "Access denied: ", id="symlink-outside"),
-    pytest.param(lambda r, o: {"video": "https://example.com/clip.mp4"},
-                 "Access denied: opening URLs is not allowed", id="url"),
-    pytest.param(lambda r, o: {"video": "file:///etc/passwd"},
-                 "Access denied: URL scheme 'file' is not allowed", id="file-url"),
+    pytest.param(
+        lambda r, o: {"video": "https://example.com/clip.mp4"},
+        "Access denied: opening URLs is not allowed",
+        id="url",
+    ),
+    pytest.param(
+        lambda r, o: {"video": "file:///etc/passwd"},
+        "Access denied: URL scheme 'file' is not allowed",
+        id="file-url",
+    ),
     pytest.param(lambda r, o: {"video": "missing.mp4"}, "Video not found: ", id="missing"),
     pytest.param(lambda r, o: {"video": "notes.mp4"}, "Not a video: ", id="not-a-video"),
     pytest.param(lambda r, o: {"video": ""}, "Invalid argument: video is required", id="empty-video"),
-    pytest.param(lambda r, o: {"k": 100}, "Invalid argument: k=100 is more than this tool allows (8)",
-                 id="k-over-cap"),
-    pytest.param(lambda r, o: {"k": 0}, "Invalid argument: k: Input should be greater than or equal to 1",
-                 id="k-zero"),
-    pytest.param(lambda r, o: {"k": "many"}, "Invalid argument: k: Input should be a valid integer",
-                 id="k-not-int"),
-    pytest.param(lambda r, o: {"k": 2.5}, "Invalid argument: k: Input should be a valid integer",
-                 id="k-fraction"),
-    pytest.param(lambda r, o: {"start": 30.0},
-                 "Invalid time range: start=30s is at or past the end of the video", id="start-past-end"),
-    pytest.param(lambda r, o: {"start": 9.0, "end": 4.0}, "Invalid time range: end=4s must be after start=9s",
-                 id="reversed"),
-    pytest.param(lambda r, o: {"start": "0:09", "end": "0:04"},
-                 "Invalid time range: end=4s must be after start=9s", id="reversed-clock"),
-    pytest.param(lambda r, o: {"start": -3},
-                 "Invalid time range: start: invalid time -3.0: must be a finite number of seconds >= 0",
-                 id="negative-start"),
-    pytest.param(lambda r, o: {"start": "soon"}, "Invalid time range: start: invalid time 'soon'",
-                 id="start-not-a-time"),
+    pytest.param(
+        lambda r, o: {"k": 100}, "Invalid argument: k=100 is more than this tool allows (8)", id="k-over-cap"
+    ),
+    pytest.param(
+        lambda r, o: {"k": 0}, "Invalid argument: k: Input should be greater than or equal to 1", id="k-zero"
+    ),
+    pytest.param(
+        lambda r, o: {"k": "many"}, "Invalid argument: k: Input should be a valid integer", id="k-not-int"
+    ),
+    pytest.param(
+        lambda r, o: {"k": 2.5}, "Invalid argument: k: Input should be a valid integer", id="k-fraction"
+    ),
+    pytest.param(
+        lambda r, o: {"start": 30.0},
+        "Invalid time range: start=30s is at or past the end of the video",
+        id="start-past-end",
+    ),
+    pytest.param(
+        lambda r, o: {"start": 9.0, "end": 4.0},
+        "Invalid time range: end=4s must be after start=9s",
+        id="reversed",
+    ),
+    pytest.param(
+        lambda r, o: {"start": "0:09", "end": "0:04"},
+        "Invalid time range: end=4s must be after start=9s",
+        id="reversed-clock",
+    ),
+    pytest.param(
+        lambda r, o: {"start": -3},
+        "Invalid time range: start: invalid time -3.0: must be a finite number of seconds >= 0",
+        id="negative-start",
+    ),
+    pytest.param(
+        lambda r, o: {"start": "soon"},
+        "Invalid time range: start: invalid time 'soon'",
+        id="start-not-a-time",
+    ),
     pytest.param(lambda r, o: {"question": ""}, "Invalid argument: question is empty", id="empty-question"),
-    pytest.param(lambda r, o: {"question": "   "}, "Invalid argument: question is empty",
-                 id="blank-question"),
-    pytest.param(lambda r, o: {"fps": 10}, "Invalid argument: fps: Extra inputs are not permitted",
-                 id="unknown-argument"),
+    pytest.param(
+        lambda r, o: {"question": "   "}, "Invalid argument: question is empty", id="blank-question"
+    ),
+    pytest.param(
+        lambda r, o: {"fps": 10},
+        "Invalid argument: fps: Extra inputs are not permitted",
+        id="unknown-argument",
+    ),
 ]
 
 
@@ -165,9 +194,7 @@ def test_refusals_come_back_as_readable_error_messages(
     assert event_sampler.seen == []  # nothing was scored
 
 
-async def test_refusal_in_async(
-    video_root: Path, outside_video: Path, event_sampler: Any
-) -> None:
+async def test_refusal_in_async(video_root: Path, outside_video: Path, event_sampler: Any) -> None:
     tool = GenSVideoFramesTool(sampler=event_sampler, allowed_roots=[video_root])
     msg = await _acall(tool, video=str(outside_video), question=QUESTION)
     assert msg.status == "error"

@@ -15,13 +15,21 @@ from langchain_gens import frames_message, with_frame_messages
 
 
 def _selection(times: list[float], question: str = "Where is the ball?") -> FrameSelection:
-    frames = [Frame(t, image=paint_time_code(t, (128, 72)), score=float(i % 6), index=int(t))
-              for i, t in enumerate(times)]
+    frames = [
+        Frame(t, image=paint_time_code(t, (128, 72)), score=float(i % 6), index=int(t))
+        for i, t in enumerate(times)
+    ]
     return FrameSelection(video="/v/clip.mp4", question=question, frames=frames, n_candidates=60)
 
 
-def _tool_msg(call_id: str, selection: FrameSelection | None, *, name: str = "video_frames",
-              status: str = "success", content: Any = "frames listed here") -> ToolMessage:
+def _tool_msg(
+    call_id: str,
+    selection: FrameSelection | None,
+    *,
+    name: str = "video_frames",
+    status: str = "success",
+    content: Any = "frames listed here",
+) -> ToolMessage:
     return ToolMessage(content=content, tool_call_id=call_id, name=name, artifact=selection, status=status)
 
 
@@ -98,8 +106,15 @@ def test_each_turn_gets_its_own_message_and_history_modes() -> None:
     ]
     full = with_frame_messages(history)
     kinds = [type(m).__name__ for m in full]
-    assert kinds == ["HumanMessage", "AIMessage", "ToolMessage", "HumanMessage", "AIMessage", "ToolMessage",
-                     "HumanMessage"]
+    assert kinds == [
+        "HumanMessage",
+        "AIMessage",
+        "ToolMessage",
+        "HumanMessage",
+        "AIMessage",
+        "ToolMessage",
+        "HumanMessage",
+    ]
     assert [len(_pairs(full[3])), len(_pairs(full[6]))] == [3, 1]
     latest = with_frame_messages(history, history="latest")
     assert len(latest) == 6

@@ -18,8 +18,9 @@ def test_import_pulls_in_no_optional_dependency() -> None:
         "import sys, json; sys.path.insert(0, sys.argv[1]); import langchain_gens; "
         f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(package_dir)], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(package_dir)], capture_output=True, text=True, check=True
+    )
     assert json.loads(out.stdout) == []
 
 

@@ -37,8 +37,12 @@ def test_description_states_the_configured_limits() -> None:
 
 
 def test_policy_is_built_from_roots_and_caps(tmp_path: Path) -> None:
-    tool = GenSVideoFramesTool(allowed_roots=[tmp_path], allowed_url_prefixes=["https://cdn.example.com/v/"],
-                         max_k=7, max_duration=90)
+    tool = GenSVideoFramesTool(
+        allowed_roots=[tmp_path],
+        allowed_url_prefixes=["https://cdn.example.com/v/"],
+        max_k=7,
+        max_duration=90,
+    )
     assert isinstance(tool.policy, AccessPolicy)
     assert tool.policy.max_k == 7
     assert tool.policy.max_duration == 90

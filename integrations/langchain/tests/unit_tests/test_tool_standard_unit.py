@@ -22,5 +22,10 @@ class TestGenSVideoFramesToolStandardUnit(ToolsUnitTests):
 
     @property
     def tool_invoke_params_example(self) -> dict[str, Any]:
-        return {"video": "talk.mp4", "question": "When is the demo shown?", "k": 4, "start": 60.0,
-                "end": 180.0}
+        return {
+            "video": "talk.mp4",
+            "question": "When is the demo shown?",
+            "k": 4,
+            "start": 60.0,
+            "end": 180.0,
+        }

@@ -81,9 +81,7 @@ class GenSFunctionAgent(FunctionAgent):
             print(await agent.run("When is the chart shown in ~/videos/talk.mp4?"))
     """
 
-    async def handle_tool_call_results(
-        self, ctx: Context, results: list[ToolCallResult], memory: BaseMemory
-    ) -> None:
+    async def handle_tool_call_results(self, ctx: Context, results: list[ToolCallResult], memory: BaseMemory) -> None:
         """Add the tool results as ``FunctionAgent`` does, then move their images into a user message."""
         await super().handle_tool_call_results(ctx, results, memory)
         scratchpad: list[ChatMessage] = await ctx.store.get(self.scratchpad_key, default=[])

@@ -65,6 +65,7 @@ def _usage(response: ChatResponse) -> TokenUsage:
         raw = response.raw
         raw_usage = raw.get("usage") if isinstance(raw, Mapping) else getattr(raw, "usage", None)
         if raw_usage is not None:
+
             def get(key: str) -> Any:
                 if isinstance(raw_usage, Mapping):
                     return raw_usage.get(key)
