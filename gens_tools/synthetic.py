@@ -247,7 +247,7 @@ def make_test_video(
         bframes: allow B-frames (frames stored out of presentation order) where the codec has them.
         faststart: for .mp4/.mov, put the index before the data (needed to stream or read a cut file).
 
-    Returns the path written.
+    Returns the path written. The file appears there only once complete (an interrupted call leaves none).
     """
     import av
 
@@ -290,38 +290,44 @@ def make_test_video(
     out.parent.mkdir(parents=True, exist_ok=True)
     options = {"movflags": "+faststart"} if faststart and fmt in ("mp4", "mov") else {}
     disp_w, disp_h = (height, width) if rotation in (90, 270) else (width, height)
-    with av.open(str(out), "w", format=fmt, options=options) as container:
-        stream: Any = container.add_stream(encoder, rate=rate, options=_encoder_options(encoder, bframes, gop))
-        stream.width, stream.height = width, height
-        stream.pix_fmt = "yuvj420p" if encoder == "mjpeg" else "yuv420p"
-        stream.time_base = time_base
-        stream.codec_context.time_base = time_base
-        if gop is not None:
-            stream.codec_context.gop_size = int(gop)
-        if encoder == "mpeg4":
-            stream.codec_context.bit_rate = 3_000_000
-            stream.codec_context.max_b_frames = 2 if bframes else 0
-        elif not bframes:
-            stream.codec_context.max_b_frames = 0
-        if encoder == "mjpeg":
-            stream.codec_context.qscale = 3
-        if rotation:
-            stream.set_display_rotation(rotation)
-        default_step = ticks[-1] - ticks[-2] if len(ticks) > 1 else max(1, round(1 / (rate * time_base)))
-        durations = {tick: nxt - tick for tick, nxt in itertools.pairwise(ticks)} | {ticks[-1]: default_step}
-        for t, tick in zip(times, ticks, strict=True):
-            picture = np.asarray(paint_time_code(t, (disp_w, disp_h), progress=t / total))
+    # Written under a temporary name and renamed when complete: an interrupted run leaves no half video at `out`.
+    partial = out.with_name(f".{out.name}.{os.getpid()}.part")
+    try:
+        with av.open(str(partial), "w", format=fmt, options=options) as container:
+            stream: Any = container.add_stream(encoder, rate=rate, options=_encoder_options(encoder, bframes, gop))
+            stream.width, stream.height = width, height
+            stream.pix_fmt = "yuvj420p" if encoder == "mjpeg" else "yuv420p"
+            stream.time_base = time_base
+            stream.codec_context.time_base = time_base
+            if gop is not None:
+                stream.codec_context.gop_size = int(gop)
+            if encoder == "mpeg4":
+                stream.codec_context.bit_rate = 3_000_000
+                stream.codec_context.max_b_frames = 2 if bframes else 0
+            elif not bframes:
+                stream.codec_context.max_b_frames = 0
+            if encoder == "mjpeg":
+                stream.codec_context.qscale = 3
             if rotation:
-                # The player turns the stored picture counter-clockwise by `rotation`; store it turned back.
-                picture = np.ascontiguousarray(np.rot90(picture, k=-(rotation // 90)))
-            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
-            frame.pts = tick
-            frame.time_base = time_base
-            frame.duration = durations[tick]
-            for packet in stream.encode(frame):
+                stream.set_display_rotation(rotation)
+            default_step = ticks[-1] - ticks[-2] if len(ticks) > 1 else max(1, round(1 / (rate * time_base)))
+            durations = {tick: nxt - tick for tick, nxt in itertools.pairwise(ticks)} | {ticks[-1]: default_step}
+            for t, tick in zip(times, ticks, strict=True):
+                picture = np.asarray(paint_time_code(t, (disp_w, disp_h), progress=t / total))
+                if rotation:
+                    # The player turns the stored picture counter-clockwise by `rotation`; store it turned back.
+                    picture = np.ascontiguousarray(np.rot90(picture, k=-(rotation // 90)))
+                frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+                frame.pts = tick
+                frame.time_base = time_base
+                frame.duration = durations[tick]
+                for packet in stream.encode(frame):
+                    _mux(container, packet, durations)
+            for packet in stream.encode(None):
                 _mux(container, packet, durations)
-        for packet in stream.encode(None):
-            _mux(container, packet, durations)
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
     return out
 
 

@@ -214,3 +214,27 @@ def test_frame_folder_names_and_codes(tmp_path: Path) -> None:
         make_frame_folder(tmp_path / "h", 0)
     with pytest.raises(InvalidArgumentError):
         make_frame_folder(tmp_path / "h", 2, times=[0.0])
+
+
+def test_an_interrupted_write_leaves_no_video(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A half-written file at the path would be taken for a finished video by the next run that finds it."""
+    import gens_tools.synthetic as synthetic
+
+    painted = 0
+
+    def paint(t: float, size: tuple[int, int], progress: float = 0.0) -> Image.Image:
+        nonlocal painted
+        painted += 1
+        if painted > 40:
+            raise KeyboardInterrupt
+        return paint_time_code(t, size, progress=progress)
+
+    monkeypatch.setattr(synthetic, "paint_time_code", paint)
+    with pytest.raises(KeyboardInterrupt):
+        make_test_video(tmp_path / "v.mp4", duration=10.0, fps=10.0, size=(64, 36))
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    video = make_test_video(tmp_path / "v.mp4", duration=2.0, fps=10.0, size=(64, 36))
+    assert [p.name for p in tmp_path.iterdir()] == ["v.mp4"]
+    with av.open(str(video)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 20
