@@ -2,7 +2,7 @@
 
 For 16, 32 and 64 frames and three assistants (gpt-4o, gemini-2.5-flash, a Gemini 3-class model), it runs
 the real ``VideoQA(...).ask`` path — uniform sampler, frame decoding, the budget planner, the real SDK client
-— against the local fake APIs of the test suite (``tests/assistants/fakes.py``), which price every image they
+— against the local fake APIs of :mod:`gens_tools.testing`, which price every image they
 receive with the provider's published rule, independently of the planner. Printed per run: the planner's
 estimate, the tokens the fake API counted (``usage.input_tokens``), the request's image bytes, and the ratio
 to the baseline.
@@ -59,11 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a 10-minute video instead of 60")
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, str(ROOT / "tests"))
-    from assistants.fakes import FakeGemini, FakeOpenAI
-
     from gens_tools.assistants import make_assistant
     from gens_tools.qa import VideoQA
+    from gens_tools.testing import FakeGemini, FakeOpenAI
     from gens_tools.video import open_video
 
     video = args.video or ensure_video(600 if args.quick else 3600)
