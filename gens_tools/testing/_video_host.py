@@ -20,15 +20,19 @@ class Redirect:
 
 
 class FakeVideoHost:
-    """Serves the files of ``root`` (range requests included, like a CDN) and answers the paths given to
-    :meth:`redirect` with redirects. Records every path requested (``requested``); stops itself after
-    ``lifetime`` seconds in any case.
+    """Serves the files of ``root`` (with range requests, like a CDN and object stores, unless ``ranges`` is
+    false: then every request gets the whole file, and the stream can only be read from its start) and
+    answers the paths given to :meth:`redirect` with redirects. Records every path requested (``requested``)
+    and counts the range requests answered (``range_requests``); stops itself after ``lifetime`` seconds in
+    any case.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`.
     """
 
-    def __init__(self, root: str | Path, *, lifetime: float = 120.0) -> None:
+    def __init__(self, root: str | Path, *, ranges: bool = True, lifetime: float = 120.0) -> None:
         self.root = Path(root)
+        self.ranges = ranges
+        self.range_requests = 0
         self.redirects: dict[str, Redirect] = {}
         self.requested: list[str] = []
         self._lock = threading.Lock()
@@ -124,7 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
         size = file.stat().st_size
         start, end, partial = 0, size - 1, False
         header = self.headers.get("Range")
-        if header and header.startswith("bytes="):
+        if fake.ranges and header and header.startswith("bytes="):
             first, _, last = header[len("bytes=") :].partition("-")
             try:
                 start = int(first) if first else 0
@@ -132,12 +136,15 @@ class _Handler(BaseHTTPRequestHandler):
             except ValueError:
                 start, end = 0, size - 1
             partial = True
+            with fake._lock:
+                fake.range_requests += 1
         if start >= size:
             self._empty(416, {"Content-Range": f"bytes */{size}"})
             return
         self.send_response(206 if partial else 200)
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Accept-Ranges", "bytes")
+        if fake.ranges:
+            self.send_header("Accept-Ranges", "bytes")
         if partial:
             self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
         self.send_header("Content-Length", str(end - start + 1))

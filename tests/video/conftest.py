@@ -6,11 +6,9 @@ frame a reader returned and compare it with the frame that really is on screen a
 
 from __future__ import annotations
 
-import http.server
 import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -19,6 +17,7 @@ import pytest
 from PIL import Image
 
 from gens_tools.synthetic import make_test_video, read_time_code
+from gens_tools.testing import FakeVideoHost
 
 
 @dataclass(frozen=True)
@@ -155,113 +154,18 @@ def _audio_file(path: Path, codec: str, fmt: str, dtype: type) -> Path:
 # --- a local HTTP server ------------------------------------------------------------------------------
 
 
-@dataclass
-class FileServer:
-    """A throwaway HTTP server on 127.0.0.1 serving one folder, with or without range requests."""
-
-    root: Path
-    ranges: bool = True
-    bytes_sent: int = 0
-    range_requests: int = 0
-    requests: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    port: int = 0
-
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{name}"
-
-
-def _handler(server: FileServer) -> type[http.server.BaseHTTPRequestHandler]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def do_HEAD(self) -> None:
-            self._serve(body=False)
-
-        def do_GET(self) -> None:
-            self._serve(body=True)
-
-        def _serve(self, body: bool) -> None:
-            path = server.root / self.path.lstrip("/").split("?")[0]
-            with server.lock:
-                server.requests += 1
-            if not path.is_file():
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            size = path.stat().st_size
-            start, end = 0, size - 1
-            header = self.headers.get("Range")
-            partial = False
-            if server.ranges and header and header.startswith("bytes="):
-                first, _, last = header[len("bytes=") :].partition("-")
-                start = int(first) if first else 0
-                end = min(int(last), size - 1) if last else size - 1
-                partial = True
-                with server.lock:
-                    server.range_requests += 1
-            if start >= size:
-                self.send_response(416)
-                self.send_header("Content-Range", f"bytes */{size}")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            self.send_response(206 if partial else 200)
-            self.send_header("Content-Type", "video/mp4")
-            if server.ranges:
-                self.send_header("Accept-Ranges", "bytes")
-            if partial:
-                self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
-            self.send_header("Content-Length", str(end - start + 1))
-            self.end_headers()
-            if not body:
-                return
-            with path.open("rb") as f:
-                f.seek(start)
-                remaining = end - start + 1
-                try:
-                    while remaining > 0:
-                        chunk = f.read(min(65536, remaining))
-                        if not chunk:
-                            break
-                        self.wfile.write(chunk)
-                        remaining -= len(chunk)
-                        with server.lock:
-                            server.bytes_sent += len(chunk)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client stopped reading (FFmpeg drops connections when it seeks)
-
-    return Handler
-
-
-def _serve(root: Path, ranges: bool) -> Iterator[FileServer]:
-    state = FileServer(root=root, ranges=ranges)
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    httpd.daemon_threads = True
-    state.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
 @pytest.fixture
-def http_server(video_dir: Path) -> Iterator[FileServer]:
+def http_server(video_dir: Path) -> Iterator[FakeVideoHost]:
     """Serves ``video_dir`` with range requests (what CDNs and object stores do)."""
-    yield from _serve(video_dir, ranges=True)
+    with FakeVideoHost(video_dir) as host:
+        yield host
 
 
 @pytest.fixture
-def plain_http_server(video_dir: Path) -> Iterator[FileServer]:
+def plain_http_server(video_dir: Path) -> Iterator[FakeVideoHost]:
     """Serves ``video_dir`` without range requests: the stream can only be read from the start."""
-    yield from _serve(video_dir, ranges=False)
+    with FakeVideoHost(video_dir, ranges=False) as host:
+        yield host
 
 
 @pytest.fixture

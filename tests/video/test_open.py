@@ -17,11 +17,12 @@ from gens_tools.errors import (
     VideoNotFoundError,
 )
 from gens_tools.synthetic import make_frame_folder, make_test_video
+from gens_tools.testing import FakeVideoHost
 from gens_tools.video import VideoInfo, VideoReader, open_video, sampling_grid
 from gens_tools.video._folder import FolderReader
 from gens_tools.video._pyav import PyAVReader
 
-from .conftest import Clip, FileServer, check_frame
+from .conftest import Clip, check_frame
 
 
 def test_file_opens_with_pyav(h264_clip: Clip) -> None:
@@ -111,7 +112,7 @@ def test_decord_backend(h264_clip: Clip, monkeypatch: pytest.MonkeyPatch) -> Non
 # --- URLs ------------------------------------------------------------------------------------------------
 
 
-def test_url_streams_with_range_requests(http_server: FileServer, long_clip: Clip) -> None:
+def test_url_streams_with_range_requests(http_server: FakeVideoHost, long_clip: Clip) -> None:
     url = http_server.url(long_clip.path.name)
     with open_video(url, timeout=5.0) as reader:
         assert isinstance(reader, PyAVReader)
@@ -127,7 +128,7 @@ def test_url_streams_with_range_requests(http_server: FileServer, long_clip: Cli
     assert http_server.range_requests >= 2  # FFmpeg jumped through the file with range requests
 
 
-def test_url_to_mp4_with_index_at_the_end(http_server: FileServer, video_dir: Path) -> None:
+def test_url_to_mp4_with_index_at_the_end(http_server: FakeVideoHost, video_dir: Path) -> None:
     # Without faststart the index sits after the data: reading it needs range requests, not a download.
     path = make_test_video(video_dir / "index_at_end.mp4", duration=3.0, fps=10.0, faststart=False)
     with open_video(http_server.url(path.name), timeout=5.0) as reader:
@@ -137,7 +138,7 @@ def test_url_to_mp4_with_index_at_the_end(http_server: FileServer, video_dir: Pa
     assert http_server.range_requests >= 2
 
 
-def test_url_without_range_support_is_read_in_one_pass(plain_http_server: FileServer, long_clip: Clip) -> None:
+def test_url_without_range_support_is_read_in_one_pass(plain_http_server: FakeVideoHost, long_clip: Clip) -> None:
     with open_video(plain_http_server.url(long_clip.path.name), timeout=5.0) as reader:
         reader.seek_threshold = 2.0
         targets = [1.0, 15.0, 29.0]
@@ -149,7 +150,7 @@ def test_url_without_range_support_is_read_in_one_pass(plain_http_server: FileSe
 
 
 def test_mp4_with_its_index_at_the_end_without_range_support_says_what_to_do(
-    plain_http_server: FileServer, video_dir: Path, capsys: pytest.CaptureFixture[str]
+    plain_http_server: FakeVideoHost, video_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Big enough that FFmpeg cannot go back to the data from its read buffer once it has found the index.
     path = make_test_video(video_dir / "late_index.mp4", duration=30.0, fps=30.0, faststart=False)
@@ -169,19 +170,21 @@ def test_mp4_with_its_index_at_the_end_without_range_support_says_what_to_do(
     assert "range requests" in err
 
 
-def test_mp4_with_its_index_first_streams_without_range_support(plain_http_server: FileServer, video_dir: Path) -> None:
+def test_mp4_with_its_index_first_streams_without_range_support(
+    plain_http_server: FakeVideoHost, video_dir: Path
+) -> None:
     path = make_test_video(video_dir / "early_index.mp4", duration=30.0, fps=30.0, faststart=True)
     with open_video(plain_http_server.url(path.name), timeout=5.0) as reader:
         frames = list(reader.iter_frames([0.0, 12.5, 29.9]))
     assert [round(f.timestamp, 3) for f in frames] == [0.0, 12.5, 29.9]
 
 
-def test_url_not_found(http_server: FileServer) -> None:
+def test_url_not_found(http_server: FakeVideoHost) -> None:
     with pytest.raises(VideoNotFoundError, match=r"nothing\.mp4"):
         open_video(http_server.url("nothing.mp4"), timeout=5.0)
 
 
-def test_url_to_something_that_is_not_a_video(http_server: FileServer, bad_files: dict[str, Path]) -> None:
+def test_url_to_something_that_is_not_a_video(http_server: FakeVideoHost, bad_files: dict[str, Path]) -> None:
     with pytest.raises(NotAVideoError):
         open_video(http_server.url(f"bad/{bad_files['garbage'].name}"), timeout=5.0)
 
@@ -200,6 +203,6 @@ def test_silent_server_times_out(silent_server: int) -> None:
     assert time.monotonic() - start < 8.0
 
 
-def test_decord_cannot_read_urls(http_server: FileServer, long_clip: Clip) -> None:
+def test_decord_cannot_read_urls(http_server: FakeVideoHost, long_clip: Clip) -> None:
     with pytest.raises(InvalidArgumentError, match="local files"):
         open_video(http_server.url(long_clip.path.name), backend="decord")
