@@ -8,12 +8,12 @@ bounded however long the manifest is; results come back in completion order.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
+from gens_tools._cores import available_cores
 from gens_tools.batch._job import BatchJob, BatchWorker, Record
 from gens_tools.batch._manifest import BadRow, Row
 from gens_tools.errors import GensToolsError
@@ -24,11 +24,8 @@ LIGHT_SAMPLERS = frozenset({"uniform", "remote", "precomputed"})
 
 
 def machine_workers() -> int:
-    """The CPUs this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    """The CPUs this process may use (its affinity within its container's CPU quota)."""
+    return available_cores()
 
 
 def default_workers(job: BatchJob) -> int:

@@ -43,6 +43,7 @@ from typing import Any, NamedTuple
 
 from PIL import Image
 
+from gens_tools._cores import available_cores
 from gens_tools._imaging import fit_within
 from gens_tools._sources import is_http_url, normalize_http_url
 from gens_tools.errors import (
@@ -164,7 +165,7 @@ class PyAVReader(ReaderBase):
 
     Args:
         source: path of a video file, or an http(s) URL (streamed by FFmpeg, not downloaded first).
-        threads: decoder threads (FFmpeg's ``thread_count``; 0 = as many as CPU cores).
+        threads: decoder threads (FFmpeg's ``thread_count``; 0 = as many as the cores available, see ``_cores``).
         thread_type: FFmpeg threading mode, ``"FRAME"``, ``"SLICE"`` or ``"AUTO"``.
         timeout: seconds to wait for data from a URL (connect and each read) before giving up.
         seek_threshold: seek instead of decoding on when the next requested time is more than this many
@@ -677,10 +678,7 @@ class PyAVReader(ReaderBase):
         """How many parallel single-threaded decoders ``threads`` allows on this machine."""
         if self.thread_type == "NONE":
             return 1
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except (AttributeError, OSError):
-            cores = os.cpu_count() or 1
+        cores = available_cores()
         return min(self.threads or cores, cores)
 
     def _iter(self, pairs: list[tuple[float, int]], max_side: int | None) -> Iterator[Frame]:
