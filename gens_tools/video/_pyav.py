@@ -683,17 +683,29 @@ class PyAVReader(ReaderBase):
 
     def _iter(self, pairs: list[tuple[float, int]], max_side: int | None) -> Iterator[Frame]:
         segments, workers = self._plan(pairs, max_side)
-        with self._lock:
-            self.stats.workers = workers
-            self.stats.segments = len(segments)
-        run = _Pass(self, segments, workers, max_side)
-        self._passes.add(run)
+        # Cores for this pass from the process-wide budget: parallel workers (one single-threaded decoder
+        # each), or the frame threads of one sequential decoder. Concurrent passes share the machine's cores
+        # instead of each starting one decoder per core.
+        wanted = workers if workers > 1 else (1 if self.thread_type == "NONE" else self._worker_count())
+        granted = DECODER_BUDGET.take(wanted)
         try:
-            run.start()
-            yield from run.frames()
+            if workers > 1:
+                workers, decoder_threads = granted, 1
+            else:
+                decoder_threads = granted
+            with self._lock:
+                self.stats.workers = workers
+                self.stats.segments = len(segments)
+            run = _Pass(self, segments, workers, max_side, decoder_threads)
+            self._passes.add(run)
+            try:
+                run.start()
+                yield from run.frames()
+            finally:
+                run.stop()
+                self._passes.discard(run)
         finally:
-            run.stop()
-            self._passes.discard(run)
+            DECODER_BUDGET.give_back(granted)
 
     # --- lifecycle ---------------------------------------------------------------------------------------
 
@@ -738,11 +750,47 @@ class _Failure(NamedTuple):
 _END = object()  # a worker finished one segment
 
 
+class DecoderBudget:
+    """The decoding threads all readers of this process may run at once: as many as the cores available
+    (:func:`~gens_tools._cores.available_cores`). A pass takes what it wants of what is free, and always at least
+    one, so a pass never waits for another; the budget only bounds how many decoders concurrent passes add."""
+
+    def __init__(self, cores: int | None = None) -> None:
+        self._cores = cores
+        self._in_use = 0
+        self._lock = threading.Lock()
+
+    @property
+    def in_use(self) -> int:
+        """Threads taken by passes now running."""
+        with self._lock:
+            return self._in_use
+
+    def take(self, wanted: int) -> int:
+        """Take up to ``wanted`` threads (at least 1) and return how many were taken."""
+        with self._lock:
+            cores = self._cores if self._cores is not None else available_cores()
+            granted = max(1, min(wanted, cores - self._in_use))
+            self._in_use += granted
+            return granted
+
+    def give_back(self, taken: int) -> None:
+        """Return what :meth:`take` gave."""
+        with self._lock:
+            self._in_use -= taken
+
+
+#: The budget every :class:`PyAVReader` of this process decodes within.
+DECODER_BUDGET = DecoderBudget()
+
+
 class _Pass:
     """One :meth:`PyAVReader.iter_frames` pass: worker threads decode their segments (segment ``s`` goes to
     worker ``s % workers``) into bounded queues; :meth:`frames` yields from them in segment order."""
 
-    def __init__(self, reader: PyAVReader, segments: list[_Segment], workers: int, max_side: int | None) -> None:
+    def __init__(
+        self, reader: PyAVReader, segments: list[_Segment], workers: int, max_side: int | None, decoder_threads: int
+    ) -> None:
         self.reader = reader
         self.segments = segments
         self.max_side = max_side
@@ -752,7 +800,7 @@ class _Pass:
         room = min(max(len(seg.pairs) for seg in segments), reader._pictures_per_worker(max_side)) + 1
         self.queues: list[queue.Queue[Any]] = [queue.Queue(maxsize=room) for _ in range(workers)]
         # One worker: FFmpeg's frame threads; several: one single-threaded decoder each.
-        self.decoder_threads = reader.threads if workers == 1 else 1
+        self.decoder_threads = decoder_threads
         self.threads = [
             threading.Thread(target=self._work, args=(w,), name=f"gens-tools-decode-{w}", daemon=True)
             for w in range(workers)

@@ -242,3 +242,55 @@ def test_segments_start_at_keyframes_and_merge_where_keyframes_are_far_apart(vid
     reader = PyAVReader(single.path, threads=2)
     segments, workers = reader._plan([(t, i) for i, t in enumerate(targets)], None)
     assert (len(segments), workers) == (1, 1)
+
+
+# --- the process-wide decoder budget ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_cores(monkeypatch: pytest.MonkeyPatch) -> _pyav.DecoderBudget:
+    budget = _pyav.DecoderBudget(cores=2)
+    monkeypatch.setattr(_pyav, "DECODER_BUDGET", budget)
+    return budget
+
+
+def test_concurrent_passes_share_the_cores(long_clip: Clip, segmented: None, two_cores: _pyav.DecoderBudget) -> None:
+    """A pass started while another holds both cores decodes with one worker, and still returns exactly the
+    right frames; every core is given back when the passes end (early or not)."""
+    targets = [t / 2 for t in range(2 * 30)]
+    first = PyAVReader(long_clip.path, threads=2)
+    first_frames = first.iter_frames(targets)
+    check_frame(next(first_frames), long_clip.times, 0.0)
+    assert first.stats.workers == 2
+    assert two_cores.in_use == 2
+
+    second = PyAVReader(long_clip.path, threads=2)
+    got = _read(second, targets)
+    assert second.stats.workers == 1  # what was left: the minimum, not a wait
+    assert [i for i, _, _ in got] == list(range(len(targets)))
+    for index, timestamp, painted in got:
+        expected = on_screen(long_clip.times, targets[index])
+        assert painted == pytest.approx(expected, abs=1.5e-3)
+        assert timestamp == pytest.approx(expected, abs=1.5e-3)
+    assert two_cores.in_use == 2  # the second pass gave its worker back
+
+    first_frames.close()  # type: ignore[attr-defined]
+    assert two_cores.in_use == 0
+    third = PyAVReader(long_clip.path, threads=2)
+    assert _read(third, targets) == got
+    assert third.stats.workers == 2
+    assert two_cores.in_use == 0
+
+
+def test_a_failing_pass_gives_its_cores_back(
+    long_clip: Clip, segmented: None, two_cores: _pyav.DecoderBudget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("picture conversion failed")
+
+    reader = PyAVReader(long_clip.path, threads=2)
+    monkeypatch.setattr(reader, "_picture", broken)
+    with pytest.raises(RuntimeError, match="picture conversion failed"):
+        list(reader.iter_frames([t / 2 for t in range(60)]))
+    assert two_cores.in_use == 0
+    assert _no_decode_threads_left()
