@@ -120,7 +120,7 @@ def test_prefix_cache_continuation_matches_full_forward(random_model: Any, token
     ids = torch.tensor([inputs.input_ids])
     full = random_model(input_ids=ids, pixel_values=pixels).logits[0, inputs.prefix_length :]
     cache = DynamicCache(ddp_cache_data=[(layer.keys, layer.values) for layer in state.past_key_values.layers])
-    rest = random_model(input_ids=ids[:, inputs.prefix_length :], past_key_values=cache).logits[0]
+    rest = random_model(input_ids=ids[:, inputs.prefix_length :], cache=cache).logits[0]
     torch.testing.assert_close(rest, full, rtol=1e-4, atol=1e-5)
 
 
