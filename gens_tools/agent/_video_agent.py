@@ -138,32 +138,76 @@ class VideoAgent:
             raise InvalidArgumentError(f"assistant must be an Assistant, got {type(assistant).__name__}")
         if policy is not None and not isinstance(policy, AccessPolicy):
             raise InvalidArgumentError(f"policy must be an AccessPolicy, got {type(policy).__name__}")
-        self.assistant = assistant
-        self.sampler = resolve_sampler(sampler, sampler_options)
-        self._owns_sampler = not isinstance(sampler, FrameSampler)
+        checked = VideoAgent.check_settings(
+            budget=budget,
+            k=k,
+            zoom_k=zoom_k,
+            zoom_fps=zoom_fps,
+            max_fps=max_fps,
+            zoom_span=zoom_span,
+            min_span=min_span,
+            min_confidence=min_confidence,
+            carry_cited=carry_cited,
+        )
         self.options = SamplingOptions.build(options, **settings)
         self.policy = policy
+        self.budget: AgentBudget = checked["budget"]
+        self.k: int | None = checked["k"]
+        self.zoom_k: int | None = checked["zoom_k"]
+        self.zoom_fps: float = checked["zoom_fps"]
+        self.max_fps: float = checked["max_fps"]
+        self.zoom_span: float = checked["zoom_span"]
+        self.min_span: float = checked["min_span"]
+        self.min_confidence: float = checked["min_confidence"]
+        self.carry_cited: int = checked["carry_cited"]
+        self.assistant = assistant
+        # Last: a sampler given by name may load a model, which a bad setting should not cost.
+        self.sampler = resolve_sampler(sampler, sampler_options)
+        self._owns_sampler = not isinstance(sampler, FrameSampler)
+
+    @staticmethod
+    def check_settings(
+        *,
+        budget: AgentBudget | Mapping[str, Any] | None = None,
+        k: int | None = None,
+        zoom_k: int | None = None,
+        zoom_fps: float = 2.0,
+        max_fps: float = 4.0,
+        zoom_span: float = 60.0,
+        min_span: float = 4.0,
+        min_confidence: float = 0.8,
+        carry_cited: int = 4,
+    ) -> dict[str, Any]:
+        """The agent's own settings (those of the constructor, same defaults), checked and normalised, without
+        building anything: lets a caller refuse a bad setting before it loads a sampler's model.
+
+        Raises:
+            InvalidArgumentError: a bad setting, named by its argument.
+        """
         if budget is None:
             budget = AgentBudget()
         elif isinstance(budget, Mapping):
             budget = AgentBudget(**budget)
         if not isinstance(budget, AgentBudget):
             raise InvalidArgumentError(f"budget must be an AgentBudget or a mapping, got {type(budget).__name__}")
-        self.budget = budget
-        self.k = optional_positive_int("k", k)
-        self.zoom_k = optional_positive_int("zoom_k", zoom_k)
-        self.zoom_fps = positive_number("zoom_fps", zoom_fps)
-        self.max_fps = max(positive_number("max_fps", max_fps), self.zoom_fps)
-        self.zoom_span = positive_number("zoom_span", zoom_span)
-        self.min_span = positive_number("min_span", min_span)
+        checked_zoom_fps = positive_number("zoom_fps", zoom_fps)
         if isinstance(min_confidence, bool) or not isinstance(min_confidence, int | float):
             raise InvalidArgumentError(f"min_confidence must be a number between 0 and 1, got {min_confidence!r}")
         if not 0.0 < float(min_confidence) <= 1.0:
             raise InvalidArgumentError(f"min_confidence must be above 0 and at most 1, got {min_confidence!r}")
-        self.min_confidence = float(min_confidence)
         if isinstance(carry_cited, bool) or not isinstance(carry_cited, int) or carry_cited < 0:
             raise InvalidArgumentError(f"carry_cited must be a whole number >= 0, got {carry_cited!r}")
-        self.carry_cited = carry_cited
+        return {
+            "budget": budget,
+            "k": optional_positive_int("k", k),
+            "zoom_k": optional_positive_int("zoom_k", zoom_k),
+            "zoom_fps": checked_zoom_fps,
+            "max_fps": max(positive_number("max_fps", max_fps), checked_zoom_fps),
+            "zoom_span": positive_number("zoom_span", zoom_span),
+            "min_span": positive_number("min_span", min_span),
+            "min_confidence": float(min_confidence),
+            "carry_cited": carry_cited,
+        }
 
     def __repr__(self) -> str:
         return (

@@ -238,7 +238,45 @@ def _agent_settings(args: argparse.Namespace) -> dict[str, Any]:
     for key in ("min_confidence", "zoom_fps", "zoom_k"):
         if f"agent_{key}" in given:
             settings[key] = given[f"agent_{key}"]
+    if args.agent:
+        from gens_tools.agent import VideoAgent
+        from gens_tools.cli._main import reworded
+
+        try:  # before any model loads
+            VideoAgent.check_settings(**settings)
+        except InvalidArgumentError as exc:
+            agent_flags = {dest.removeprefix("agent_"): flag for flag, dest, *_ in _AGENT_FLAGS}
+            raise reworded(exc, agent_flags) from None
     return settings
+
+
+#: The assistant's constructor arguments and the ``ask`` flags that set them, for error messages.
+_ASSISTANT_FLAGS = {
+    "base_url": "--assistant-base-url",
+    "api_key_env": "--api-key-env",
+    "max_side": "--image-side",
+    "max_frames": "--max-frames",
+    "max_output_tokens": "--max-output-tokens",
+    "timeout": "--timeout",
+    "max_retries": "--max-retries",
+    "context_window": "--context-window",
+}
+
+
+def _make_assistant(args: argparse.Namespace, provider: str, model: str) -> Any:
+    """The assistant the flags ask for; a bad value is reported with its flag (``--image-side must be…``)."""
+    from gens_tools.assistants import make_assistant
+
+    try:
+        return make_assistant(args.assistant, **_assistant_options(args, provider, model))
+    except InvalidArgumentError as exc:
+        from gens_tools.cli._main import reworded
+
+        flags = {**_ASSISTANT_FLAGS, **getattr(args, "provider_option_flags", {})}
+        again = reworded(exc, flags)
+        if "budget --" in str(again):  # "budget context_window must…": the flag alone says it
+            again = InvalidArgumentError(str(again).replace("budget --", "--"))
+        raise again from None
 
 
 def _confidence(value: float | None) -> str:
@@ -293,7 +331,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from gens_tools.assistants import make_assistant, provider_for
+    from gens_tools.assistants import provider_for
     from gens_tools.cli._main import check_video, options_from_args, progress_bars, sampler_from_args, say_notices
     from gens_tools.qa import VideoQA
 
@@ -304,7 +342,7 @@ def _run(args: argparse.Namespace) -> int:
         require_report_backend()  # a missing extra is reported before any request
     check_video(args)
     provider, model = provider_for(args.assistant)
-    assistant = make_assistant(args.assistant, **_assistant_options(args, provider, model))
+    assistant = _make_assistant(args, provider, model)
     if args.agent:
         return _run_agent(args, assistant, agent_settings)
     try:

@@ -136,7 +136,7 @@ def test_k_defaults_to_the_planner(
         ([], {}, "OPENAI_API_KEY"),  # no key at all
         (["--assistant", "gemini-2.5-flash"], {}, "GEMINI_API_KEY"),
         (["--assistant", "gemini-2.5-flash", "--detail", "low"], {"GEMINI_API_KEY": KEY}, "--detail"),
-        (["--max-retries", "-1"], {"OPENAI_API_KEY": KEY}, "max_retries"),
+        (["--max-retries", "-1"], {"OPENAI_API_KEY": KEY}, "--max-retries"),
     ],
 )
 def test_errors_are_one_line_on_stderr(
@@ -184,3 +184,31 @@ def test_bad_video_and_rejected_key_are_one_line(
     assert "OPENAI_API_KEY" in err
     assert wrong not in err
     assert wrong[-8:] not in err
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--max-frames", "0"], "--max-frames must be a positive whole number, got 0"),
+        (["--context-window", "-5"], "--context-window must be a positive whole number, got -5"),
+        (["--max-output-tokens", "0"], "--max-output-tokens must be a positive whole number, got 0"),
+        (["--timeout", "-1"], "--timeout must be a positive number, got -1.0"),
+        (["--max-retries", "-1"], "--max-retries must be a whole number >= 0, got -1"),
+        (["--image-side", "3"], "--image-side must be a whole number of pixels >= 16, got 3"),
+    ],
+)
+def test_bad_assistant_flags_are_named_by_their_flag(
+    video_40s: Path,
+    openai_server: FakeOpenAI,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    flags: list[str],
+    message: str,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    code, _out, err = run(
+        capsys, "ask", str(video_40s), "q", "--assistant-base-url", openai_server.base_url, "--no-cache", *flags
+    )
+    assert code == 1
+    assert err.strip() == f"gens-tools ask: error: {message}"
+    assert openai_server.requests == []

@@ -119,3 +119,47 @@ def test_agent_report_shows_the_steps_and_the_final_answer(
     assert "not among the chosen frames" not in page  # what it cites is a frame of the second step
     assert "what moves?" in page  # the second step's question
     assert "00:00:30–00:00:38" in page  # and its range
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--max-steps", "0"], "--max-steps must be a positive whole number, got 0"),
+        (["--max-total-frames", "0"], "--max-total-frames must be a positive whole number, got 0"),
+        (["--min-confidence", "2"], "--min-confidence must be above 0 and at most 1, got 2.0"),
+        (["--zoom-k", "0"], "--zoom-k must be a positive whole number, got 0"),
+        (["--zoom-fps", "-1"], "--zoom-fps must be a positive number, got -1.0"),
+        (["--max-seconds", "0"], "--max-seconds must be a positive number of seconds, got 0.0"),
+    ],
+)
+def test_bad_agent_flags_are_named_and_refused_before_the_sampler_loads(
+    video_40s: Path,
+    openai_server: FakeOpenAI,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    flags: list[str],
+    message: str,
+) -> None:
+    import gens_tools.cli._main as cli_main
+
+    def no_sampler(*args: object) -> None:
+        raise AssertionError("the sampler was built before the settings were checked")
+
+    monkeypatch.setattr(cli_main, "sampler_from_args", no_sampler)
+    code, _out, err = _ask(capsys, video_40s, openai_server, *flags)
+    assert code == 1
+    assert err.strip() == f"gens-tools ask: error: {message}"
+    assert openai_server.requests == []
+
+
+def test_check_settings_has_the_constructors_defaults() -> None:
+    """``VideoAgent.check_settings`` and the constructor declare the same settings with the same defaults."""
+    import inspect
+
+    from gens_tools.agent import VideoAgent
+
+    own = inspect.signature(VideoAgent.check_settings).parameters
+    ctor = inspect.signature(VideoAgent.__init__).parameters
+    assert own, "no settings"
+    for name, parameter in own.items():
+        assert ctor[name].default == parameter.default, name
