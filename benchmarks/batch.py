@@ -43,9 +43,7 @@ def make_manifest(videos: int, seconds: float, rows: int, folder: Path) -> Path:
     for i in range(videos):
         path = folder / f"video{i}_{int(seconds)}s.mp4"
         if not path.exists():
-            tmp = path.with_suffix(".tmp.mp4")
-            make_test_video(tmp, duration=seconds, fps=30.0, size=(640, 360), gop=250)
-            tmp.rename(path)
+            make_test_video(path, duration=seconds, fps=30.0, size=(640, 360), gop=250)  # whole or not at all
         paths.append(path)
     manifest = folder / f"manifest_{videos}x{int(seconds)}s_{rows}.jsonl"
     with manifest.open("w") as f:

@@ -47,9 +47,7 @@ def ensure_video(seconds: int) -> Path:
     path = DATA / f"tokens_{seconds}s_1fps.mp4"
     if not path.exists():
         print(f"making a {seconds / 60:.0f}-minute test video at {path} (once)…", flush=True)
-        tmp = path.with_suffix(".tmp.mp4")
-        make_test_video(tmp, duration=float(seconds), fps=1.0, size=(480, 270), gop=10)
-        tmp.replace(path)
+        make_test_video(path, duration=float(seconds), fps=1.0, size=(480, 270), gop=10)  # whole or not at all
     return path
 
 

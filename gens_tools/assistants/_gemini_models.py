@@ -55,7 +55,7 @@ class GeminiLevelRule(ImageRule):
         if not limits.level_tokens:
             raise InvalidArgumentError("image_rule 'gemini_level' needs level_tokens")
         for name in ("default_level", "start_level"):
-            optional_choice(f"budget {name}", getattr(limits, name), tuple(limits.level_tokens))
+            optional_choice(f"budget.{name}", getattr(limits, name), tuple(limits.level_tokens))
 
     def tokens(self, limits: ModelLimits, width: int, height: int, setting: ImageSetting) -> int:
         levels = limits.level_tokens

@@ -154,18 +154,18 @@ def _with_overrides(base: ModelLimits, overrides: Mapping[str, Any]) -> ModelLim
 def check_limits(limits: ModelLimits) -> None:
     """Refuse limits that cannot be planned with (each figure checked, then by the image rule)."""
     for name in ("context_window", "max_images", "default_frames", "tile_base", "tile_tokens", "patch_cap"):
-        positive_int(f"budget {name}", getattr(limits, name))
-    reserve = non_negative_int("budget output_reserve", limits.output_reserve)
+        positive_int(f"budget.{name}", getattr(limits, name))
+    reserve = non_negative_int("budget.output_reserve", limits.output_reserve)
     if reserve >= limits.context_window:
         raise InvalidArgumentError(
-            f"budget output_reserve must be >= 0 and below the context window ({limits.context_window}), "
+            f"budget.output_reserve must be >= 0 and below the context window ({limits.context_window}), "
             f"got {reserve!r}"
         )
     for name in ("max_image_bytes", "max_total_image_bytes", "max_request_bytes"):
-        optional_positive_int(f"budget {name}", getattr(limits, name))
-    positive_number("budget patch_multiplier", limits.patch_multiplier)
-    positive_number("budget chars_per_token", limits.chars_per_token)
-    image_side("budget default_max_side", limits.default_max_side)
+        optional_positive_int(f"budget.{name}", getattr(limits, name))
+    positive_number("budget.patch_multiplier", limits.patch_multiplier)
+    positive_number("budget.chars_per_token", limits.chars_per_token)
+    image_side("budget.default_max_side", limits.default_max_side)
     image_rule(limits.image_rule).check_limits(limits)
 
 

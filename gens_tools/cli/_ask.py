@@ -259,7 +259,7 @@ _ASSISTANT_FLAGS = {
     "max_output_tokens": "--max-output-tokens",
     "timeout": "--timeout",
     "max_retries": "--max-retries",
-    "context_window": "--context-window",
+    "budget.context_window": "--context-window",
 }
 
 
@@ -273,10 +273,7 @@ def _make_assistant(args: argparse.Namespace, provider: str, model: str) -> Any:
         from gens_tools.cli._main import reworded
 
         flags = {**_ASSISTANT_FLAGS, **getattr(args, "provider_option_flags", {})}
-        again = reworded(exc, flags)
-        if "budget --" in str(again):  # "budget context_window must…": the flag alone says it
-            again = InvalidArgumentError(str(again).replace("budget --", "--"))
-        raise again from None
+        raise reworded(exc, flags) from None
 
 
 def _confidence(value: float | None) -> str:

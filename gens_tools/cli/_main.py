@@ -270,9 +270,10 @@ def add_sampling_options(parser: argparse.ArgumentParser) -> None:
 
 
 def in_flags(message: str, flags: Mapping[str, str]) -> str:
-    """``message`` with each Python argument name of ``flags`` (``max_side``) that it names as the subject of a
-    problem replaced by its command-line flag (``--max-side``), for a one-line CLI error."""
-    names = sorted((n for n in flags if n.isidentifier()), key=len, reverse=True)
+    """``message`` with each Python argument name of ``flags`` (``max_side``, or a field of one:
+    ``budget.context_window``) that it names as the subject of a problem replaced by its command-line flag
+    (``--max-side``), for a one-line CLI error."""
+    names = sorted((n for n in flags if all(p.isidentifier() for p in n.split("."))), key=len, reverse=True)
     if not names:
         return message
     pattern = re.compile(r"(?<![\w.'\"-])(" + "|".join(map(re.escape, names)) + r")(?=\s+must\b|\s*=|\s+\(|:\s)")
