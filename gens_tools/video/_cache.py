@@ -273,16 +273,20 @@ class _WriterLock:
 
     def __init__(self, folder: Path) -> None:
         self._fd: int | None = None
+        # Locked under a name no sweeper opens, then renamed into place: a concurrent sweep never finds the
+        # lock file unlocked (it would take that for a dead writer and delete a live writer's folder).
+        fresh = folder / (_WRITER_LOCK + ".new")
         try:
-            fd = os.open(folder / _WRITER_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = os.open(fresh, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError:
             return
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
-                return
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            os.rename(fresh, folder / _WRITER_LOCK)
+        except OSError:
+            os.close(fd)
+            return
         self._fd = fd
 
     def release(self) -> None:

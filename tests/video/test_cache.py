@@ -588,3 +588,38 @@ def test_an_entry_of_an_older_version_is_rebuilt_without_a_warning(
     assert "another version" in caplog.records[0].getMessage()
     assert len(fill(cache, key)) == len(GRID)
     assert cache.lookup(key) is not None
+
+
+def test_a_sweep_never_takes_a_starting_writer_for_a_dead_one(tmp_path: Path) -> None:
+    """Writers start while other calls sweep the cache for dead writers' folders (20 concurrent agent calls
+    do this). A writer's folder must never look abandoned while its writer lives, not even while the writer
+    is taking its lock: CI once lost a live writer's folder that way ("No such file or directory")."""
+    import threading
+
+    from gens_tools.video._cache import _TMP_PREFIX, _WriterLock
+
+    cache = FrameCache(tmp_path)
+    tmp_path.mkdir(exist_ok=True)
+    stop = threading.Event()
+
+    def sweep() -> None:
+        while not stop.is_set():
+            cache._sweep_stale()
+
+    sweepers = [threading.Thread(target=sweep) for _ in range(2)]
+    for t in sweepers:
+        t.start()
+    lost = 0
+    try:
+        for i in range(3000):
+            folder = tmp_path / f"{_TMP_PREFIX}k-{i}"
+            folder.mkdir()
+            lock = _WriterLock(folder)
+            if not folder.is_dir():
+                lost += 1
+            lock.release()
+    finally:
+        stop.set()
+        for t in sweepers:
+            t.join()
+    assert lost == 0
